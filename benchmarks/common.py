@@ -1,0 +1,71 @@
+"""Shared benchmark helpers: interleaved timing, machine facts, and table/JSON output.
+
+Contenders are timed in interleaved rounds (A, B, C, A, B, C, ...) and the
+median is kept, because this machine is noisy and a ratio measured side by
+side is more trustworthy than two absolute numbers taken minutes apart.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+
+def machine() -> dict:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def time_interleaved(contenders: dict, repeats: int, warmup: int = 2, sync=None) -> dict:
+    """Median seconds per call of each zero-argument callable, timed in interleaved rounds."""
+    for function in contenders.values():
+        for _ in range(warmup):
+            function()
+    samples = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, function in contenders.items():
+            if sync:
+                sync()
+            start = time.perf_counter()
+            function()
+            if sync:
+                sync()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def markdown_table(rows: list[dict]) -> str:
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        cells = [f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def write_json(path: Path, payload: dict) -> None:
+    """Writes to a temporary file, then renames, so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(json.dumps(payload, indent=2))
+    os.replace(temporary, path)

@@ -1,0 +1,12 @@
+"""Layer 1: cells written as their equations and the generic recurrent layer.
+
+Imports torch and nothing else of rnnkit.
+"""
+
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state
+
+__all__ = [
+    "RNNCell", "LSTMCell", "GRUCell", "rnn_step", "lstm_step", "gru_step",
+    "Recurrent", "RNN", "LSTM", "GRU", "detach_state",
+]

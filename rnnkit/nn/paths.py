@@ -1,0 +1,185 @@
+"""How a recurrent layer runs over time: the reference loop and the fused kernels.
+
+All functions here work batch-first, on one layer and one direction unless
+their name says otherwise. ``state`` is ``h (batch, hidden)`` or, for cells
+with a cell state, ``(h, c)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+
+@dataclass(frozen=True)
+class CellKind:
+    """What the generic layer needs to know about a cell.
+
+    ``step(x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> state`` is the
+    cell's equation; ``fused`` is the torch kernel that computes the same thing
+    over a whole sequence (``torch.lstm`` etc.), or None; ``paired`` says the
+    state is ``(h, c)``; ``cudnn_mode`` names the kernel for cuDNN's weight layout.
+    """
+
+    name: str
+    gates: int
+    step: Callable
+    fused: Callable | None
+    paired: bool
+    cudnn_mode: str
+
+
+def output_of(state, paired: bool) -> Tensor:
+    return state[0] if paired else state
+
+
+def where_state(mask: Tensor, new, old, paired: bool):
+    if paired:
+        return tuple(torch.where(mask, n, o) for n, o in zip(new, old))
+    return torch.where(mask, new, old)
+
+
+def reverse_rows(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Reverses each row of ``x (batch, time, features)`` within its own length.
+
+    Steps past a row's length stay where they are, so a right-padded batch
+    stays right-padded; applying it twice gives back ``x``.
+    """
+    if lengths is None:
+        return x.flip(1)
+    steps = torch.arange(x.shape[1], device=x.device)
+    index = lengths.to(x.device).unsqueeze(1) - 1 - steps
+    index = torch.where(index >= 0, index, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+def reference_direction(step, paired, x, state, weights, lengths):
+    """The reference path: the cell's equation in a Python loop over time.
+
+    Rows that have ended keep their state (so the final state is the state at
+    each row's own last step) and output zeros.
+    """
+    outputs = []
+    active_at = None
+    if lengths is not None:
+        active_at = lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device)
+    for t in range(x.shape[1]):
+        new_state = step(x[:, t], state, *weights)
+        if active_at is None:
+            state = new_state
+            outputs.append(output_of(state, paired))
+        else:
+            active = active_at[:, t : t + 1]
+            state = where_state(active, new_state, state, paired)
+            outputs.append(output_of(new_state, paired) * active)
+    return torch.stack(outputs, dim=1), state
+
+
+def _call_fused(kind, x, state, weights, has_bias, batch_sizes=None):
+    """One fused call on one layer and direction; returns ``(output, state)``."""
+    hx = tuple(s.unsqueeze(0) for s in state) if kind.paired else state.unsqueeze(0)
+    if batch_sizes is None:
+        result = kind.fused(x, hx, weights, has_bias, 1, 0.0, False, False, True)
+    else:
+        result = kind.fused(x, batch_sizes, hx, weights, has_bias, 1, 0.0, False, False)
+    final = tuple(s.squeeze(0) for s in result[1:])
+    return result[0], (final if kind.paired else final[0])
+
+
+def fused_direction(kind, x, state, weights, has_bias, lengths):
+    """One layer and direction on the fused kernel, honouring ``lengths`` (CPU path).
+
+    On CPU the padded kernel (oneDNN) is about 2-3x faster than the packed one,
+    so padding is run through the padded kernel wherever that is exact:
+    - cells whose state is their output (RNN, GRU): run padded over the whole
+      batch and read each row's final state from its output at its last step;
+    - cells with a hidden cell state (LSTM): run padded up to the shortest
+      length, where every row is still active, and pack only the ragged tail.
+    """
+    if lengths is None:
+        return _call_fused(kind, x, state, weights, has_bias)
+    last = (lengths - 1).to(x.device)
+    active = (lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device))
+    if not kind.paired:
+        output, _ = _call_fused(kind, x, state, weights, has_bias)
+        final = output[torch.arange(x.shape[0], device=x.device), last]
+        return output * active.unsqueeze(-1), final
+    return _prefix_then_packed_tail(kind, x, state, weights, has_bias, lengths)
+
+
+def _prefix_then_packed_tail(kind, x, state, weights, has_bias, lengths):
+    shortest = int(lengths.min())
+    prefix_out, prefix_state = _call_fused(kind, x[:, :shortest], state, weights, has_bias)
+    if shortest == x.shape[1]:
+        return prefix_out, prefix_state
+    lengths = lengths.cpu()
+    rows = torch.nonzero(lengths > shortest).squeeze(1)
+    rows_dev = rows.to(x.device)
+    packed = pack_padded_sequence(
+        x[rows_dev, shortest:], lengths[rows] - shortest, batch_first=True, enforce_sorted=False
+    )
+    order = packed.sorted_indices
+    tail_state = tuple(s[rows_dev][order] for s in prefix_state)
+    data, tail_final = _call_fused(kind, packed.data, tail_state, weights, has_bias, packed.batch_sizes)
+    tail_out, _ = pad_packed_sequence(
+        PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices),
+        batch_first=True,
+        total_length=x.shape[1] - shortest,
+    )
+    unsort = packed.unsorted_indices
+    final = tuple(p.index_copy(0, rows_dev, t[unsort]) for p, t in zip(prefix_state, tail_final))
+    tail_full = tail_out.new_zeros(x.shape[0], *tail_out.shape[1:]).index_copy(0, rows_dev, tail_out)
+    return torch.cat([prefix_out, tail_full], dim=1), final
+
+
+def packed_stack(kind, x, hx, weights, has_bias, lengths, layers, dropout, training, bidirectional):
+    """All layers and directions in one packed fused call (the cuDNN path for lengths).
+
+    ``hx`` and the returned state are ``(layers*directions, batch, hidden)``
+    (a pair for the LSTM); the output is zero past each row's length.
+    """
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    order = packed.sorted_indices.to(x.device)
+    unsort = packed.unsorted_indices.to(x.device)
+    hx = tuple(s[:, order] for s in hx) if kind.paired else hx[:, order]
+    result = kind.fused(
+        packed.data, packed.batch_sizes, hx, weights, has_bias, layers, dropout, training, bidirectional
+    )
+    output, _ = pad_packed_sequence(
+        PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        batch_first=True,
+        total_length=x.shape[1],
+    )
+    final = tuple(s[:, unsort] for s in result[1:])
+    return output, (final if kind.paired else final[0])
+
+
+def flatten_for_cudnn(kind, weights, module) -> None:
+    """Puts the weights into one contiguous buffer in cuDNN's layout, as
+    ``torch.nn.RNNBase.flatten_parameters`` does, so that cuDNN need not copy
+    them on every call. A no-op unless every weight is a CUDA tensor cuDNN accepts."""
+    if not weights or not all(isinstance(w, Tensor) and w.is_cuda for w in weights):
+        return
+    if len({w.dtype for w in weights}) != 1 or not all(torch.backends.cudnn.is_acceptable(w) for w in weights):
+        return
+    if len({w.data_ptr() for w in weights}) != len(weights):
+        return
+    import torch.backends.cudnn.rnn as cudnn_rnn
+
+    with torch.cuda.device_of(weights[0]), torch.no_grad():
+        if torch._use_cudnn_rnn_flatten_weight():
+            torch._cudnn_rnn_flatten_weight(
+                weights,
+                4 if module.bias else 2,
+                module.input_size,
+                cudnn_rnn.get_cudnn_mode(kind.cudnn_mode),
+                module.hidden_size,
+                0,
+                module.num_layers,
+                True,
+                module.bidirectional,
+            )

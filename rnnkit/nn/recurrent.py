@@ -1,0 +1,281 @@
+"""The generic recurrent layer and the RNN, LSTM and GRU built on it.
+
+One layer class runs any cell over time. It owns the stacking of layers,
+the two directions, variable lengths and the state, and it chooses between
+two execution paths that compute the same function:
+
+- ``reference``: the cell's equation (``cell_step``) in a Python loop over time;
+- ``fused``: torch's fused kernels (oneDNN on CPU, cuDNN on GPU).
+
+Parameters are registered exactly as ``torch.nn.RNN/LSTM/GRU`` register them
+(``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``,
+``..._reverse``, in that order, with torch's initialisation), so state_dicts
+load both ways with ``strict=True`` and a seeded layer starts from the same
+weights as a seeded torch layer.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.nn import paths
+from rnnkit.nn.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
+from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
+from rnnkit.nn.paths import CellKind
+
+logger = logging.getLogger(__name__)
+
+IMPLS = ("auto", "fused", "reference")
+
+LSTM_KIND = CellKind("LSTM", 4, lstm_step, torch.lstm, paired=True, cudnn_mode="LSTM")
+GRU_KIND = CellKind("GRU", 3, gru_step, torch.gru, paired=False, cudnn_mode="GRU")
+RNN_KINDS = {
+    "tanh": CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity="tanh"), torch.rnn_tanh, False, "RNN_TANH"),
+    "relu": CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity="relu"), torch.rnn_relu, False, "RNN_RELU"),
+}
+
+
+class Recurrent(nn.Module):
+    """Runs a cell over time: ``layer(x, state=None, lengths=None) -> (output, final_state)``.
+
+    Shapes (``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
+
+    - ``x``: ``(batch, time, input_size)``, or ``(time, batch, input_size)`` when
+      ``batch_first=False``.
+    - ``state``: None for zeros, else ``h_0`` of shape ``(L*D, batch, hidden_size)``,
+      or ``(h_0, c_0)`` for cells with a cell state. Pass the returned state back
+      in to carry it across calls (truncated BPTT); :func:`detach_state` cuts
+      the graph between calls.
+    - ``lengths``: None, or a 1-D int tensor ``(batch,)`` with 1 <= length <= time
+      for right-padded rows. Each row then ends at its own last step: its final
+      state is the state there, the backward direction starts there, and its
+      outputs past that step are zero; the numbers equal running the row alone.
+    - ``output``: ``(batch, time, D*hidden_size)`` (time first when ``batch_first=False``).
+    - ``final_state``: like ``state``, the last layer's directions last.
+
+    ``impl`` is ``"reference"``, ``"fused"`` or ``"auto"`` (fused whenever the
+    computation is the same). After each call, ``last_path`` says which path ran
+    and ``last_path_reason`` why.
+    """
+
+    kind: CellKind
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
+                 impl: str = "auto"):
+        super().__init__()
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            check_size(name, value)
+        check_choice("impl", impl, IMPLS)
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional, self.impl = bool(bidirectional), impl
+        self.last_path: str | None = None
+        self.last_path_reason: str | None = None
+        self._weight_names: list[str] = []
+        self._register_weights()
+        self.reset_parameters()
+        if impl == "fused":
+            self._fused_or_raise()
+
+    @property
+    def num_directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _register_weights(self) -> None:
+        rows = self.kind.gates * self.hidden_size
+        for layer in range(self.num_layers):
+            width = self.input_size if layer == 0 else self.hidden_size * self.num_directions
+            for direction in range(self.num_directions):
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = {"weight_ih": (rows, width), "weight_hh": (rows, self.hidden_size)}
+                if self.bias:
+                    shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+                for name, shape in shapes.items():
+                    self.register_parameter(name + suffix, nn.Parameter(torch.empty(shape)))
+                    self._weight_names.append(name + suffix)
+
+    def reset_parameters(self) -> None:
+        """torch's initialisation: every weight and bias from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for parameter in self.parameters():
+            nn.init.uniform_(parameter, -bound, bound)
+
+    def cell_step(self, x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+        """One time step of the cell's equation. Override it to define a new
+        cell; ``impl="auto"`` then runs the reference loop."""
+        return self.kind.step(x, state, weight_ih, weight_hh, bias_ih, bias_hh)
+
+    def _flat_weights(self) -> list[Tensor]:
+        return [getattr(self, name) for name in self._weight_names]
+
+    def _weights_of(self, layer: int, direction: int) -> tuple:
+        per = 4 if self.bias else 2
+        start = (layer * self.num_directions + direction) * per
+        weights = self._flat_weights()[start : start + per]
+        return tuple(weights) + (None, None) * (not self.bias)
+
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        paths.flatten_for_cudnn(self.kind, self._flat_weights(), self)
+        return result
+
+    def flatten_parameters(self) -> None:
+        """Compacts the weights for cuDNN (as ``torch.nn.LSTM.flatten_parameters``)."""
+        paths.flatten_for_cudnn(self.kind, self._flat_weights(), self)
+
+    def _why_not_fused(self) -> str | None:
+        if self.kind.fused is None:
+            return f"{self.kind.name} has no fused torch kernel"
+        if type(self).cell_step is not Recurrent.cell_step:
+            return f"{type(self).__name__} overrides cell_step, so the fused kernel would compute something else"
+        return None
+
+    def _fused_or_raise(self) -> None:
+        why = self._why_not_fused()
+        if why is not None:
+            raise ValueError(f"impl='fused' is not possible: {why}; use impl='auto' or impl='reference'")
+
+    def _choose_path(self, x: Tensor, lengths: Tensor | None) -> tuple[str, str]:
+        if self.impl == "reference":
+            return "reference", "impl='reference' was asked for"
+        why = self._why_not_fused()
+        if why is not None:
+            if self.impl == "fused":
+                self._fused_or_raise()
+            return "reference", why
+        if lengths is None:
+            return "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
+        if x.is_cuda:
+            return "fused", "lengths: one packed cuDNN call over all layers"
+        how = "padded prefix + packed tail" if self.kind.paired else "padded kernel, state read at each row's end"
+        return "fused", f"lengths: per layer and direction, {how}"
+
+    def forward(self, x: Tensor, state=None, lengths=None):
+        name = type(self).__name__
+        check_layer_input(name, x, self.input_size, self.batch_first)
+        if not self.batch_first:
+            x = x.transpose(0, 1)
+        batch, time = x.shape[0], x.shape[1]
+        if lengths is not None:
+            lengths = check_lengths(name, lengths, batch, time)
+        state = self._initial_state(name, x, state)
+        path, reason = self._choose_path(x, lengths)
+        self.last_path, self.last_path_reason = path, reason
+        logger.debug("%s ran the %s path: %s", name, path, reason)
+        if path == "fused" and (lengths is None or x.is_cuda):
+            output, final = self._fused_stack(x, state, lengths)
+        else:
+            output, final = self._layer_by_layer(x, state, lengths, fused=path == "fused")
+        if not self.batch_first:
+            output = output.transpose(0, 1)
+        return output, final
+
+    def _initial_state(self, name: str, x: Tensor, state):
+        shape = (self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
+        if state is None:
+            zeros = x.new_zeros(shape)
+            return (zeros, zeros) if self.kind.paired else zeros
+        check_state(name, state, shape, self.kind.paired)
+        return tuple(state) if self.kind.paired else state
+
+    def _fused_stack(self, x, state, lengths):
+        training = self.training and self.dropout > 0
+        if lengths is not None:
+            return paths.packed_stack(self.kind, x, state, self._flat_weights(), self.bias, lengths,
+                                      self.num_layers, self.dropout, training, self.bidirectional)
+        result = self.kind.fused(x, state, self._flat_weights(), self.bias, self.num_layers,
+                                 self.dropout, training, self.bidirectional, True)
+        return result[0], (tuple(result[1:]) if self.kind.paired else result[1])
+
+    def _layer_by_layer(self, x, state, lengths, fused: bool):
+        paired = self.kind.paired
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(self.num_directions):
+                index = layer * self.num_directions + direction
+                start = tuple(s[index] for s in state) if paired else state[index]
+                inputs = paths.reverse_rows(x, lengths) if direction else x
+                weights = self._weights_of(layer, direction)
+                if fused:
+                    out, final = paths.fused_direction(self.kind, inputs, start, list(weights[: 4 if self.bias else 2]),
+                                                       self.bias, lengths)
+                else:
+                    out, final = paths.reference_direction(self.cell_step, paired, inputs, start, weights, lengths)
+                outputs.append(paths.reverse_rows(out, lengths) if direction else out)
+                finals.append(final)
+            x = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
+            if layer < self.num_layers - 1 and self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        if paired:
+            return x, (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
+        return x, torch.stack(finals)
+
+    def extra_repr(self) -> str:
+        text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
+        text += f", bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
+        return text + f", bidirectional={self.bidirectional}, impl={self.impl!r}"
+
+
+class LSTM(Recurrent):
+    """Multi-layer LSTM; each step is :func:`rnnkit.nn.cells.lstm_step`.
+
+    State is ``(h, c)``, each ``(num_layers*directions, batch, hidden_size)``.
+    See :class:`Recurrent` for the call and the shapes.
+    """
+
+    kind = LSTM_KIND
+
+
+class GRU(Recurrent):
+    """Multi-layer GRU; each step is :func:`rnnkit.nn.cells.gru_step`.
+
+    State is ``h`` of shape ``(num_layers*directions, batch, hidden_size)``.
+    See :class:`Recurrent` for the call and the shapes.
+    """
+
+    kind = GRU_KIND
+
+
+class RNN(Recurrent):
+    """Multi-layer Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``,
+    with ``act`` = tanh or relu (``nonlinearity``).
+
+    State is ``h`` of shape ``(num_layers*directions, batch, hidden_size)``.
+    See :class:`Recurrent` for the call and the shapes.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
+                 dropout: float = 0.0, bidirectional: bool = False, impl: str = "auto"):
+        check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+        self.nonlinearity = nonlinearity
+        self.kind = RNN_KINDS[nonlinearity]
+        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, impl)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
+
+
+def detach_state(state):
+    """Cuts the autograd graph of a carried state (truncated BPTT).
+
+    Accepts ``h``, ``(h, c)`` or any nesting of tuples and lists of tensors,
+    and returns the same structure with every tensor detached.
+    """
+    if isinstance(state, Tensor):
+        return state.detach()
+    if isinstance(state, (tuple, list)):
+        return type(state)(detach_state(s) for s in state)
+    if state is None:
+        return None
+    raise TypeError(f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}")

@@ -1,0 +1,35 @@
+"""Shared test helpers: seeded random problems and a comparison helper."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+# The equivalence tests run on the CPU in CI; RNNKIT_TEST_DEVICE=cuda runs them
+# on a GPU (cuDNN) with TF32 off, so that float32 means float32.
+DEVICE = torch.device(os.environ.get("RNNKIT_TEST_DEVICE", "cpu"))
+if DEVICE.type == "cuda":
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+
+TOLERANCE = {torch.float32: 1e-5, torch.float64: 1e-10}
+
+
+def assert_close(actual, expected, dtype, what=""):
+    """Max absolute difference within the issue's tolerance: 1e-5 (float32), 1e-10 (float64)."""
+    tolerance = TOLERANCE[dtype]
+    difference = (actual - expected).abs().max().item() if actual.numel() else 0.0
+    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    assert difference <= tolerance, f"{what}: max difference {difference:.3g} > {tolerance:g}"
+
+
+@pytest.fixture
+def shared_data():
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared datasets folder {SHARED_DATA} is missing")
+    return SHARED_DATA

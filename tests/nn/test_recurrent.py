@@ -1,0 +1,101 @@
+"""Reference loop, fused path and torch.nn agree on outputs, states and gradients."""
+
+import itertools
+import zlib
+
+import pytest
+import torch
+
+from tests.conftest import assert_close
+from tests.nn.helpers import KINDS, flatten, make_layers, random_inputs, torch_forward
+
+CASES = list(itertools.product(KINDS, [1, 2, 3], [False, True], [True, False], [False, True]))
+
+
+def _losses(outputs_and_finals, weights):
+    output, final = outputs_and_finals
+    tensors = [output, *flatten(final)]
+    return sum((t * w).sum() for t, w in zip(tensors, weights))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("kind,num_layers,bidirectional,batch_first,with_lengths", CASES)
+def test_paths_agree_with_torch(kind, num_layers, bidirectional, batch_first, with_lengths, dtype):
+    seed = zlib.crc32(repr((kind, num_layers, bidirectional, batch_first, with_lengths)).encode()) % 1000
+    reference, auto, slow = make_layers(kind, num_layers, bidirectional, batch_first, dtype, seed)
+    x, lengths, state = random_inputs(auto, batch=5, time=6, dtype=dtype, seed=seed, with_lengths=with_lengths,
+                                      with_state=seed % 2 == 0)
+    results = {}
+    for name, layer in (("torch", reference), ("auto", auto), ("reference", slow)):
+        inputs = x.clone().requires_grad_()
+        result = torch_forward(layer, inputs, state, lengths) if name == "torch" else layer(inputs, state, lengths)
+        if name == "torch":
+            weights = [torch.randn_like(t) for t in [result[0], *flatten(result[1])]]
+        gradients = torch.autograd.grad(_losses(result, weights), [inputs, *layer.parameters()])
+        results[name] = ([result[0], *flatten(result[1])], gradients)
+    assert auto.last_path == "fused" and slow.last_path == "reference"
+    for name in ("auto", "reference"):
+        for got, want, what in zip(results[name][0], results["torch"][0], ["output", "h_n", "c_n"]):
+            assert_close(got, want, dtype, f"{name} {what}")
+        for got, want in zip(results[name][1], results["torch"][1]):
+            assert_close(got, want, dtype, f"{name} gradient")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_lengths_equal_running_each_row_alone(kind, bidirectional):
+    _, auto, slow = make_layers(kind, 2, bidirectional, True, torch.float64, seed=7, input_size=3, hidden_size=4)
+    x, lengths, _ = random_inputs(auto, batch=6, time=9, dtype=torch.float64, seed=7, with_lengths=True,
+                                  with_state=False)
+    for layer in (auto, slow):
+        output, final = layer(x, lengths=lengths)
+        for row, length in enumerate(lengths.tolist()):
+            alone_output, alone_final = layer(x[row : row + 1, :length])
+            assert_close(output[row, :length], alone_output[0], torch.float64, "output")
+            assert torch.all(output[row, length:] == 0), "outputs past a row's length must be zero"
+            for got, want in zip(flatten(final), flatten(alone_final)):
+                assert_close(got[:, row], want[:, 0], torch.float64, "final state")
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("impl", ["auto", "reference"])
+def test_state_carries_across_calls(kind, impl):
+    _, auto, slow = make_layers(kind, 2, False, True, torch.float64, seed=3)
+    layer = auto if impl == "auto" else slow
+    x, _, state = random_inputs(layer, batch=3, time=10, dtype=torch.float64, seed=3, with_lengths=False,
+                                with_state=True)
+    whole, whole_final = layer(x, state)
+    first, carried = layer(x[:, :4], state)
+    second, final = layer(x[:, 4:], carried)
+    assert_close(torch.cat([first, second], 1), whole, torch.float64, "output")
+    for got, want in zip(flatten(final), flatten(whole_final)):
+        assert_close(got, want, torch.float64, "state")
+
+
+def test_dropout_between_layers_only_in_training():
+    _, auto, slow = make_layers("lstm", 3, True, True, torch.float64, seed=4)
+    x, lengths, _ = random_inputs(auto, batch=4, time=5, dtype=torch.float64, seed=4, with_lengths=True,
+                                  with_state=False)
+    for layer in (auto, slow):
+        layer.dropout = 0.5
+        layer.eval()
+        eval_output = layer(x, lengths=lengths)[0]
+        layer.dropout = 0.0
+        assert torch.equal(eval_output, layer(x, lengths=lengths)[0])
+        layer.dropout = 0.5
+        layer.train()
+        torch.manual_seed(0)
+        train_output = layer(x)[0]
+        assert not torch.allclose(train_output, layer.eval()(x)[0])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_relu_rnn_without_bias(dtype):
+    reference = torch.nn.RNN(3, 5, num_layers=2, nonlinearity="relu", bias=False, batch_first=True).to(dtype)
+    import rnnkit
+
+    for impl in ("auto", "reference"):
+        ours = rnnkit.RNN(3, 5, num_layers=2, nonlinearity="relu", bias=False, impl=impl).to(dtype)
+        ours.load_state_dict(reference.state_dict(), strict=True)
+        x = torch.randn(2, 7, 3, dtype=dtype)
+        assert_close(ours(x)[0], reference(x)[0], dtype, impl)

@@ -83,9 +83,9 @@ def _call_fused(kind, x, state, weights, has_bias, batch_sizes=None):
     """One fused call on one layer and direction; returns ``(output, state)``."""
     hx = tuple(s.unsqueeze(0) for s in state) if kind.paired else state.unsqueeze(0)
     if batch_sizes is None:
-        result = kind.fused(x, hx, weights, has_bias, 1, 0.0, False, False, True)
+        result = kind.fused(x, hx, weights, has_bias, 1, 0.0, torch.is_grad_enabled(), False, True)
     else:
-        result = kind.fused(x, batch_sizes, hx, weights, has_bias, 1, 0.0, False, False)
+        result = kind.fused(x, batch_sizes, hx, weights, has_bias, 1, 0.0, torch.is_grad_enabled(), False)
     final = tuple(s.squeeze(0) for s in result[1:])
     return result[0], (final if kind.paired else final[0])
 

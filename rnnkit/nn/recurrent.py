@@ -188,12 +188,16 @@ class Recurrent(nn.Module):
         return tuple(state) if self.kind.paired else state
 
     def _fused_stack(self, x, state, lengths):
-        training = self.training and self.dropout > 0
+        # The kernels' "train" flag both enables dropout and keeps what backward
+        # needs (cuDNN refuses backward without it), so dropout is zeroed outside
+        # training and "train" follows autograd: gradients work in eval mode too.
+        dropout = self.dropout if self.training else 0.0
+        train = torch.is_grad_enabled()
         if lengths is not None:
             return paths.packed_stack(self.kind, x, state, self._flat_weights(), self.bias, lengths,
-                                      self.num_layers, self.dropout, training, self.bidirectional)
+                                      self.num_layers, dropout, train, self.bidirectional)
         result = self.kind.fused(x, state, self._flat_weights(), self.bias, self.num_layers,
-                                 self.dropout, training, self.bidirectional, True)
+                                 dropout, train, self.bidirectional, True)
         return result[0], (tuple(result[1:]) if self.kind.paired else result[1])
 
     def _layer_by_layer(self, x, state, lengths, fused: bool):

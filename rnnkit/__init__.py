@@ -3,8 +3,19 @@
 This module re-exports the public names and defines nothing itself.
 """
 
-from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, RNNCell, detach_state
-
 __version__ = "0.1.0"
 
-__all__ = ["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state", "__version__"]
+from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
+from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, RNNCell, detach_state  # noqa: E402
+from rnnkit.tasks.language_model import (  # noqa: E402
+    TextDataConfig,
+    load_language_model,
+    train_language_model,
+)
+from rnnkit.train import TrainConfig  # noqa: E402
+
+__all__ = [
+    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state",
+    "LanguageModel", "LanguageModelConfig", "TextDataConfig", "TrainConfig",
+    "train_language_model", "load_language_model", "__version__",
+]

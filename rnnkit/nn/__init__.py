@@ -4,9 +4,9 @@ Imports torch and nothing else of rnnkit.
 """
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state, make_recurrent
 
 __all__ = [
     "RNNCell", "LSTMCell", "GRUCell", "rnn_step", "lstm_step", "gru_step",
-    "Recurrent", "RNN", "LSTM", "GRU", "detach_state",
+    "Recurrent", "RNN", "LSTM", "GRU", "detach_state", "make_recurrent",
 ]

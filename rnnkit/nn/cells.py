@@ -31,7 +31,12 @@ def rnn_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearit
 
     ``x`` is ``(batch, input)``, ``h`` is ``(batch, hidden)``; returns ``h_t``.
     """
-    pre = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    return rnn_update(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh, nonlinearity)
+
+
+def rnn_update(projected, h, weight_hh, bias_hh=None, nonlinearity="tanh"):
+    """:func:`rnn_step` given ``projected = W_ih x_t + b_ih`` (batch, hidden)."""
+    pre = projected + _affine(h, weight_hh, bias_hh)
     return torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)
 
 
@@ -49,8 +54,17 @@ def lstm_step(x, state, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 
     ``state`` is ``(h, c)``, each ``(batch, hidden)``; returns ``(h_t, c_t)``.
     """
+    return lstm_update(_affine(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
+
+
+def lstm_update(projected, state, weight_hh, bias_hh=None):
+    """:func:`lstm_step` given ``projected = W_ih x_t + b_ih`` (batch, 4*hidden).
+
+    The input projection does not depend on the state, so callers may compute
+    it for many steps at once, or look it up per token when generating.
+    """
     h, c = state
-    gates = _affine(x, weight_ih, bias_ih) + _affine(h, weight_hh, bias_hh)
+    gates = projected + _affine(h, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_new = torch.sigmoid(o) * torch.tanh(c_new)
@@ -71,7 +85,12 @@ def gru_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
 
     ``x`` is ``(batch, input)``, ``h`` is ``(batch, hidden)``; returns ``h_t``.
     """
-    input_r, input_z, input_n = _affine(x, weight_ih, bias_ih).chunk(3, dim=-1)
+    return gru_update(_affine(x, weight_ih, bias_ih), h, weight_hh, bias_hh)
+
+
+def gru_update(projected, h, weight_hh, bias_hh=None):
+    """:func:`gru_step` given ``projected = W_ih x_t + b_ih`` (batch, 3*hidden)."""
+    input_r, input_z, input_n = projected.chunk(3, dim=-1)
     hidden_r, hidden_z, hidden_n = _affine(h, weight_hh, bias_hh).chunk(3, dim=-1)
     r = torch.sigmoid(input_r + hidden_r)
     z = torch.sigmoid(input_z + hidden_z)

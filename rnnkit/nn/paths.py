@@ -20,7 +20,8 @@ class CellKind:
     """What the generic layer needs to know about a cell.
 
     ``step(x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> state`` is the
-    cell's equation; ``fused`` is the torch kernel that computes the same thing
+    cell's equation and ``update(projected, state, weight_hh, bias_hh) -> state``
+    the same given ``projected = W_ih x + b_ih``; ``fused`` is the torch kernel that computes the same thing
     over a whole sequence (``torch.lstm`` etc.), or None; ``paired`` says the
     state is ``(h, c)``; ``cudnn_mode`` names the kernel for cuDNN's weight layout.
     """
@@ -28,6 +29,7 @@ class CellKind:
     name: str
     gates: int
     step: Callable
+    update: Callable
     fused: Callable | None
     paired: bool
     cudnn_mode: str

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import paths
-from rnnkit.nn.cells import NONLINEARITIES, gru_step, lstm_step, rnn_step
+from rnnkit.nn.cells import NONLINEARITIES, gru_step, gru_update, lstm_step, lstm_update, rnn_step, rnn_update
 from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
 from rnnkit.nn.paths import CellKind
 
@@ -33,11 +33,12 @@ logger = logging.getLogger(__name__)
 
 IMPLS = ("auto", "fused", "reference")
 
-LSTM_KIND = CellKind("LSTM", 4, lstm_step, torch.lstm, paired=True, cudnn_mode="LSTM")
-GRU_KIND = CellKind("GRU", 3, gru_step, torch.gru, paired=False, cudnn_mode="GRU")
+LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM")
+GRU_KIND = CellKind("GRU", 3, gru_step, gru_update, torch.gru, paired=False, cudnn_mode="GRU")
 RNN_KINDS = {
-    "tanh": CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity="tanh"), torch.rnn_tanh, False, "RNN_TANH"),
-    "relu": CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity="relu"), torch.rnn_relu, False, "RNN_RELU"),
+    name: CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity=name),
+                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}")
+    for name, fused in (("tanh", torch.rnn_tanh), ("relu", torch.rnn_relu))
 }
 
 
@@ -224,6 +225,39 @@ class Recurrent(nn.Module):
             return x, (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
         return x, torch.stack(finals)
 
+    def step(self, x: Tensor | None, state=None, projected: Tensor | None = None):
+        """One time step through every layer, for generation: O(1) work per token.
+
+        ``x`` is ``(batch, input_size)``; or pass ``x=None`` and ``projected``,
+        the first layer's input projection ``W_ih_l0 x + b_ih_l0`` of shape
+        ``(batch, gates*hidden_size)`` (a language model looks it up per token).
+        ``state`` is as in :meth:`forward`. Returns ``(output (batch, hidden_size), state)``.
+        """
+        if self.bidirectional:
+            raise ValueError("step() runs forward in time; a bidirectional layer needs the whole sequence")
+        if projected is not None and self._why_not_fused() is not None:
+            raise ValueError(f"step(projected=...) needs the built-in cell equation: {self._why_not_fused()}")
+        batch = (x if x is not None else projected).shape[0]
+        paired = self.kind.paired
+        if state is None:
+            zeros = (x if x is not None else projected).new_zeros(self.num_layers, batch, self.hidden_size)
+            state = (zeros, zeros) if paired else zeros
+        finals = []
+        for layer in range(self.num_layers):
+            weight_ih, weight_hh, bias_ih, bias_hh = self._weights_of(layer, 0)
+            start = tuple(s[layer] for s in state) if paired else state[layer]
+            if layer == 0 and projected is not None:
+                new = self.kind.update(projected, start, weight_hh, bias_hh)
+            else:
+                new = self.cell_step(x, start, weight_ih, weight_hh, bias_ih, bias_hh)
+            finals.append(new)
+            x = paths.output_of(new, paired)
+            if layer < self.num_layers - 1 and self.dropout > 0:
+                x = F.dropout(x, self.dropout, self.training)
+        if paired:
+            return x, (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
+        return x, torch.stack(finals)
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
         text += f", bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
@@ -283,3 +317,14 @@ def detach_state(state):
     if state is None:
         return None
     raise TypeError(f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}")
+
+
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
+
+
+def make_recurrent(cell: str, input_size: int, hidden_size: int, **options) -> Recurrent:
+    """Builds a layer by cell name: ``"rnn"`` (tanh), ``"rnn_relu"``, ``"lstm"`` or ``"gru"``."""
+    if cell == "rnn_relu":
+        return RNN(input_size, hidden_size, nonlinearity="relu", **options)
+    check_choice("cell", cell, (*LAYERS, "rnn_relu"))
+    return LAYERS[cell](input_size, hidden_size, **options)

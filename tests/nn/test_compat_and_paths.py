@@ -107,3 +107,32 @@ def test_detach_state_keeps_structure_and_cuts_graph():
 
 def test_layers_share_one_generic_class():
     assert all(issubclass(cls, Recurrent) for cls in (rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU))
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_step_by_step_equals_one_shot(kind):
+    from tests.nn.helpers import make_layers, random_inputs
+
+    _, layer, _ = make_layers(kind, 3, False, True, torch.float64, seed=11)
+    x, _, state = random_inputs(layer, batch=3, time=8, dtype=torch.float64, seed=11, with_lengths=False,
+                                with_state=True)
+    output, final = layer(x, state)
+    weight_ih, _, bias_ih, _ = layer._weights_of(0, 0)
+    for use_projection in (False, True):
+        carried, steps = state, []
+        for t in range(x.shape[1]):
+            if use_projection:
+                projected = torch.nn.functional.linear(x[:, t], weight_ih, bias_ih)
+                step_output, carried = layer.step(None, carried, projected=projected)
+            else:
+                step_output, carried = layer.step(x[:, t], carried)
+            steps.append(step_output)
+        torch.testing.assert_close(torch.stack(steps, 1), output, rtol=0, atol=1e-12)
+        for got, want in zip(carried if isinstance(carried, tuple) else [carried],
+                             final if isinstance(final, tuple) else [final]):
+            torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+
+
+def test_step_refuses_bidirectional():
+    with pytest.raises(ValueError, match="^step\\(\\) runs forward in time; a bidirectional layer needs the whole sequence$"):
+        rnnkit.GRU(2, 3, bidirectional=True).step(torch.randn(1, 2))

@@ -1,0 +1,205 @@
+"""Char-level language model benchmarks on tiny Shakespeare.
+
+    python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop (speed, peak memory)
+    python benchmarks/charlm.py generation   # chars/s: rnnkit vs re-running the prefix vs a plain nn.LSTM step loop
+    python benchmarks/charlm.py quality      # the default demo's val loss (90/10 split), fp32 and bf16
+    python benchmarks/charlm.py recipe       # the documented 30-minute CPU recipe (90/10 split)
+
+Every mode prints a table and writes benchmarks/results/charlm_<mode>.json.
+The model is the demo's: Embedding 64 -> LSTM 256 -> Linear, batch 64 x 100.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, markdown_table, time_interleaved, write_json  # noqa: E402
+
+from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text  # noqa: E402
+from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RECIPE = dict(hidden_size=512, num_layers=2, embedding_size=128, dropout=0.25, batch_size=64, seq_len=128,
+              learning_rate=3e-3, warmup_steps=200, weight_decay=0.1, precision="bf16", time_budget=1740,
+              eval_every=500)
+
+
+class PlainLM(torch.nn.Module):
+    """The same model written directly on torch.nn, as a user would."""
+
+    def __init__(self, vocab, embedding=64, hidden=256):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab, embedding)
+        self.lstm = torch.nn.LSTM(embedding, hidden, batch_first=True)
+        self.head = torch.nn.Linear(hidden, vocab)
+
+    def forward(self, x, state=None):
+        output, state = self.lstm(self.embedding(x), state)
+        return self.head(output), state
+
+
+def child(kind: str, steps: int) -> None:
+    """Trains for ``steps`` in this process and prints seconds/step and peak RSS as JSON."""
+    torch.manual_seed(0)
+    text = read_text(BUNDLED_CORPUS)
+    stamps = []
+    if kind == "rnnkit":
+        import tempfile
+
+        from rnnkit.tasks.language_model import TextDataConfig, train_language_model
+        from rnnkit.train import TrainConfig
+
+        with tempfile.TemporaryDirectory() as folder:
+            train_language_model(folder, TextDataConfig(split="0.9,0.1"), LanguageModelConfig(),
+                                 TrainConfig(max_steps=steps, eval_every=10**9, progress=False),
+                                 on_step=lambda trainer, loss: stamps.append(time.perf_counter()))
+    else:
+        tokenizer = CharTokenizer.from_text(text[: int(len(text) * 0.9)])
+        batches = StreamBatches(tokenizer.encode(text[: int(len(text) * 0.9)]), 64, 100)
+        model = PlainLM(tokenizer.vocab_size)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
+        state = None
+        for index in range(steps):
+            x, y = batches[index % len(batches)]
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            state = tuple(s.detach() for s in state)
+            loss.item()
+            stamps.append(time.perf_counter())
+    intervals = sorted(b - a for a, b in zip(stamps[10:], stamps[11:]))
+    print(json.dumps({"seconds_per_step": intervals[len(intervals) // 2],
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def throughput(args) -> list[dict]:
+    runs = {"rnnkit": [], "plain": []}
+    for _ in range(args.rounds):
+        for kind in runs:
+            out = subprocess.run([sys.executable, __file__, "child", kind, str(args.steps)], capture_output=True,
+                                 text=True, check=True)
+            runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = []
+    for kind, results in runs.items():
+        seconds = sorted(r["seconds_per_step"] for r in results)[len(results) // 2]
+        rows.append({"loop": kind, "ms/step": seconds * 1e3, "chars/s": 6400 / seconds,
+                     "peak RSS MB": max(r["peak_rss_mb"] for r in results)})
+    rows.append({"loop": "ratio rnnkit/plain", "ms/step": rows[0]["ms/step"] / rows[1]["ms/step"],
+                 "chars/s": rows[0]["chars/s"] / rows[1]["chars/s"],
+                 "peak RSS MB": rows[0]["peak RSS MB"] / rows[1]["peak RSS MB"]})
+    return rows
+
+
+def _generation_models():
+    torch.manual_seed(0)
+    text = read_text(BUNDLED_CORPUS)
+    tokenizer = CharTokenizer.from_text(text)
+    ours = LanguageModel(LanguageModelConfig(vocab_size=tokenizer.vocab_size)).eval()
+    plain = PlainLM(tokenizer.vocab_size).eval()
+    plain.load_state_dict({k.replace("recurrent.", "lstm."): v for k, v in ours.state_dict().items()})
+    return ours, plain
+
+
+@torch.no_grad()
+def plain_step_loop(model, prompt, length):
+    logits, state = model(prompt)
+    token = torch.multinomial(torch.softmax(logits[:, -1], -1), 1)
+    for _ in range(length - 1):
+        logits, state = model(token, state)
+        token = torch.multinomial(torch.softmax(logits[:, -1], -1), 1)
+
+
+@torch.no_grad()
+def naive_rerun_prefix(model, prompt, length):
+    sequence = prompt
+    for _ in range(length):
+        logits, _ = model(sequence)
+        token = torch.multinomial(torch.softmax(logits[:, -1], -1), 1)
+        sequence = torch.cat([sequence, token], dim=1)
+
+
+def generation(args) -> list[dict]:
+    from rnnkit.generate import sample
+
+    ours, plain = _generation_models()
+    rows = []
+    for streams in (1, 16):
+        prompt = torch.ones(streams, 1, dtype=torch.long)
+        contenders = {
+            "rnnkit sample()": lambda: sample(ours, prompt, args.length, seed=0),
+            "plain nn.LSTM step loop": lambda: plain_step_loop(plain, prompt, args.length),
+            f"naive re-run prefix ({args.naive_length} chars)": lambda: naive_rerun_prefix(plain, prompt,
+                                                                                             args.naive_length),
+        }
+        seconds = time_interleaved(contenders, args.repeats, warmup=1)
+        lengths = {name: args.naive_length if "naive" in name else args.length for name in contenders}
+        rates = {name: streams * lengths[name] / seconds[name] for name in contenders}
+        for name in contenders:
+            rows.append({"streams": streams, "generator": name, "chars/s": rates[name],
+                         "rnnkit speed-up": rates["rnnkit sample()"] / rates[name]})
+    return rows
+
+
+def _train_and_score(out: Path, time_budget: float, precision: str, recipe: dict | None = None) -> dict:
+    from rnnkit.tasks.language_model import TextDataConfig, train_language_model
+    from rnnkit.train import TrainConfig
+
+    recipe = dict(recipe or {})
+    data = TextDataConfig(split="0.9,0.1", batch_size=recipe.pop("batch_size", 64), seq_len=recipe.pop("seq_len", 100))
+    model = LanguageModelConfig(**{k: recipe.pop(k) for k in list(recipe) if k in LanguageModelConfig.__dataclass_fields__})
+    train = TrainConfig(**{"time_budget": time_budget, "precision": precision, "eval_every": 500, **recipe})
+    started = time.monotonic()
+    _, counters = train_language_model(out, data, model, train)
+    return {"precision": precision, "time budget s": train.time_budget, "steps": counters.step,
+            "wall s": time.monotonic() - started, "val nats/char (90/10)": counters.best_loss,
+            "val bits/char": counters.best_loss / 0.6931471805599453, "folder": str(out)}
+
+
+def quality(args) -> list[dict]:
+    return [_train_and_score(Path(args.runs) / f"demo_{p}", args.time_budget, p) for p in args.precisions]
+
+
+def recipe(args) -> list[dict]:
+    row = _train_and_score(Path(args.runs) / "recipe", RECIPE["time_budget"], RECIPE["precision"], RECIPE)
+    return [{**row, "recipe": " ".join(f"--{k.replace('_', '-')} {v}" for k, v in RECIPE.items())}]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["throughput", "generation", "quality", "recipe", "child"])
+    parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, default=80, help="throughput: steps per child run")
+    parser.add_argument("--rounds", type=int, default=3, help="throughput: alternating child runs per loop")
+    parser.add_argument("--length", type=int, default=1000, help="generation: chars per stream")
+    parser.add_argument("--naive-length", type=int, default=200, help="generation: chars for the naive loop")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--time-budget", type=float, default=150)
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument("--runs", default="runs/bench")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.mode == "child":
+        return child(args.child_args[0], int(args.child_args[1]))
+    rows = {"throughput": throughput, "generation": generation, "quality": quality, "recipe": recipe}[args.mode](args)
+    print(markdown_table(rows))
+    out = args.out or RESULTS / f"charlm_{args.mode}.json"
+    write_json(out, {"benchmark": f"charlm {args.mode}", "machine": machine(),
+                     "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows})
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

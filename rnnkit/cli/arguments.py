@@ -1,0 +1,56 @@
+"""Typed config dataclasses -> argparse flags, with each field's docstring as its help."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import inspect
+import textwrap
+import types
+import typing
+
+
+def field_docs(cls) -> dict[str, str]:
+    """The string literal under each field of a dataclass (its attribute docstring)."""
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
+    except (OSError, TypeError):
+        return {}
+    docs, body = {}, tree.body[0].body
+    for node, following in zip(body, body[1:]):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(following.value.value).split())
+    return docs
+
+
+def _base_type(annotation):
+    """``int | None`` -> (int, True); ``float`` -> (float, False)."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return options[0], True
+    return annotation, False
+
+
+def add_config_arguments(parser: argparse.ArgumentParser, cls, skip=(), title: str | None = None) -> None:
+    """Adds ``--field-name`` for each field of ``cls`` (default None: "not given")."""
+    group = parser.add_argument_group(title or cls.__name__, (cls.__doc__ or "").strip().splitlines()[0])
+    docs, hints = field_docs(cls), typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if field.name in skip:
+            continue
+        kind, _ = _base_type(hints[field.name])
+        flag = "--" + field.name.replace("_", "-")
+        help_text = f"{docs.get(field.name, '')} (default: {field.default})"
+        if kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        else:
+            group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text)
+
+
+def build_config(cls, namespace: argparse.Namespace, **overrides):
+    """A ``cls`` from the flags that were given; the others keep the dataclass defaults."""
+    given = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)
+             if getattr(namespace, f.name, None) is not None}
+    return cls(**{**given, **overrides})

@@ -1,0 +1,99 @@
+"""Reading text files and the character tokenizer."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+from rnnkit.errors import DataError
+
+BUNDLED_CORPUS = Path(__file__).resolve().parent / "corpora" / "tinyshakespeare.txt"
+
+
+def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
+
+
+def read_text(path) -> str:
+    """Reads a whole UTF-8 text file, with a one-line error if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    data = path.read_bytes()
+    if not data:
+        raise DataError(f"{path}: the file is empty; expected UTF-8 text")
+    if b"\x00" in data:
+        line, column = _line_and_column(data, data.index(b"\x00"))
+        raise DataError(f"{path}: line {line}, column {column}: found a NUL byte; expected UTF-8 text, "
+                        "not a binary file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _line_and_column(data, error.start)
+        raise DataError(f"{path}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not valid "
+                        "UTF-8; expected UTF-8 text") from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def split_text(text: str, fractions=(0.9, 0.05, 0.05)) -> tuple[str, str, str]:
+    """Contiguous train/validation/test split by character counts, in file order.
+
+    ``fractions`` has two or three entries (a missing test fraction is 0) that
+    sum to 1; the split is deterministic.
+    """
+    fractions = tuple(float(f) for f in fractions) + (0.0,) * (3 - len(fractions))
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
+        raise DataError(f"split fractions must be 2 or 3 non-negative numbers summing to 1; got {fractions}")
+    train_end = round(len(text) * fractions[0])
+    valid_end = train_end + round(len(text) * fractions[1])
+    return text[:train_end], text[train_end:valid_end], text[valid_end:]
+
+
+class CharTokenizer:
+    """Maps characters to ids and back; the vocabulary is the training text's characters.
+
+    Id 0 is reserved for characters not seen in training: ``encode`` maps them
+    to it (and counts them in ``unknown_count``), and generation never samples
+    it. The vocabulary is saved with the model (``to_dict``/``from_dict``).
+    """
+
+    UNKNOWN = "\ufffd"
+
+    def __init__(self, characters):
+        self.characters = [self.UNKNOWN] + [c for c in characters if c != self.UNKNOWN]
+        self.index = {c: i for i, c in enumerate(self.characters)}
+        self.unknown_count = 0
+
+    @classmethod
+    def from_text(cls, text: str) -> "CharTokenizer":
+        # Sorted by frequency, then code point, so ids are deterministic.
+        counts = Counter(text)
+        return cls(sorted(counts, key=lambda c: (-counts[c], c)))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.characters)
+
+    def encode(self, text: str) -> torch.Tensor:
+        """``text`` -> int64 tensor ``(len(text),)``; unseen characters become id 0."""
+        ids = [self.index.get(c, 0) for c in text]
+        self.unknown_count = sum(1 for c in text if c not in self.index)
+        return torch.tensor(ids, dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        if isinstance(ids, torch.Tensor):
+            ids = ids.tolist()
+        return "".join(self.characters[i] for i in ids)
+
+    def unknown_characters(self, text: str) -> list[str]:
+        return sorted({c for c in text if c not in self.index})
+
+    def to_dict(self) -> dict:
+        return {"type": "char", "characters": self.characters[1:]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CharTokenizer":
+        return cls(data["characters"])

@@ -1,0 +1,71 @@
+"""Sampling from a recurrent model one token at a time, carrying the state.
+
+The prompt runs once through the fused kernel; every generated token then costs
+one ``model.step`` (O(1) in the length so far), never a re-run of the prefix.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
+                  top_p: float | None = None, banned=()) -> Tensor:
+    """Logits ``(batch, vocab)`` -> scaled, with excluded tokens at -inf.
+
+    ``top_k`` keeps the k most likely tokens; ``top_p`` keeps the smallest set
+    whose probability reaches p (nucleus sampling, Holtzman et al. 2020).
+    """
+    logits = logits.float() / max(temperature, 1e-8)
+    if banned:
+        logits[:, list(banned)] = -float("inf")
+    if top_k is not None and 0 < top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, -float("inf"))
+    if top_p is not None and 0 < top_p < 1:
+        ordered, order = torch.sort(logits, dim=-1, descending=True)
+        cumulative = torch.softmax(ordered, dim=-1).cumsum(dim=-1)
+        # Drop a token when the tokens before it already reach p; the first always stays.
+        drop = (cumulative - torch.softmax(ordered, dim=-1)) >= top_p
+        logits = logits.scatter(-1, order, ordered.masked_fill(drop, -float("inf")))
+    return logits
+
+
+def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = always the most likely token); got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be a positive int; got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must lie in (0, 1]; got {top_p}")
+
+
+@torch.no_grad()
+def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: int | None = None,
+           top_p: float | None = None, seed: int | None = None, banned=(), on_token=None) -> Tensor:
+    """Continues ``prompt`` (int64 ``(batch, prompt_len)``, prompt_len >= 1) by ``length`` tokens.
+
+    Returns int64 ``(batch, length)``. ``on_token(tokens (batch,))`` is called as
+    each token is chosen, for streaming. ``temperature=0`` is greedy decoding.
+    """
+    check_sampling(temperature, top_k, top_p)
+    model.eval()
+    generator = torch.Generator(device=prompt.device)
+    generator.manual_seed(seed if seed is not None else torch.seed())
+    logits, state = model(prompt)
+    logits = logits[:, -1]
+    out = torch.empty(prompt.shape[0], length, dtype=torch.long, device=prompt.device)
+    for index in range(length):
+        if temperature == 0:
+            scaled = filter_logits(logits, 1.0, banned=banned)
+            token = scaled.argmax(dim=-1)
+        else:
+            scaled = filter_logits(logits, temperature, top_k, top_p, banned)
+            token = torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=generator).squeeze(1)
+        out[:, index] = token
+        if on_token is not None:
+            on_token(token)
+        if index + 1 < length:
+            logits, state = model.step(token, state)
+    return out

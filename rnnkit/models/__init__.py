@@ -1,0 +1,5 @@
+"""Layer 2: models built from the recurrent layers, each with a typed config."""
+
+from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+
+__all__ = ["LanguageModel", "LanguageModelConfig"]

@@ -1,0 +1,1 @@
+"""Layer 4: one file per task, each a thin composition of data, model and trainer."""

@@ -1,0 +1,84 @@
+"""The trainer's typed config; the CLI builds its flags from these fields."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimizer, schedule, limits, precision and bookkeeping."""
+
+    learning_rate: float = 2e-3
+    """Peak learning rate of AdamW."""
+    weight_decay: float = 0.01
+    """AdamW's decoupled weight decay (Loshchilov & Hutter 2019)."""
+    warmup_steps: int = 100
+    """Steps of linear learning-rate warm-up from 0."""
+    decay: str = "cosine"
+    """Learning-rate decay after warm-up over the run: cosine, linear or none."""
+    min_lr_ratio: float = 0.1
+    """Final learning rate as a fraction of the peak."""
+    clip_norm: float = 1.0
+    """Clip the gradient's global norm to this (Pascanu et al. 2013); 0 turns clipping off."""
+    max_steps: int | None = None
+    """Stop after this many optimizer steps."""
+    epochs: float | None = None
+    """Stop after this many passes over the training data."""
+    time_budget: float | None = None
+    """Stop after this many seconds of training (the schedule then follows time, so runs are not bit-reproducible)."""
+    eval_every: int = 250
+    """Validate every this many steps (and at the end), keeping the best weights."""
+    early_stopping: int = 0
+    """Stop after this many validations without improvement; 0 turns it off."""
+    seed: int = 0
+    """Seed for weights, dropout and data order: the same seed gives the same run."""
+    precision: str = "auto"
+    """fp32; bf16 autocast (bfloat16 matrix maths, float32 weights); or auto: bf16 where the hardware has native bfloat16 (AVX-512 BF16/AMX CPUs, CUDA GPUs), else fp32."""
+    device: str = "auto"
+    """cpu, cuda, or auto (cuda when available)."""
+    progress: bool = True
+    """Show a progress bar (a line every 10 s when not on a terminal)."""
+
+    def __post_init__(self):
+        choices = {"decay": ("cosine", "linear", "none"), "precision": ("auto", "fp32", "bf16")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        for name in ("max_steps", "epochs", "time_budget"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive; got {value}")
+        if self.eval_every < 1:
+            raise ValueError(f"eval_every must be a positive int; got {self.eval_every}")
+
+
+def learning_rate_factor(config: TrainConfig, step: int, progress: float) -> float:
+    """Multiplier of the peak learning rate: linear warm-up, then decay over ``progress`` in [0, 1]."""
+    warmup = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps > 0 else 1.0
+    progress = min(max(progress, 0.0), 1.0)
+    low = config.min_lr_ratio
+    if config.decay == "cosine":
+        decay = low + (1 - low) * 0.5 * (1 + math.cos(math.pi * progress))
+    elif config.decay == "linear":
+        decay = 1 - (1 - low) * progress
+    else:
+        decay = 1.0
+    return warmup * decay
+
+
+def native_bf16(device) -> bool:
+    """Whether ``device`` computes bfloat16 natively; emulated bf16 is slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def resolve_precision(precision: str, device) -> str:
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision

@@ -1,0 +1,120 @@
+"""What a run shows and leaves behind: a progress bar, TensorBoard scalars,
+``metrics.jsonl`` and a learning-curve PNG."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+class Progress:
+    """Training progress: a tqdm bar on a terminal, a line every ``every`` seconds otherwise.
+
+    ``update(step, total, loss, rate, eta)`` with ``total``/``eta`` None when unknown.
+    """
+
+    def __init__(self, unit: str, stream=None, every: float = 10.0, enabled: bool = True):
+        self.unit, self.every, self.enabled = unit, every, enabled
+        self.stream = stream or sys.stderr
+        self.bar = None
+        self.last_print = 0.0
+        if enabled and self.stream.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(unit="step", file=self.stream, dynamic_ncols=True)
+
+    def update(self, step: int, total: int | None, loss: float, rate: float, eta: float | None) -> None:
+        if not self.enabled:
+            return
+        text = f"loss {loss:.4f} | {rate:,.0f} {self.unit}/s | ETA {'?' if eta is None else _clock(eta)}"
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.n = step
+            self.bar.set_postfix_str(text, refresh=True)
+        elif time.monotonic() - self.last_print >= self.every:
+            self.last_print = time.monotonic()
+            of = f"/{total}" if total else ""
+            print(f"step {step}{of} | {text}", file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class MetricsLog:
+    """Appends one JSON object per event to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
+
+    def __init__(self, folder: Path, tensorboard: bool = True):
+        self.path = Path(folder) / "metrics.jsonl"
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
+            except ImportError:
+                warnings.warn("TensorBoard logging is off: the tensorboard package is not installed", stacklevel=2)
+
+    def log(self, step: int, **values) -> None:
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"step": step, **values}) + "\n")
+        if self.writer is not None:
+            for name, value in values.items():
+                if isinstance(value, (int, float)):
+                    self.writer.add_scalar(name.replace("_", "/", 1), value, step)
+
+    def read(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+
+    def truncate_after(self, step: int) -> None:
+        """Drops events after ``step`` (a resumed run rewrites what followed its checkpoint)."""
+        kept = [r for r in self.read() if r["step"] <= step]
+        self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def plot_learning_curve(records: list[dict], path: Path, title: str) -> None:
+    """Train and validation loss against step, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(r["step"], r["train_loss"]) for r in records if "train_loss" in r]
+    valid = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
+    figure, axis = plt.subplots(figsize=(7, 4))
+    if train:
+        axis.plot(*zip(*train), label="train", alpha=0.7)
+    if valid:
+        axis.plot(*zip(*valid), "o-", label="validation")
+    axis.set_xlabel("step")
+    axis.set_ylabel("loss (nats per token)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    temporary = Path(path).with_name(f".{Path(path).name}.tmp.png")
+    figure.savefig(temporary, dpi=100)
+    plt.close(figure)
+    temporary.replace(path)

@@ -1,0 +1,239 @@
+"""The one trainer: it knows nothing about any task.
+
+A task hands it an object with:
+
+- ``batches(epoch) -> Sequence`` of batches for that epoch (indexable, so a
+  resumed run picks up at the exact batch);
+- ``loss(model, batch, carry) -> (loss, carry, items)``: mean loss of the
+  batch, the state to carry into the next batch (None if nothing is carried)
+  and how many items (e.g. characters) it covered, for the rate;
+- ``evaluate(model) -> dict`` with a ``loss`` key (lower is better);
+- ``unit``: what items are called in the progress line ("chars", "samples").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from rnnkit.errors import TrainingDiverged
+from rnnkit.nn import detach_state
+from rnnkit.train.checkpoint import RunFolder
+from rnnkit.train.config import TrainConfig, learning_rate_factor, resolve_precision
+from rnnkit.train.progress import MetricsLog, Progress, plot_learning_curve
+
+
+@dataclass
+class Counters:
+    """Where training stands; saved in ``state.json`` for exact resume."""
+
+    step: int = 0
+    epoch: int = 0
+    batch_index: int = 0
+    elapsed: float = 0.0
+    best_loss: float = math.inf
+    best_step: int = -1
+    evals_without_improvement: int = 0
+    stopped_because: str = ""
+    last_eval: dict = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Trains ``model`` on ``task`` into ``folder`` under ``config``. Call :meth:`fit`."""
+
+    def __init__(self, model: torch.nn.Module, task, folder: RunFolder, config: TrainConfig):
+        self.model, self.task, self.folder, self.config = model, task, folder, config
+        self.device = resolve_device(config.device)
+        self.precision = resolve_precision(config.precision, self.device)
+        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
+                                           weight_decay=config.weight_decay)
+        self.counters = Counters()
+        self.carry = None
+        self.stop_requested = False
+        self.on_step = None  # optional callback(trainer, loss): tests and tools hook in here
+        self.metrics = MetricsLog(folder.path)
+        self.progress = Progress(getattr(task, "unit", "items"), enabled=config.progress)
+
+    # -- limits and schedule -------------------------------------------------
+    def _total_steps(self) -> int | None:
+        totals = [self.config.max_steps] if self.config.max_steps else []
+        if self.config.epochs:
+            totals.append(math.ceil(self.config.epochs * len(self.task.batches(0))))
+        return min(totals) if totals else None
+
+    def _progress_fraction(self) -> float:
+        fractions = [0.0]
+        total = self._total_steps()
+        if total:
+            fractions.append(self.counters.step / total)
+        if self.config.time_budget:
+            fractions.append(self.counters.elapsed / self.config.time_budget)
+        return max(fractions)
+
+    def _limit_reached(self) -> str:
+        total = self._total_steps()
+        if total is not None and self.counters.step >= total:
+            return f"reached {total} steps"
+        if self.config.time_budget and self.counters.elapsed >= self.config.time_budget:
+            return f"reached the time budget of {self.config.time_budget:g} s"
+        return ""
+
+    def _eta(self, seconds_per_step: float) -> float | None:
+        etas = []
+        total = self._total_steps()
+        if total:
+            etas.append((total - self.counters.step) * seconds_per_step)
+        if self.config.time_budget:
+            etas.append(self.config.time_budget - self.counters.elapsed)
+        return min(etas) if etas else None
+
+    # -- one step ------------------------------------------------------------
+    def _autocast(self):
+        if self.precision == "bf16":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _train_step(self, batch) -> tuple[float, int]:
+        factor = learning_rate_factor(self.config, self.counters.step, self._progress_fraction())
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.learning_rate * factor
+        self.model.train()
+        with self._autocast():
+            loss, carry, items = self.task.loss(self.model, batch, self.carry)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"the training loss became {value} at step {self.counters.step + 1}; stopped without saving, "
+                f"so the last good checkpoint in {self.folder.path} is intact (try a lower --learning-rate)"
+            )
+        loss.backward()
+        if self.config.clip_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.carry = detach_state(carry)
+        return value, items
+
+    # -- validation and saving -------------------------------------------------
+    def _evaluate(self) -> None:
+        self.model.eval()
+        with torch.no_grad(), self._autocast():
+            metrics = self.task.evaluate(self.model)
+        counters = self.counters
+        counters.last_eval = {"step": counters.step, **metrics}
+        self.metrics.log(counters.step, **{f"val_{k}": v for k, v in metrics.items()})
+        improved = metrics["loss"] < counters.best_loss
+        if improved:
+            counters.best_loss, counters.best_step = metrics["loss"], counters.step
+            counters.evals_without_improvement = 0
+            self.folder.save_model(self.model)
+        else:
+            counters.evals_without_improvement += 1
+        shown = " | ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
+        self.progress.message(f"step {counters.step}: validation {shown}{' (best)' if improved else ''}")
+
+    def _save_state(self) -> None:
+        carry = self.carry
+        parts = list(carry) if isinstance(carry, (tuple, list)) else ([] if carry is None else [carry])
+        extra = {f"carry.{i}": t for i, t in enumerate(parts)}
+        counters = dict(vars(self.counters), carry_parts=len(parts), carry_is_tuple=isinstance(carry, tuple))
+        self.folder.save_training_state(self.model, self.optimizer, counters, extra)
+
+    def _resume(self) -> None:
+        saved, extra = self.folder.load_training_state(self.model, self.optimizer)
+        parts, is_tuple = saved.pop("carry_parts"), saved.pop("carry_is_tuple")
+        self.counters = Counters(**saved)
+        self.counters.stopped_because = ""  # a resumed run goes on, whatever stopped it before
+        carry = [extra[f"carry.{i}"].to(self.device) for i in range(parts)]
+        self.carry = tuple(carry) if is_tuple else (carry[0] if carry else None)
+        self.metrics.truncate_after(self.counters.step)
+        self.progress.message(f"resumed {self.folder.path} at step {self.counters.step}")
+
+    # -- the loop ----------------------------------------------------------------
+    def fit(self, resume: bool = False) -> Counters:
+        """Trains until a limit, early stopping or Ctrl-C; returns the final counters.
+
+        Ctrl-C finishes the current step, saves, and returns with
+        ``stopped_because == "interrupted"``; a second Ctrl-C aborts at once.
+        """
+        self.model.to(self.device)
+        self.progress.message(f"training on {self.device.type} in {self.precision}, "
+                              f"{sum(p.numel() for p in self.model.parameters()):,} parameters")
+        if resume:
+            self._resume()
+        previous = signal.getsignal(signal.SIGINT)
+        with contextlib.suppress(ValueError):  # not in the main thread: no handler
+            signal.signal(signal.SIGINT, self._request_stop)
+        try:
+            self._loop()
+        finally:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGINT, previous)
+            self.progress.close()
+            self.metrics.close()
+        return self.counters
+
+    def _request_stop(self, signum, frame) -> None:
+        if self.stop_requested:
+            raise KeyboardInterrupt
+        self.stop_requested = True
+        self.progress.message("stopping after this step and saving (Ctrl-C again to abort)")
+
+    def _loop(self) -> None:
+        counters, config = self.counters, self.config
+        start = time.monotonic() - counters.elapsed
+        step_times: list[float] = []
+        while not counters.stopped_because:
+            batches = self.task.batches(counters.epoch)
+            while counters.batch_index < len(batches) and not counters.stopped_because:
+                counters.stopped_because = self._limit_reached()
+                if counters.stopped_because:
+                    break
+                begun = time.monotonic()
+                loss, items = self._train_step(batches[counters.batch_index])
+                counters.step += 1
+                counters.batch_index += 1
+                counters.elapsed = time.monotonic() - start
+                step_times = (step_times + [time.monotonic() - begun])[-50:]
+                seconds = sum(step_times) / len(step_times)
+                self.metrics.log(counters.step, train_loss=loss, train_lr=self.optimizer.param_groups[0]["lr"],
+                                 train_rate=items / seconds)
+                self.progress.update(counters.step, self._total_steps(), loss, items / seconds, self._eta(seconds))
+                if self.on_step is not None:
+                    self.on_step(self, loss)
+                if counters.step % config.eval_every == 0:
+                    self._evaluate()
+                    self._save_state()
+                    if config.early_stopping and counters.evals_without_improvement >= config.early_stopping:
+                        counters.stopped_because = f"no improvement in {config.early_stopping} validations"
+                if self.stop_requested:
+                    counters.stopped_because = "interrupted"
+            if counters.batch_index >= len(batches):
+                counters.epoch, counters.batch_index, self.carry = counters.epoch + 1, 0, None
+                if config.epochs and counters.epoch >= config.epochs:
+                    counters.stopped_because = counters.stopped_because or f"reached {config.epochs:g} epochs"
+        self._finish()
+
+    def _finish(self) -> None:
+        counters = self.counters
+        if counters.last_eval.get("step") != counters.step and counters.stopped_because != "interrupted":
+            self._evaluate()
+        if counters.best_step < 0:  # interrupted before any validation: ship what there is
+            self.folder.save_model(self.model)
+        self._save_state()
+        records = self.metrics.read()
+        if records:
+            plot_learning_curve(records, self.folder.file("learning_curve.png"), str(self.folder.path.name))
+        self.progress.message(f"stopped: {counters.stopped_because}; best validation loss "
+                              f"{counters.best_loss:.4f} at step {counters.best_step}")

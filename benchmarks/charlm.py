@@ -29,7 +29,7 @@ from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text 
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RECIPE = dict(hidden_size=512, num_layers=2, embedding_size=128, dropout=0.25, batch_size=64, seq_len=128,
+RECIPE = dict(hidden_size=512, num_layers=2, embedding_size=128, dropout=0.3, batch_size=64, seq_len=128,
               learning_rate=3e-3, warmup_steps=200, weight_decay=0.1, precision="bf16", time_budget=1740,
               eval_every=500)
 
@@ -48,7 +48,7 @@ class PlainLM(torch.nn.Module):
         return self.head(output), state
 
 
-def child(kind: str, steps: int) -> None:
+def child(kind: str, steps: int, precision: str) -> None:
     """Trains for ``steps`` in this process and prints seconds/step and peak RSS as JSON."""
     torch.manual_seed(0)
     text = read_text(BUNDLED_CORPUS)
@@ -61,7 +61,7 @@ def child(kind: str, steps: int) -> None:
 
         with tempfile.TemporaryDirectory() as folder:
             train_language_model(folder, TextDataConfig(split="0.9,0.1"), LanguageModelConfig(),
-                                 TrainConfig(max_steps=steps, eval_every=10**9, progress=False),
+                                 TrainConfig(max_steps=steps, eval_every=10**9, progress=False, precision=precision),
                                  on_step=lambda trainer, loss: stamps.append(time.perf_counter()))
     else:
         tokenizer = CharTokenizer.from_text(text[: int(len(text) * 0.9)])
@@ -71,8 +71,9 @@ def child(kind: str, steps: int) -> None:
         state = None
         for index in range(steps):
             x, y = batches[index % len(batches)]
-            logits, state = model(x, state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+                logits, state = model(x, state)
+                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -86,20 +87,24 @@ def child(kind: str, steps: int) -> None:
 
 
 def throughput(args) -> list[dict]:
-    runs = {"rnnkit": [], "plain": []}
+    runs = {(kind, precision): [] for precision in args.precisions for kind in ("rnnkit", "plain")}
     for _ in range(args.rounds):
-        for kind in runs:
-            out = subprocess.run([sys.executable, __file__, "child", kind, str(args.steps)], capture_output=True,
-                                 text=True, check=True)
-            runs[kind].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        for kind, precision in runs:
+            out = subprocess.run([sys.executable, __file__, "child", kind, str(args.steps), precision],
+                                 capture_output=True, text=True, check=True)
+            runs[kind, precision].append(json.loads(out.stdout.strip().splitlines()[-1]))
     rows = []
-    for kind, results in runs.items():
-        seconds = sorted(r["seconds_per_step"] for r in results)[len(results) // 2]
-        rows.append({"loop": kind, "ms/step": seconds * 1e3, "chars/s": 6400 / seconds,
-                     "peak RSS MB": max(r["peak_rss_mb"] for r in results)})
-    rows.append({"loop": "ratio rnnkit/plain", "ms/step": rows[0]["ms/step"] / rows[1]["ms/step"],
-                 "chars/s": rows[0]["chars/s"] / rows[1]["chars/s"],
-                 "peak RSS MB": rows[0]["peak RSS MB"] / rows[1]["peak RSS MB"]})
+    for precision in args.precisions:
+        measured = {}
+        for kind in ("rnnkit", "plain"):
+            results = runs[kind, precision]
+            seconds = sorted(r["seconds_per_step"] for r in results)[len(results) // 2]
+            measured[kind] = (6400 / seconds, max(r["peak_rss_mb"] for r in results))
+            rows.append({"precision": precision, "loop": kind, "ms/step": seconds * 1e3,
+                         "chars/s": measured[kind][0], "peak RSS MB": measured[kind][1]})
+        rows.append({"precision": precision, "loop": "ratio rnnkit/plain", "ms/step": float("nan"),
+                     "chars/s": measured["rnnkit"][0] / measured["plain"][0],
+                     "peak RSS MB": measured["rnnkit"][1] / measured["plain"][1]})
     return rows
 
 
@@ -192,7 +197,7 @@ def main(argv=None):
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.mode == "child":
-        return child(args.child_args[0], int(args.child_args[1]))
+        return child(args.child_args[0], int(args.child_args[1]), args.child_args[2])
     rows = {"throughput": throughput, "generation": generation, "quality": quality, "recipe": recipe}[args.mode](args)
     print(markdown_table(rows))
     out = args.out or RESULTS / f"charlm_{args.mode}.json"

@@ -1,7 +1,7 @@
 """Sampling from a recurrent model one token at a time, carrying the state.
 
 The prompt runs once through the fused kernel; every generated token then costs
-one ``model.step`` (O(1) in the length so far), never a re-run of the prefix.
+one step of the model (O(1) in the length so far), never a re-run of the prefix.
 """
 
 from __future__ import annotations
@@ -41,6 +41,23 @@ def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -
         raise ValueError(f"top_p must lie in (0, 1]; got {top_p}")
 
 
+class _GumbelNoise:
+    """Gumbel noise for sampling by ``argmax(logits + g)`` (the Gumbel-max trick):
+    the same distribution as softmax sampling, in one add and one argmax instead of
+    softmax + multinomial. Drawn in chunks of steps to keep memory bounded."""
+
+    def __init__(self, shape, generator, chunk: int = 256):
+        self.shape, self.generator, self.chunk = shape, generator, chunk
+        self.noise, self.start = None, 0
+
+    def __getitem__(self, step: int) -> Tensor:
+        if self.noise is None or step >= self.start + self.noise.shape[0]:
+            uniform = torch.rand((self.chunk, *self.shape), generator=self.generator,
+                                 device=self.generator.device)
+            self.noise, self.start = -torch.log(-torch.log(uniform)), step
+        return self.noise[step - self.start]
+
+
 @torch.no_grad()
 def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: int | None = None,
            top_p: float | None = None, seed: int | None = None, banned=(), on_token=None) -> Tensor:
@@ -54,18 +71,22 @@ def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: 
     generator = torch.Generator(device=prompt.device)
     generator.manual_seed(seed if seed is not None else torch.seed())
     logits, state = model(prompt)
-    logits = logits[:, -1]
+    logits = logits[:, -1].float()
+    step = model.stepper() if hasattr(model, "stepper") else model.step
+    # Banned tokens get -inf through one precomputed additive mask.
+    mask = torch.zeros(logits.shape[-1], device=logits.device)
+    mask[list(banned)] = -float("inf")
+    noise = _GumbelNoise(logits.shape, generator)
+    filtered = top_k is not None or top_p is not None
     out = torch.empty(prompt.shape[0], length, dtype=torch.long, device=prompt.device)
     for index in range(length):
-        if temperature == 0:
-            scaled = filter_logits(logits, 1.0, banned=banned)
-            token = scaled.argmax(dim=-1)
-        else:
-            scaled = filter_logits(logits, temperature, top_k, top_p, banned)
-            token = torch.multinomial(torch.softmax(scaled, dim=-1), 1, generator=generator).squeeze(1)
+        scores = logits + mask if temperature in (0, 1) else logits / temperature + mask
+        if filtered and temperature != 0:
+            scores = filter_logits(scores, 1.0, top_k, top_p)
+        token = scores.argmax(-1) if temperature == 0 else (scores + noise[index]).argmax(-1)
         out[:, index] = token
         if on_token is not None:
             on_token(token)
         if index + 1 < length:
-            logits, state = model.step(token, state)
+            logits, state = step(token, state)
     return out

@@ -59,34 +59,36 @@ class LanguageModel(nn.Module):
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:
             self.head.weight = self.embedding.weight
-        self._projection_cache = None
 
     def forward(self, tokens: Tensor, state=None):
         x = self.dropout(self.embedding(tokens))
         output, state = self.recurrent(x, state)
         return self.head(self.dropout(output)), state
 
-    def _input_projection_table(self) -> Tensor | None:
-        """``W_ih_l0 e_v + b_ih_l0`` for every token ``v``: ``(vocab_size, gates*hidden)``.
+    def stepper(self):
+        """``run(tokens (batch,), state) -> (logits (batch, vocab_size), state)`` for
+        generation loops: eval-mode :meth:`step` with the per-call work done once.
 
-        Embedding then input projection is a per-token constant, so generation
-        looks it up instead of multiplying; rebuilt whenever the weights change.
+        Embedding then the first layer's input projection is a per-token
+        constant, so it becomes a lookup table ``(vocab_size, gates*hidden)``
+        and each token costs one row lookup instead of two matrix products.
+        Make a new stepper after the weights change.
         """
-        if self.recurrent._why_not_fused() is not None:
-            return None
-        weight_ih, _, bias_ih, _ = self.recurrent._weights_of(0, 0)
-        versions = (self.embedding.weight._version, weight_ih._version,
-                    None if bias_ih is None else bias_ih._version, weight_ih.data_ptr())
-        if self._projection_cache is None or self._projection_cache[0] != versions:
-            table = F.linear(self.embedding.weight, weight_ih, bias_ih)
-            self._projection_cache = (versions, table)
-        return self._projection_cache[1]
-
-    @torch.no_grad()
-    def step(self, tokens: Tensor, state=None):
-        table = None if self.training else self._input_projection_table()
-        if table is None:
-            output, state = self.recurrent.step(self.dropout(self.embedding(tokens)), state)
+        table = self.recurrent.input_projection(self.embedding.weight)
+        if table is None:  # a custom cell: no table, but still one step per token
+            layers = self.recurrent.stepper()
+            embed = self.embedding
         else:
-            output, state = self.recurrent.step(None, state, projected=table[tokens])
+            layers = self.recurrent.stepper(projected_input=True)
+            embed = table.__getitem__
+        head_weight, head_bias = self.head.weight, self.head.bias
+
+        def run(tokens, state):
+            output, state = layers(embed(tokens), state)
+            return F.linear(output, head_weight, head_bias), state
+
+        return run
+
+    def step(self, tokens: Tensor, state=None):
+        output, state = self.recurrent.step(self.dropout(self.embedding(tokens)), state)
         return self.head(output), state

@@ -26,6 +26,14 @@ def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return F.linear(x, weight, bias)
 
 
+def _recurrent_term(projected: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """``projected + W_hh h + b_hh``; one fused multiply-add when ``b_hh`` is already
+    folded into ``projected`` (see :meth:`rnnkit.nn.Recurrent.input_projection`)."""
+    if bias_hh is None:
+        return torch.addmm(projected, h, weight_hh.t())
+    return projected + _affine(h, weight_hh, bias_hh)
+
+
 def rnn_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearity="tanh"):
     """Elman step: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``.
 
@@ -36,7 +44,7 @@ def rnn_step(x, h, weight_ih, weight_hh, bias_ih=None, bias_hh=None, nonlinearit
 
 def rnn_update(projected, h, weight_hh, bias_hh=None, nonlinearity="tanh"):
     """:func:`rnn_step` given ``projected = W_ih x_t + b_ih`` (batch, hidden)."""
-    pre = projected + _affine(h, weight_hh, bias_hh)
+    pre = _recurrent_term(projected, h, weight_hh, bias_hh)
     return torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)
 
 
@@ -64,7 +72,7 @@ def lstm_update(projected, state, weight_hh, bias_hh=None):
     it for many steps at once, or look it up per token when generating.
     """
     h, c = state
-    gates = projected + _affine(h, weight_hh, bias_hh)
+    gates = _recurrent_term(projected, h, weight_hh, bias_hh)
     i, f, g, o = gates.chunk(4, dim=-1)
     c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
     h_new = torch.sigmoid(o) * torch.tanh(c_new)

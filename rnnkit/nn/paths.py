@@ -33,10 +33,21 @@ class CellKind:
     fused: Callable | None
     paired: bool
     cudnn_mode: str
+    fold_hidden_bias: bool = True
+    """b_hh is added outside every gate, so it can be folded into the input term (not so in the GRU's n gate)."""
 
 
 def output_of(state, paired: bool) -> Tensor:
     return state[0] if paired else state
+
+
+def stack_states(states: list, paired: bool):
+    """Per-layer states -> ``(layers, batch, hidden)`` (a pair for paired cells)."""
+    if len(states) == 1:
+        return tuple(s.unsqueeze(0) for s in states[0]) if paired else states[0].unsqueeze(0)
+    if paired:
+        return torch.stack([s[0] for s in states]), torch.stack([s[1] for s in states])
+    return torch.stack(states)
 
 
 def where_state(mask: Tensor, new, old, paired: bool):

@@ -13,26 +13,12 @@ def test_step_logits_equal_one_shot_forward(cell):
                                               num_layers=2, dropout=0.3)).double().eval()
     tokens = torch.randint(0, 11, (3, 20))
     logits, final = model(tokens)
-    state, steps = None, []
-    for t in range(tokens.shape[1]):
-        step_logits, state = model.step(tokens[:, t], state)
-        steps.append(step_logits)
-    torch.testing.assert_close(torch.stack(steps, 1), logits, rtol=0, atol=1e-12)
-    assert model._projection_cache is not None  # the lookup-table path ran
-
-
-def test_projection_table_follows_weight_updates():
-    torch.manual_seed(1)
-    model = LanguageModel(LanguageModelConfig(vocab_size=7, hidden_size=5, embedding_size=4)).double()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
-    tokens = torch.randint(0, 7, (2, 6))
-    model.eval()
-    model.step(tokens[:, 0])  # fills the cache
-    model.train()
-    model(tokens)[0].sum().backward()
-    optimizer.step()
-    model.eval()
-    torch.testing.assert_close(model.step(tokens[:, 0])[0], model(tokens[:, :1])[0][:, 0], rtol=0, atol=1e-12)
+    for name, step in (("step", model.step), ("stepper", model.stepper())):
+        state, steps = None, []
+        for t in range(tokens.shape[1]):
+            step_logits, state = step(tokens[:, t], state)
+            steps.append(step_logits)
+        torch.testing.assert_close(torch.stack(steps, 1), logits, rtol=0, atol=1e-12, msg=name)
 
 
 def test_weight_tying():

@@ -117,20 +117,28 @@ def test_step_by_step_equals_one_shot(kind):
     x, _, state = random_inputs(layer, batch=3, time=8, dtype=torch.float64, seed=11, with_lengths=False,
                                 with_state=True)
     output, final = layer(x, state)
-    weight_ih, _, bias_ih, _ = layer._weights_of(0, 0)
-    for use_projection in (False, True):
+    runners = {
+        "step": lambda t, carried: layer.step(x[:, t], carried),
+        "stepper": lambda t, carried, run=layer.stepper(): run(x[:, t], carried),
+        "stepper(projected)": lambda t, carried, run=layer.stepper(projected_input=True):
+            run(layer.input_projection(x[:, t]), carried),
+    }
+    for name, runner in runners.items():
         carried, steps = state, []
         for t in range(x.shape[1]):
-            if use_projection:
-                projected = torch.nn.functional.linear(x[:, t], weight_ih, bias_ih)
-                step_output, carried = layer.step(None, carried, projected=projected)
-            else:
-                step_output, carried = layer.step(x[:, t], carried)
+            step_output, carried = runner(t, carried)
             steps.append(step_output)
-        torch.testing.assert_close(torch.stack(steps, 1), output, rtol=0, atol=1e-12)
+        torch.testing.assert_close(torch.stack(steps, 1), output, rtol=0, atol=1e-12, msg=name)
         for got, want in zip(carried if isinstance(carried, tuple) else [carried],
                              final if isinstance(final, tuple) else [final]):
-            torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
+            torch.testing.assert_close(got, want, rtol=0, atol=1e-12, msg=name)
+
+
+def test_stepper_of_a_custom_cell_runs_its_equation():
+    layer = ScaledInputLSTM(3, 4)
+    x = torch.randn(2, 3)
+    assert layer.input_projection(x) is None
+    torch.testing.assert_close(layer.stepper()(x, None)[0], layer(x.unsqueeze(1))[0][:, 0])
 
 
 def test_step_refuses_bidirectional():

@@ -6,7 +6,7 @@ This module re-exports the public names and defines nothing itself.
 __version__ = "0.1.0"
 
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
-from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, Recurrent, RNNCell, detach_state  # noqa: E402
+from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, MinGRU, MinLSTM, Recurrent, RNNCell, detach_state  # noqa: E402
 from rnnkit.tasks.language_model import (  # noqa: E402
     TextDataConfig,
     load_language_model,
@@ -15,7 +15,7 @@ from rnnkit.tasks.language_model import (  # noqa: E402
 from rnnkit.train import TrainConfig  # noqa: E402
 
 __all__ = [
-    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state",
+    "RNN", "LSTM", "GRU", "MinGRU", "MinLSTM", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state",
     "LanguageModel", "LanguageModelConfig", "TextDataConfig", "TrainConfig",
     "train_language_model", "load_language_model", "__version__",
 ]

@@ -11,14 +11,14 @@ from rnnkit.cli.arguments import add_config_arguments, build_config
 from rnnkit.errors import RnnkitError
 
 EXAMPLES = """examples:
-  rnnkit train lm --out runs/shakespeare                 # bundled tiny Shakespeare, 150 s
+  rnnkit train lm --out runs/shakespeare                 # bundled tiny Shakespeare, 110 s
   rnnkit train lm --data my.txt --out runs/mine --hidden-size 512 --num-layers 2 --dropout 0.2 --epochs 10
   rnnkit train lm --out runs/shakespeare --resume --max-steps 5000
   rnnkit generate runs/shakespeare --prompt "ROMEO:" --length 300 --temperature 0.8 --seed 1
   rnnkit evaluate runs/shakespeare --data other.txt --json
 """
 
-DEFAULT_TIME_BUDGET = 150.0
+DEFAULT_TIME_BUDGET = 110.0
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ class LanguageModelConfig:
     vocab_size: int = 0
     """Number of token ids; set from the vocabulary when training."""
     cell: str = "lstm"
-    """Recurrent cell: rnn (tanh), rnn_relu, lstm or gru."""
+    """Recurrent cell: rnn (tanh), rnn_relu, lstm, gru, mingru or minlstm."""
     embedding_size: int = 64
     """Width of the token embeddings."""
     hidden_size: int = 256

@@ -4,9 +4,13 @@ Imports torch and nothing else of rnnkit.
 """
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state, make_recurrent
+from rnnkit.nn.minimal import MinGRU, MinLSTM
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state
+from rnnkit.nn.registry import CELLS, make_recurrent
+from rnnkit.nn.scan import linear_scan
 
 __all__ = [
     "RNNCell", "LSTMCell", "GRUCell", "rnn_step", "lstm_step", "gru_step",
-    "Recurrent", "RNN", "LSTM", "GRU", "detach_state", "make_recurrent",
+    "Recurrent", "RNN", "LSTM", "GRU", "MinGRU", "MinLSTM", "detach_state", "make_recurrent", "CELLS",
+    "linear_scan",
 ]

@@ -35,6 +35,14 @@ class CellKind:
     cudnn_mode: str
     fold_hidden_bias: bool = True
     """b_hh is added outside every gate, so it can be folded into the input term (not so in the GRU's n gate)."""
+    hidden_weights: bool = True
+    """The gates read the previous state through ``weight_hh``; minGRU/minLSTM have none."""
+    sequence: Callable | None = None
+    """Runs one layer and direction over a whole sequence fast: ``(kind, x, state, weights, has_bias, lengths)``."""
+    fast_path: str = "fused"
+    """The name of the fast path in ``impl`` and ``last_path``: "fused" (torch kernels) or "scan"."""
+    coefficients: Callable | None = None
+    """For linear-recurrence cells: ``projected -> (a, b)`` of ``h_t = a_t * h_{t-1} + b_t``."""
 
 
 def output_of(state, paired: bool) -> Tensor:
@@ -113,6 +121,7 @@ def fused_direction(kind, x, state, weights, has_bias, lengths):
     - cells with a hidden cell state (LSTM): run padded up to the shortest
       length, where every row is still active, and pack only the ragged tail.
     """
+    weights = [w for w in weights if w is not None]
     if lengths is None:
         return _call_fused(kind, x, state, weights, has_bias)
     last = (lengths - 1).to(x.device)

@@ -28,22 +28,24 @@ from rnnkit.nn import paths
 from rnnkit.nn.cells import NONLINEARITIES, gru_step, gru_update, lstm_step, lstm_update, rnn_step, rnn_update
 from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
 from rnnkit.nn.paths import CellKind
+from rnnkit.nn.stepping import Stepping
 
 logger = logging.getLogger(__name__)
 
-IMPLS = ("auto", "fused", "reference")
 
-LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM")
+LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM",
+                     sequence=paths.fused_direction)
 GRU_KIND = CellKind("GRU", 3, gru_step, gru_update, torch.gru, paired=False, cudnn_mode="GRU",
-                    fold_hidden_bias=False)
+                    fold_hidden_bias=False, sequence=paths.fused_direction)
 RNN_KINDS = {
     name: CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity=name),
-                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}")
+                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}",
+                   sequence=paths.fused_direction)
     for name, fused in (("tanh", torch.rnn_tanh), ("relu", torch.rnn_relu))
 }
 
 
-class Recurrent(nn.Module):
+class Recurrent(Stepping, nn.Module):
     """Runs a cell over time: ``layer(x, state=None, lengths=None) -> (output, final_state)``.
 
     Shapes (``D`` = 2 if bidirectional else 1, ``L`` = num_layers):
@@ -74,7 +76,7 @@ class Recurrent(nn.Module):
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
             check_size(name, value)
-        check_choice("impl", impl, IMPLS)
+        check_choice("impl", impl, tuple(sorted(("auto", "reference", self.kind.fast_path))))
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
@@ -85,7 +87,7 @@ class Recurrent(nn.Module):
         self._weight_names: list[str] = []
         self._register_weights()
         self.reset_parameters()
-        if impl == "fused":
+        if impl == self.kind.fast_path:
             self._fused_or_raise()
 
     @property
@@ -98,9 +100,11 @@ class Recurrent(nn.Module):
             width = self.input_size if layer == 0 else self.hidden_size * self.num_directions
             for direction in range(self.num_directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                shapes = {"weight_ih": (rows, width), "weight_hh": (rows, self.hidden_size)}
+                shapes = {"weight_ih": (rows, width)}
+                if self.kind.hidden_weights:
+                    shapes["weight_hh"] = (rows, self.hidden_size)
                 if self.bias:
-                    shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+                    shapes.update(bias_ih=(rows,), **({"bias_hh": (rows,)} if self.kind.hidden_weights else {}))
                 for name, shape in shapes.items():
                     self.register_parameter(name + suffix, nn.Parameter(torch.empty(shape)))
                     self._weight_names.append(name + suffix)
@@ -120,14 +124,14 @@ class Recurrent(nn.Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def _weights_of(self, layer: int, direction: int) -> tuple:
-        per = 4 if self.bias else 2
-        start = (layer * self.num_directions + direction) * per
-        weights = self._flat_weights()[start : start + per]
-        return tuple(weights) + (None, None) * (not self.bias)
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction; None where absent."""
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        return tuple(getattr(self, name + suffix, None) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def _apply(self, fn, recurse=True):
         result = super()._apply(fn, recurse)
-        paths.flatten_for_cudnn(self.kind, self._flat_weights(), self)
+        if self.kind.fused is not None:
+            paths.flatten_for_cudnn(self.kind, self._flat_weights(), self)
         return result
 
     def flatten_parameters(self) -> None:
@@ -135,31 +139,38 @@ class Recurrent(nn.Module):
         paths.flatten_for_cudnn(self.kind, self._flat_weights(), self)
 
     def _why_not_fused(self) -> str | None:
-        if self.kind.fused is None:
-            return f"{self.kind.name} has no fused torch kernel"
+        if self.kind.sequence is None:
+            return f"{self.kind.name} has no {self.kind.fast_path} path"
         if type(self).cell_step is not Recurrent.cell_step:
-            return f"{type(self).__name__} overrides cell_step, so the fused kernel would compute something else"
+            return (f"{type(self).__name__} overrides cell_step, so the {self.kind.fast_path} path "
+                    "would compute something else")
         return None
 
     def _fused_or_raise(self) -> None:
         why = self._why_not_fused()
         if why is not None:
-            raise ValueError(f"impl='fused' is not possible: {why}; use impl='auto' or impl='reference'")
+            raise ValueError(f"impl={self.kind.fast_path!r} is not possible: {why}; use impl='auto' or impl='reference'")
 
     def _choose_path(self, x: Tensor, lengths: Tensor | None) -> tuple[str, str]:
         if self.impl == "reference":
             return "reference", "impl='reference' was asked for"
         why = self._why_not_fused()
         if why is not None:
-            if self.impl == "fused":
+            if self.impl != "auto":
                 self._fused_or_raise()
             return "reference", why
+        if self.kind.fused is None:
+            return self._choose_without_kernel(x)
         if lengths is None:
             return "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
         if x.is_cuda:
             return "fused", "lengths: one packed cuDNN call over all layers"
         how = "padded prefix + packed tail" if self.kind.paired else "padded kernel, state read at each row's end"
         return "fused", f"lengths: per layer and direction, {how}"
+
+    def _choose_without_kernel(self, x: Tensor) -> tuple[str, str]:
+        """The choice for cells whose fast path is not a torch kernel (the parallel scan)."""
+        return self.kind.fast_path, f"{self.kind.fast_path} per layer and direction"
 
     def forward(self, x: Tensor, state=None, lengths=None):
         name = type(self).__name__
@@ -176,7 +187,7 @@ class Recurrent(nn.Module):
         if path == "fused" and (lengths is None or x.is_cuda):
             output, final = self._fused_stack(x, state, lengths)
         else:
-            output, final = self._layer_by_layer(x, state, lengths, fused=path == "fused")
+            output, final = self._layer_by_layer(x, state, lengths, fast=path != "reference")
         if not self.batch_first:
             output = output.transpose(0, 1)
         return output, final
@@ -202,7 +213,7 @@ class Recurrent(nn.Module):
                                  dropout, train, self.bidirectional, True)
         return result[0], (tuple(result[1:]) if self.kind.paired else result[1])
 
-    def _layer_by_layer(self, x, state, lengths, fused: bool):
+    def _layer_by_layer(self, x, state, lengths, fast: bool):
         paired = self.kind.paired
         finals = []
         for layer in range(self.num_layers):
@@ -212,9 +223,8 @@ class Recurrent(nn.Module):
                 start = tuple(s[index] for s in state) if paired else state[index]
                 inputs = paths.reverse_rows(x, lengths) if direction else x
                 weights = self._weights_of(layer, direction)
-                if fused:
-                    out, final = paths.fused_direction(self.kind, inputs, start, list(weights[: 4 if self.bias else 2]),
-                                                       self.bias, lengths)
+                if fast:
+                    out, final = self.kind.sequence(self.kind, inputs, start, weights, self.bias, lengths)
                 else:
                     out, final = paths.reference_direction(self.cell_step, paired, inputs, start, weights, lengths)
                 outputs.append(paths.reverse_rows(out, lengths) if direction else out)
@@ -225,78 +235,6 @@ class Recurrent(nn.Module):
         if paired:
             return x, (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
         return x, torch.stack(finals)
-
-    def step(self, x: Tensor, state=None):
-        """One time step through every layer: O(1) work per token.
-
-        ``x`` is ``(batch, input_size)``, ``state`` as in :meth:`forward`.
-        Returns ``(output (batch, hidden_size), state)``. For tight generation
-        loops, :meth:`stepper` does the same with the per-call work hoisted out.
-        """
-        if self.bidirectional:
-            raise ValueError("step() runs forward in time; a bidirectional layer needs the whole sequence")
-        paired = self.kind.paired
-        if state is None:
-            zeros = x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
-            state = (zeros, zeros) if paired else zeros
-        finals = []
-        for layer in range(self.num_layers):
-            start = tuple(s[layer] for s in state) if paired else state[layer]
-            new = self.cell_step(x, start, *self._weights_of(layer, 0))
-            finals.append(new)
-            x = paths.output_of(new, paired)
-            if layer < self.num_layers - 1 and self.dropout > 0:
-                x = F.dropout(x, self.dropout, self.training)
-        return x, paths.stack_states(finals, paired)
-
-    def _input_bias(self, bias_ih, bias_hh):
-        if bias_ih is None or not self.kind.fold_hidden_bias:
-            return bias_ih
-        return bias_ih + bias_hh
-
-    def input_projection(self, x: Tensor) -> Tensor | None:
-        """The first layer's input term for :meth:`stepper`: ``W_ih_l0 x + b_ih_l0``, plus
-        ``b_hh_l0`` where the cell adds it outside every gate. ``x (..., input_size)`` ->
-        ``(..., gates*hidden_size)``; None for a cell with an overridden ``cell_step``."""
-        if self._why_not_fused() is not None:
-            return None
-        weight_ih, _, bias_ih, bias_hh = self._weights_of(0, 0)
-        return F.linear(x, weight_ih, self._input_bias(bias_ih, bias_hh))
-
-    def stepper(self, projected_input: bool = False):
-        """``run(inputs, state) -> (output, state)``: :meth:`step` in eval mode with every
-        per-call check and weight lookup done once, for generation loops.
-
-        ``inputs`` is ``(batch, input_size)``, or with ``projected_input`` the first
-        layer's term from :meth:`input_projection` (a language model looks it up per
-        token). Use a new stepper after the weights change shape or identity.
-        """
-        if self.bidirectional:
-            raise ValueError("stepper() runs forward in time; a bidirectional layer needs the whole sequence")
-        if self._why_not_fused() is not None:
-            if projected_input:
-                raise ValueError(f"stepper(projected_input=True) needs the built-in equation: {self._why_not_fused()}")
-            return self.step
-        update, paired, layers = self.kind.update, self.kind.paired, []
-        for layer in range(self.num_layers):
-            weight_ih, weight_hh, bias_ih, bias_hh = self._weights_of(layer, 0)
-            hidden_bias = None if self.kind.fold_hidden_bias else bias_hh
-            layers.append((weight_ih, self._input_bias(bias_ih, bias_hh), weight_hh, hidden_bias))
-
-        def run(inputs, state):
-            if state is None:
-                zeros = inputs.new_zeros(self.num_layers, inputs.shape[0], self.hidden_size)
-                state = (zeros, zeros) if paired else zeros
-            x, finals = inputs, []
-            for index, (weight_ih, input_bias, weight_hh, hidden_bias) in enumerate(layers):
-                projected = x if index == 0 and projected_input else F.linear(x, weight_ih, input_bias)
-                new = update(projected, (state[0][index], state[1][index]) if paired else state[index],
-                             weight_hh, hidden_bias)
-                finals.append(new)
-                x = new[0] if paired else new
-            return x, paths.stack_states(finals, paired)
-
-        return run
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
@@ -358,13 +296,3 @@ def detach_state(state):
         return None
     raise TypeError(f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}")
 
-
-LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU}
-
-
-def make_recurrent(cell: str, input_size: int, hidden_size: int, **options) -> Recurrent:
-    """Builds a layer by cell name: ``"rnn"`` (tanh), ``"rnn_relu"``, ``"lstm"`` or ``"gru"``."""
-    if cell == "rnn_relu":
-        return RNN(input_size, hidden_size, nonlinearity="relu", **options)
-    check_choice("cell", cell, (*LAYERS, "rnn_relu"))
-    return LAYERS[cell](input_size, hidden_size, **options)

@@ -81,7 +81,7 @@ def test_custom_cell_falls_back_to_reference_and_fused_refuses():
     output = layer(x)[0]
     assert layer.last_path == "reference"
     assert layer.last_path_reason == (
-        "ScaledInputLSTM overrides cell_step, so the fused kernel would compute something else"
+        "ScaledInputLSTM overrides cell_step, so the fused path would compute something else"
     )
     plain = rnnkit.LSTM(3, 4)
     plain.load_state_dict(layer.state_dict())
@@ -89,7 +89,7 @@ def test_custom_cell_falls_back_to_reference_and_fused_refuses():
     with pytest.raises(ValueError) as error:
         ScaledInputLSTM(3, 4, impl="fused")
     assert str(error.value) == (
-        "impl='fused' is not possible: ScaledInputLSTM overrides cell_step, so the fused kernel "
+        "impl='fused' is not possible: ScaledInputLSTM overrides cell_step, so the fused path "
         "would compute something else; use impl='auto' or impl='reference'"
     )
 

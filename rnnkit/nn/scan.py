@@ -25,29 +25,34 @@ import torch
 from torch import Tensor
 
 
-def _chunked(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:
-    """``a``, ``b``: ``(batch, time, hidden)``; ``h0``: ``(batch, hidden)``. Returns ``h`` like ``b``."""
+def _chunked(a: Tensor, b: Tensor, h0: Tensor, reverse: bool = False) -> Tensor:
+    """``a``, ``b``: ``(batch, time, hidden)``; ``h0``: ``(batch, hidden)``. Returns ``h`` like ``b``.
+
+    With ``reverse`` the recurrence runs from the last step to the first. The
+    work is done in place in a ``(batch, chunks, chunk, hidden)`` view, without
+    transposed copies: on a CPU these sweeps are memory-bound."""
     batch, time, hidden = b.shape
-    size = max(1, math.isqrt(time - 1) + 1 if time > 1 else 1)
+    size = math.isqrt(time - 1) + 1 if time > 1 else 1
     count = -(-time // size)
     pad = count * size - time
-    if pad:  # identity steps (a=1, b=0) at the end change nothing
+    if pad:  # identity steps (a=1, b=0) at the end change nothing, in either direction
         a = torch.cat([a, a.new_ones(batch, pad, hidden)], dim=1)
         b = torch.cat([b, b.new_zeros(batch, pad, hidden)], dim=1)
-    # (size, batch, count, hidden): step c of every chunk is one contiguous slice.
-    a = a.view(batch, count, size, hidden).permute(2, 0, 1, 3).contiguous()
-    b = b.view(batch, count, size, hidden).permute(2, 0, 1, 3).contiguous()
+    a, b = a.reshape(batch, count, size, hidden), b.reshape(batch, count, size, hidden)
     local, product = torch.empty_like(b), torch.empty_like(a)
-    local[0], product[0] = b[0], a[0]
-    for c in range(1, size):
-        torch.addcmul(b[c], a[c], local[c - 1], out=local[c])
-        torch.mul(a[c], product[c - 1], out=product[c])
-    entering = torch.empty(count, batch, hidden, dtype=b.dtype, device=b.device)
-    entering[0] = h0
-    for n in range(1, count):
-        torch.addcmul(local[-1, :, n - 1], product[-1, :, n - 1], entering[n - 1], out=entering[n])
-    h = torch.addcmul(local, product, entering.permute(1, 0, 2).unsqueeze(0))
-    return h.permute(1, 2, 0, 3).reshape(batch, count * size, hidden)[:, :time]
+    steps = list(range(size))[::-1] if reverse else list(range(size))
+    local[:, :, steps[0]], product[:, :, steps[0]] = b[:, :, steps[0]], a[:, :, steps[0]]
+    for previous, c in zip(steps, steps[1:]):
+        torch.addcmul(b[:, :, c], a[:, :, c], local[:, :, previous], out=local[:, :, c])
+        torch.mul(a[:, :, c], product[:, :, previous], out=product[:, :, c])
+    entering = torch.empty(batch, count, hidden, dtype=b.dtype, device=b.device)
+    chunks, last = (list(range(count))[::-1], steps[-1]) if reverse else (list(range(count)), steps[-1])
+    entering[:, chunks[0]] = h0
+    for previous, n in zip(chunks, chunks[1:]):
+        torch.addcmul(local[:, previous, last], product[:, previous, last], entering[:, previous],
+                      out=entering[:, n])
+    h = torch.addcmul(local, product, entering.unsqueeze(2), out=local)
+    return h.view(batch, count * size, hidden)[:, :time]
 
 
 class _LinearScan(torch.autograd.Function):
@@ -61,10 +66,13 @@ class _LinearScan(torch.autograd.Function):
     def backward(ctx, grad_h):
         a, h, h0 = ctx.saved_tensors
         # dL/dh_t = grad_h_t + a_{t+1} dL/dh_{t+1}: the same recurrence, backwards in time.
-        a_next = torch.cat([a[:, 1:], a.new_zeros(a.shape[0], 1, a.shape[2])], dim=1)
-        total = _chunked(a_next.flip(1), grad_h.flip(1), torch.zeros_like(h0)).flip(1)
-        previous = torch.cat([h0.unsqueeze(1), h[:, :-1]], dim=1)
-        return total * previous, total, a[:, 0] * total[:, 0]
+        a_next = torch.empty_like(a)
+        a_next[:, :-1], a_next[:, -1] = a[:, 1:], 0
+        total = _chunked(a_next, grad_h, torch.zeros_like(h0), reverse=True)
+        grad_a = torch.empty_like(a)
+        torch.mul(total[:, 1:], h[:, :-1], out=grad_a[:, 1:])
+        torch.mul(total[:, 0], h0, out=grad_a[:, 0])
+        return grad_a, total, a[:, 0] * total[:, 0]
 
 
 def linear_scan(a: Tensor, b: Tensor, h0: Tensor) -> Tensor:

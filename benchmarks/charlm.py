@@ -3,6 +3,7 @@
     python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop (speed, peak memory)
     python benchmarks/charlm.py generation   # chars/s: rnnkit vs re-running the prefix vs a plain nn.LSTM step loop
     python benchmarks/charlm.py quality      # the default demo's val loss (90/10 split), fp32 and bf16
+    python benchmarks/charlm.py precision --steps 1500   # bf16 vs fp32 final loss at equal steps
     python benchmarks/charlm.py recipe       # the documented 30-minute CPU recipe (90/10 split)
     python benchmarks/charlm.py recipe-mingru  # the same time budget with a 3-layer MinGRU
 
@@ -180,6 +181,14 @@ def quality(args) -> list[dict]:
     return [_train_and_score(Path(args.runs) / f"demo_{p}", args.time_budget, p) for p in args.precisions]
 
 
+def precision_check(args) -> list[dict]:
+    """bf16 against fp32 at the same number of steps: the final loss should barely move."""
+    rows = [_train_and_score(Path(args.runs) / f"steps_{p}", None, p, {"max_steps": args.steps})
+            for p in args.precisions]
+    return rows + [{"precision": "bf16 - fp32", "val nats/char (90/10)":
+                    rows[-1]["val nats/char (90/10)"] - rows[0]["val nats/char (90/10)"]}]
+
+
 def recipe(args) -> list[dict]:
     chosen = MINGRU_RECIPE if args.mode == "recipe-mingru" else RECIPE
     row = _train_and_score(Path(args.runs) / args.mode, chosen["time_budget"], chosen["precision"], chosen)
@@ -188,9 +197,10 @@ def recipe(args) -> list[dict]:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["throughput", "generation", "quality", "recipe", "recipe-mingru", "child"])
+    parser.add_argument("mode", choices=["throughput", "generation", "quality", "precision", "recipe", "recipe-mingru",
+                                         "child"])
     parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=80, help="throughput: steps per child run")
+    parser.add_argument("--steps", type=int, default=80, help="throughput: steps per child run; precision: steps")
     parser.add_argument("--rounds", type=int, default=3, help="throughput: alternating child runs per loop")
     parser.add_argument("--length", type=int, default=1000, help="generation: chars per stream")
     parser.add_argument("--naive-length", type=int, default=200, help="generation: chars for the naive loop")
@@ -202,7 +212,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.mode == "child":
         return child(args.child_args[0], int(args.child_args[1]), args.child_args[2])
-    modes = {"throughput": throughput, "generation": generation, "quality": quality, "recipe": recipe,
+    modes = {"throughput": throughput, "generation": generation, "quality": quality, "precision": precision_check,
+             "recipe": recipe,
              "recipe-mingru": recipe}
     rows = modes[args.mode](args)
     print(markdown_table(rows))

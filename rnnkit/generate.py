@@ -71,22 +71,28 @@ def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: 
     generator = torch.Generator(device=prompt.device)
     generator.manual_seed(seed if seed is not None else torch.seed())
     logits, state = model(prompt)
-    logits = logits[:, -1].float()
-    step = model.stepper() if hasattr(model, "stepper") else model.step
-    # Banned tokens get -inf through one precomputed additive mask.
+    # Banned tokens get -inf through an additive mask, folded into the model's
+    # output bias where the model offers a stepper.
     mask = torch.zeros(logits.shape[-1], device=logits.device)
     mask[list(banned)] = -float("inf")
+    logits = logits[:, -1].float() + mask
+    if hasattr(model, "stepper"):
+        step = model.stepper(logit_bias=mask)
+    else:
+        def step(tokens, state):
+            step_logits, state = model.step(tokens, state)
+            return step_logits + mask, state
     noise = _GumbelNoise(logits.shape, generator)
     filtered = top_k is not None or top_p is not None
-    out = torch.empty(prompt.shape[0], length, dtype=torch.long, device=prompt.device)
+    tokens = []
     for index in range(length):
-        scores = logits + mask if temperature in (0, 1) else logits / temperature + mask
+        scores = logits if temperature in (0, 1) else logits / temperature
         if filtered and temperature != 0:
             scores = filter_logits(scores, 1.0, top_k, top_p)
         token = scores.argmax(-1) if temperature == 0 else (scores + noise[index]).argmax(-1)
-        out[:, index] = token
+        tokens.append(token)
         if on_token is not None:
             on_token(token)
         if index + 1 < length:
             logits, state = step(token, state)
-    return out
+    return torch.stack(tokens, dim=1) if tokens else prompt.new_empty(prompt.shape[0], 0)

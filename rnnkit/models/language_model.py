@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -65,23 +66,25 @@ class LanguageModel(nn.Module):
         output, state = self.recurrent(x, state)
         return self.head(self.dropout(output)), state
 
-    def stepper(self):
+    def stepper(self, logit_bias: Tensor | None = None):
         """``run(tokens (batch,), state) -> (logits (batch, vocab_size), state)`` for
         generation loops: eval-mode :meth:`step` with the per-call work done once.
 
         Embedding then the first layer's input projection is a per-token
         constant, so it becomes a lookup table ``(vocab_size, gates*hidden)``
         and each token costs one row lookup instead of two matrix products.
-        Make a new stepper after the weights change.
+        ``logit_bias (vocab_size,)`` is added to every step's logits (a sampler
+        bans tokens with -inf there). Make a new stepper after the weights change.
         """
         table = self.recurrent.input_projection(self.embedding.weight)
         if table is None:  # a custom cell: no table, but still one step per token
-            layers = self.recurrent.stepper()
-            embed = self.embedding
+            layers, embed = self.recurrent.stepper(), self.embedding
         else:
             layers = self.recurrent.stepper(projected_input=True)
-            embed = table.__getitem__
+            embed = functools.partial(F.embedding, weight=table)
         head_weight, head_bias = self.head.weight, self.head.bias
+        if logit_bias is not None:
+            head_bias = head_bias + logit_bias
 
         def run(tokens, state):
             output, state = layers(embed(tokens), state)

@@ -76,21 +76,24 @@ class LanguageModelTask:
         return evaluate_ids(model, self.valid_ids)
 
 
-def evaluate_ids(model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512) -> dict:
-    """Mean next-token loss over ``ids`` in nats, bits per token and perplexity.
+def evaluate_ids(model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512, min_context: int = 1024) -> dict:
+    """Mean next-token loss over ``ids`` in nats, bits per token and perplexity
+    (``chars`` counts the scored targets; unknown characters are not scored).
 
     The text is read as ``streams`` contiguous streams with the state carried,
-    so only the first token of each stream lacks context."""
-    streams = max(1, min(streams, (ids.numel() - 1) // 2))
+    so only the first token of each stream lacks context; short texts use fewer
+    streams, so that each keeps at least ``min_context`` tokens of history."""
+    streams = max(1, min(streams, (ids.numel() - 1) // min_context))
     seq_len = max(1, min(seq_len, ids.numel() // streams - 1))
     batches = StreamBatches(ids, streams, seq_len, name="the evaluation text", keep_short_last=True)
     total, count, state = 0.0, 0, None
     for inputs, targets in (batches[i] for i in range(len(batches))):
         logits, state = model(inputs, state)
+        # Characters outside the vocabulary (id 0) are read but not scored: the model cannot predict them.
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
-                                 reduction="sum").item()
-        count += targets.numel()
-    loss = total / count
+                                 reduction="sum", ignore_index=0).item()
+        count += int((targets != 0).sum())
+    loss = total / max(count, 1)
     return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(loss), "chars": count}
 
 

@@ -17,7 +17,7 @@ from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text,
 from rnnkit.errors import DataError, RunFolderError
 from rnnkit.generate import sample
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.train import Counters, RunFolder, TrainConfig, Trainer, resolve_device
+from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASK = "lm"
 

@@ -1,7 +1,6 @@
 """The CLI as a user runs it: train, generate, evaluate, errors and Ctrl-C."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -127,3 +127,18 @@ def test_language_model_with_a_min_cell(cell):
         step_logits, state = run(tokens[:, t], state)
         steps.append(step_logits)
     torch.testing.assert_close(torch.stack(steps, 1), logits, rtol=0, atol=1e-12)
+
+
+def test_mingru_gate_backward_matches_autograd():
+    from rnnkit.nn.minimal import mingru_coefficients
+
+    generator = torch.Generator().manual_seed(4)
+    projected = (torch.randn(3, 7, 10, dtype=torch.float64, generator=generator) * 3).requires_grad_()
+    assert torch.autograd.gradcheck(mingru_coefficients, (projected,))
+    seeds = [torch.randn(3, 7, 5, dtype=torch.float64, generator=generator) for _ in range(2)]
+    a, b = mingru_coefficients(projected)
+    custom = torch.autograd.grad((a * seeds[0] + b * seeds[1]).sum(), projected)[0]
+    gate, candidate = projected.chunk(2, dim=-1)
+    z = torch.sigmoid(gate)
+    plain = torch.autograd.grad(((1 - z) * seeds[0] + z * positive(candidate) * seeds[1]).sum(), projected)[0]
+    torch.testing.assert_close(custom, plain, rtol=0, atol=1e-12)

@@ -55,7 +55,8 @@ class Stepping:
 
         ``inputs`` is ``(batch, input_size)``, or with ``projected_input`` the first
         layer's term from :meth:`input_projection` (a language model looks it up per
-        token). Use a new stepper after the weights change shape or identity.
+        token). The weights and folded biases are read once: make a new stepper after
+        any weight change.
         """
         if self.bidirectional:
             raise ValueError("stepper() runs forward in time; a bidirectional layer needs the whole sequence")

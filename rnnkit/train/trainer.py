@@ -61,6 +61,7 @@ class Trainer:
         self.counters = Counters()
         self.carry = None
         self.stop_requested = False
+        self._steps_per_epoch: int | None = None
         self.on_step = None  # optional callback(trainer, loss): tests and tools hook in here
         self.metrics = MetricsLog(folder.path)
         self.progress = Progress(getattr(task, "unit", "items"), enabled=config.progress)
@@ -69,7 +70,9 @@ class Trainer:
     def _total_steps(self) -> int | None:
         totals = [self.config.max_steps] if self.config.max_steps else []
         if self.config.epochs:
-            totals.append(math.ceil(self.config.epochs * len(self.task.batches(0))))
+            if self._steps_per_epoch is None:  # epoch 0's count; later epochs' offsets may differ by one
+                self._steps_per_epoch = len(self.task.batches(0))
+            totals.append(math.ceil(self.config.epochs * self._steps_per_epoch))
         return min(totals) if totals else None
 
     def _progress_fraction(self) -> float:

@@ -5,8 +5,9 @@ This module re-exports the public names and defines nothing itself.
 
 __version__ = "0.1.0"
 
-from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
+from rnnkit.models import ClassifierConfig, LanguageModel, LanguageModelConfig, SequenceClassifier  # noqa: E402
 from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, MinGRU, MinLSTM, Recurrent, RNNCell, detach_state  # noqa: E402
+from rnnkit.tasks.classifier import ClassifyDataConfig, load_classifier, train_classifier  # noqa: E402
 from rnnkit.tasks.language_model import (  # noqa: E402
     TextDataConfig,
     load_language_model,
@@ -17,5 +18,7 @@ from rnnkit.train import TrainConfig  # noqa: E402
 __all__ = [
     "RNN", "LSTM", "GRU", "MinGRU", "MinLSTM", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state",
     "LanguageModel", "LanguageModelConfig", "TextDataConfig", "TrainConfig",
-    "train_language_model", "load_language_model", "__version__",
+    "train_language_model", "load_language_model",
+    "SequenceClassifier", "ClassifierConfig", "ClassifyDataConfig", "train_classifier", "load_classifier",
+    "__version__",
 ]

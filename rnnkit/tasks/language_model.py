@@ -3,7 +3,6 @@ language model -> trainer -> run folder; and back: evaluate and generate."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 import sys
 from dataclasses import asdict, dataclass
@@ -14,9 +13,10 @@ from torch.nn import functional as F
 
 import rnnkit
 from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text, split_text
-from rnnkit.errors import DataError, RunFolderError
+from rnnkit.errors import DataError
 from rnnkit.generate import sample
 from rnnkit.models import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.common import check_unchanged, resume_configs, sha256
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASK = "lm"
@@ -41,10 +41,6 @@ def parse_split(text: str) -> tuple[float, ...]:
         return tuple(float(part) for part in str(text).split(","))
     except ValueError:
         raise DataError(f"split must be comma-separated fractions such as 0.9,0.05,0.05; got {text!r}") from None
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class LanguageModelTask:
@@ -162,16 +158,16 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
     """
     folder = RunFolder(out)
     if resume:
-        data, model, train = _resume_configs(folder, train)
+        data, model, train = resume_configs(folder, TASK, TextDataConfig, LanguageModelConfig, train)
     data, model, train = data or TextDataConfig(), model or LanguageModelConfig(), train or TrainConfig()
     path, tokenizer, train_ids, valid_ids = _load_data(data)
-    if resume and _sha256(path) != folder.read_config(TASK)["data"]["sha256"]:
-        raise RunFolderError(f"{path}: changed since {out} was trained; resuming needs the same data")
+    if resume:
+        check_unchanged(folder, TASK, {"data": path})
     model.vocab_size = tokenizer.vocab_size
     torch.manual_seed(train.seed)
     network = LanguageModel(model)
     config = {"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-              "data": {**asdict(data), "sha256": _sha256(path), "vocabulary": tokenizer.to_dict()},
+              "data": {**asdict(data), "sha256": sha256(path), "vocabulary": tokenizer.to_dict()},
               "train": asdict(train)}
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.write_config(config)
@@ -180,19 +176,6 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
     trainer.on_step = on_step
     counters = trainer.fit(resume=resume)
     return load_language_model(out, device=train.device), counters
-
-
-def _resume_configs(folder: RunFolder, train: TrainConfig | None):
-    saved = folder.read_config(TASK)
-    if not folder.has_training_state():
-        raise RunFolderError(f"{folder.path}: has no training state to resume (state.json is missing)")
-    data = TextDataConfig(**{k: v for k, v in saved["data"].items() if k in TextDataConfig.__dataclass_fields__})
-    model = LanguageModelConfig(**saved["model"])
-    resumed = TrainConfig(**saved["train"])
-    if train is not None:
-        resumed.max_steps, resumed.epochs, resumed.time_budget = train.max_steps, train.epochs, train.time_budget
-        resumed.progress = train.progress
-    return data, model, resumed
 
 
 def load_language_model(folder, device: str = "auto") -> LanguageModelRun:

@@ -8,7 +8,9 @@ A task hands it an object with:
   batch, the state to carry into the next batch (None if nothing is carried)
   and how many items (e.g. characters) it covered, for the rate;
 - ``evaluate(model) -> dict`` with a ``loss`` key (lower is better);
-- ``unit``: what items are called in the progress line ("chars", "samples").
+- ``unit``: what items are called in the progress line ("chars", "samples");
+- optionally ``higher_is_better``: the names of ``evaluate``'s metrics that
+  ``TrainConfig.select_by`` may choose instead of the loss.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class Trainer:
         self.precision = resolve_precision(config.precision, self.device)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                            weight_decay=config.weight_decay)
+        allowed = ("loss", *getattr(task, "higher_is_better", ()))
+        if config.select_by not in allowed:
+            raise ValueError(f"select_by must be one of {', '.join(allowed)} for this task; got {config.select_by!r}")
         self.counters = Counters()
         self.carry = None
         self.stop_requested = False
@@ -135,16 +140,24 @@ class Trainer:
             metrics = self.task.evaluate(self.model)
         counters = self.counters
         counters.last_eval = {"step": counters.step, **metrics}
-        self.metrics.log(counters.step, **{f"val_{k}": v for k, v in metrics.items()})
-        improved = metrics["loss"] < counters.best_loss
+        self.metrics.log(counters.step, **{f"val_{k}": v for k, v in metrics.items()
+                                           if isinstance(v, (int, float))})
+        score = self._selection_score(metrics)
+        improved = score < counters.best_loss
         if improved:
-            counters.best_loss, counters.best_step = metrics["loss"], counters.step
+            counters.best_loss, counters.best_step = score, counters.step
             counters.evals_without_improvement = 0
             self.folder.save_model(self.model)
         else:
             counters.evals_without_improvement += 1
         shown = " | ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
         self.progress.message(f"step {counters.step}: validation {shown}{' (best)' if improved else ''}")
+
+    def _selection_score(self, metrics: dict) -> float:
+        """The ``select_by`` metric as a number where lower is better (so ``best_loss``
+        holds minus the accuracy when selecting by accuracy)."""
+        name = self.config.select_by
+        return metrics[name] if name == "loss" else -metrics[name]
 
     def _save_state(self) -> None:
         carry = self.carry
@@ -238,5 +251,7 @@ class Trainer:
         records = self.metrics.read()
         if records:
             plot_learning_curve(records, self.folder.file("learning_curve.png"), str(self.folder.path.name))
-        self.progress.message(f"stopped: {counters.stopped_because}; best validation loss "
-                              f"{counters.best_loss:.4f} at step {counters.best_step}")
+        name = self.config.select_by
+        best = counters.best_loss if name == "loss" else -counters.best_loss
+        self.progress.message(f"stopped: {counters.stopped_because}; best validation {name} "
+                              f"{best:.4f} at step {counters.best_step}")

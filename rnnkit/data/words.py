@@ -1,0 +1,111 @@
+"""Word-level text: a regex tokenizer, an optional BPE tokenizer and the vocabulary.
+
+Both tokenizers turn a string into a list of token strings; the
+:class:`Vocabulary` turns those into ids. Each saves itself as a plain dict,
+which goes into the run folder's ``config.json``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from rnnkit.errors import DataError
+
+# Words (with inner apostrophes: "don't"), clitics written apart ("'s" in
+# tokenized corpora such as SST), and every other non-space character alone.
+WORD_PATTERN = r"\w+(?:'\w+)*|'\w+|[^\w\s]"
+
+
+class WordTokenizer:
+    """Splits text into words and punctuation with a regular expression.
+
+    ``split("Don't stop!") -> ["don't", "stop", "!"]`` with ``lowercase=True``.
+    """
+
+    def __init__(self, lowercase: bool = True, pattern: str = WORD_PATTERN):
+        self.lowercase, self.pattern = lowercase, pattern
+        self._regex = re.compile(pattern)
+
+    def split(self, text: str) -> list[str]:
+        return self._regex.findall(text.lower() if self.lowercase else text)
+
+    def to_dict(self) -> dict:
+        return {"type": "word", "lowercase": self.lowercase, "pattern": self.pattern}
+
+
+class SubwordTokenizer:
+    """Byte-pair encoding (Sennrich et al. 2016) through the ``tokenizers`` library,
+    trained on the training texts only. ``split`` returns the subword strings."""
+
+    def __init__(self, tokenizer, lowercase: bool):
+        self.tokenizer, self.lowercase = tokenizer, lowercase
+
+    @staticmethod
+    def _library():
+        try:
+            import tokenizers
+        except ImportError:
+            raise DataError("subword tokenization needs the tokenizers package: pip install tokenizers") from None
+        return tokenizers
+
+    @classmethod
+    def train(cls, texts, vocab_size: int, lowercase: bool = True) -> "SubwordTokenizer":
+        lib = cls._library()
+        tokenizer = lib.Tokenizer(lib.models.BPE(unk_token="<unk>"))
+        tokenizer.pre_tokenizer = lib.pre_tokenizers.Whitespace()
+        trainer = lib.trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "<unk>"],
+                                          show_progress=False)
+        tokenizer.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
+        return cls(tokenizer, lowercase)
+
+    def split(self, text: str) -> list[str]:
+        return self.tokenizer.encode(text.lower() if self.lowercase else text).tokens
+
+    def to_dict(self) -> dict:
+        return {"type": "bpe", "lowercase": self.lowercase, "tokenizer": self.tokenizer.to_str()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SubwordTokenizer":
+        return cls(cls._library().Tokenizer.from_str(data["tokenizer"]), data["lowercase"])
+
+
+def tokenizer_from_dict(data: dict):
+    if data["type"] == "bpe":
+        return SubwordTokenizer.from_dict(data)
+    return WordTokenizer(data["lowercase"], data["pattern"])
+
+
+class Vocabulary:
+    """Token strings <-> ids. Id 0 is ``<pad>`` and id 1 is ``<unk>`` (any token
+    not kept when the vocabulary was built)."""
+
+    PAD, UNK = "<pad>", "<unk>"
+
+    def __init__(self, tokens):
+        self.tokens = [self.PAD, self.UNK] + [t for t in tokens if t not in (self.PAD, self.UNK)]
+        self.index = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, token_lists, min_freq: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """The tokens seen at least ``min_freq`` times, most frequent first (ties
+        in string order, so ids are deterministic), at most ``max_size`` of them
+        counting ``<pad>`` and ``<unk>``."""
+        counts = Counter(token for tokens in token_lists for token in tokens)
+        kept = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
+        if max_size is not None:
+            kept = kept[:max(0, max_size - 2)]
+        return cls(kept)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def encode(self, tokens) -> list[int]:
+        return [self.index.get(t, 1) for t in tokens]
+
+    def to_dict(self) -> dict:
+        return {"tokens": self.tokens[2:]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Vocabulary":
+        return cls(data["tokens"])

@@ -1,0 +1,241 @@
+"""Sequence classification: a labelled file (text or numeric sequences) ->
+tokenizer/vocabulary or standardisation -> length buckets -> classifier ->
+trainer -> run folder; and back: predict and evaluate."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+import rnnkit
+from rnnkit.data.buckets import PaddedBatches, bucket_batches, pad_sequences
+from rnnkit.data.embeddings import read_embeddings
+from rnnkit.data.examples import Examples, LabelSet, TextEncoder, hold_out, is_numeric, read_examples
+from rnnkit.data.sequences import standardise
+from rnnkit.errors import DataError
+from rnnkit.metrics import classification_report, confusion_matrix, plot_confusion_matrix
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.common import check_unchanged, from_saved, resume_configs, sha256
+from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
+
+TASK = "classify"
+
+
+@dataclass
+class ClassifyDataConfig:
+    """Where the labelled examples come from and how they are encoded and batched."""
+
+    train: str | None = None
+    """Training file: CSV, TSV or JSONL text; or numeric sequences in .ts, .npz, or CSV with --sequence-column."""
+    dev: str | None = None
+    """Validation file in the same format; default: hold out --dev-fraction of the training file."""
+    dev_fraction: float = 0.1
+    """Share of the training file held out for validation when --dev is not given (seeded)."""
+    text_column: str | None = None
+    """Column (or JSON key) with the text; default: the first of text, sentence, review, content."""
+    label_column: str | None = None
+    """Column (or JSON key) with the label; default: the first of label, labels, sentiment, class, target."""
+    sequence_column: str | None = None
+    """Numeric CSV in long format (one row per time step): the column that names each sequence."""
+    tokenizer: str = "word"
+    """word (regex words and punctuation) or bpe (byte-pair subwords trained on the training texts; needs tokenizers)."""
+    lowercase: bool = True
+    """Lowercase text before tokenizing."""
+    min_freq: int = 1
+    """Keep words seen at least this often in training; rarer ones become <unk>."""
+    max_vocab: int | None = None
+    """Keep at most this many words (the most frequent), <pad> and <unk> included."""
+    bpe_vocab_size: int = 8000
+    """Subword vocabulary size for --tokenizer bpe."""
+    embeddings: str | None = None
+    """Pretrained word vectors to start from: GloVe .txt, word2vec .txt/.bin or fastText .vec (streamed)."""
+    embeddings_format: str = "auto"
+    """auto (by file name), text, or word2vec-binary."""
+    batch_size: int = 64
+    """Examples per batch (batches group examples of similar length)."""
+    class_weights: bool = False
+    """Weight the loss by inverse class frequency (for imbalanced data)."""
+
+
+class ClassifierTask:
+    """What the trainer needs (see :mod:`rnnkit.train.trainer`)."""
+
+    unit = "examples"
+    higher_is_better = ("accuracy", "macro_f1")
+
+    def __init__(self, train, dev, num_classes, batch_size, seed, device, class_weights: bool):
+        self.train, self.dev, self.num_classes = train, dev, num_classes
+        self.batch_size, self.seed, self.device = batch_size, seed, device
+        self.weight = None
+        if class_weights:  # "balanced" weights: n / (classes * count)
+            counts = torch.bincount(train[1], minlength=num_classes).float()
+            self.weight = (counts.sum() / (num_classes * counts.clamp_min(1))).to(device)
+        self._lengths = [len(x) for x in train[0]]
+
+    def batches(self, epoch: int):
+        indices = bucket_batches(self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch)
+        return PaddedBatches(self.train[0], self.train[1], indices, self.device)
+
+    def loss(self, model, batch, carry):
+        inputs, lengths, labels = batch
+        logits = model(inputs, lengths)
+        return F.cross_entropy(logits.float(), labels, weight=self.weight), None, len(labels)
+
+    def evaluate(self, model) -> dict:
+        probabilities = predict_probabilities(model, self.dev[0], self.batch_size, self.device)
+        labels = self.dev[1]
+        loss = F.nll_loss(probabilities.clamp_min(1e-12).log(), labels).item()
+        report = classification_report(confusion_matrix(labels, probabilities.argmax(1), self.num_classes),
+                                       range(self.num_classes))
+        return {"loss": loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+
+def predict_probabilities(model, inputs, batch_size: int, device) -> torch.Tensor:
+    """Class probabilities ``(n, num_classes)`` in input order, batched by length."""
+    order = bucket_batches([len(x) for x in inputs], batch_size, shuffle=False) if len(inputs) else []
+    result = torch.empty(len(inputs), model.config.num_classes)
+    model.eval()
+    with torch.no_grad():
+        for rows in order:
+            padded, lengths = pad_sequences([inputs[i] for i in rows])
+            result[rows] = torch.softmax(model(padded.to(device), lengths).float(), -1).cpu()
+    return result
+
+
+class ClassifierRun:
+    """A trained classifier with its encoder and labels: predict and evaluate from Python.
+
+    >>> run = rnnkit.load_classifier("runs/sst2")
+    >>> run.predict(["a gorgeous, witty film"])
+    [{'label': '1', 'probabilities': {'0': 0.03, '1': 0.97}}]
+    """
+
+    def __init__(self, model, labels: LabelSet, encoder, statistics, folder: RunFolder, config: dict):
+        self.model, self.labels, self.encoder, self.statistics = model, labels, encoder, statistics
+        self.folder, self.config = folder, config
+        self.device = next(model.parameters()).device
+
+    def encode(self, examples: Examples) -> list:
+        if self.encoder is not None:
+            return self.encoder.encode(examples.inputs)
+        return standardise(examples.inputs, self.statistics)[0]
+
+    def read(self, path, labels_required: bool = True) -> Examples:
+        data = self.config["data"]
+        numeric = self.encoder is None
+        if is_numeric(path, data["sequence_column"]) != numeric:
+            kind = "numeric sequences" if numeric else "text"
+            raise DataError(f"{path}: this model classifies {kind}; the file holds the other kind")
+        return read_examples(path, numeric, data["text_column"], data["label_column"], data["sequence_column"],
+                             labels_required)
+
+    def predict(self, inputs) -> list[dict]:
+        """``inputs``: texts, or float tensors ``(time, features)`` for numeric models."""
+        examples = Examples(list(inputs), None, [], "input")
+        probabilities = predict_probabilities(self.model, self.encode(examples), 256, self.device)
+        return [{"label": self.labels.names[int(row.argmax())],
+                 "probabilities": dict(zip(self.labels.names, map(float, row)))} for row in probabilities]
+
+    def evaluate(self, path, plot=None) -> dict:
+        """Accuracy, macro-F1, per-class precision/recall and the confusion matrix on a labelled file."""
+        examples = self.read(path)
+        targets = self.labels.encode(examples)
+        probabilities = predict_probabilities(self.model, self.encode(examples), 256, self.device)
+        matrix = confusion_matrix(targets, probabilities.argmax(1), len(self.labels.names))
+        report = classification_report(matrix, self.labels.names)
+        report["loss"] = F.nll_loss(probabilities.clamp_min(1e-12).log(), targets).item()
+        if plot is not None:
+            plot_confusion_matrix(matrix, self.labels.names, plot, f"{self.folder.path.name} on {path}")
+        return report
+
+
+def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
+    """Reads, splits and encodes the data; fits the encoder or scaler on the training part."""
+    numeric = is_numeric(data.train, data.sequence_column)
+    options = (numeric, data.text_column, data.label_column, data.sequence_column)
+    train = read_examples(data.train, *options)
+    dev = read_examples(data.dev, *options) if data.dev else None
+    if dev is None:
+        train, dev = hold_out(train, data.dev_fraction, seed)
+    labels = LabelSet.from_labels(train.labels)
+    encoder = statistics = None
+    if numeric:
+        train.inputs, statistics = standardise(train.inputs)
+        dev.inputs = standardise(dev.inputs, statistics)[0]
+        model.input_size, model.vocab_size = train.inputs[0].shape[-1], 0
+    else:
+        encoder = TextEncoder.fit(train.inputs, data.tokenizer, data.lowercase, data.min_freq, data.max_vocab,
+                                  data.bpe_vocab_size)
+        train.inputs, dev.inputs = encoder.encode(train.inputs), encoder.encode(dev.inputs)
+        model.vocab_size, model.input_size = len(encoder.vocabulary), 0
+    model.num_classes = len(labels.names)
+    return (train.inputs, labels.encode(train)), (dev.inputs, labels.encode(dev)), labels, encoder, statistics
+
+
+def _pretrained(data: ClassifyDataConfig, model: ClassifierConfig, encoder: TextEncoder, log):
+    words = encoder.vocabulary.tokens[2:]
+    match = read_embeddings(data.embeddings, words, data.embeddings_format)
+    log(match.report(words))
+    model.embedding_size = match.dimension
+    rows = torch.tensor([encoder.vocabulary.index[w] for w in match.vectors], dtype=torch.long)
+    vectors = torch.from_numpy(np.stack(list(match.vectors.values()))) if match.vectors else torch.empty(0, match.dimension)
+    return rows, vectors
+
+
+def train_classifier(out, data: ClassifyDataConfig | None = None, model: ClassifierConfig | None = None,
+                     train: TrainConfig | None = None, resume: bool = False, log=print, on_step=None):
+    """Trains a classifier into the run folder ``out``; returns ``(ClassifierRun, Counters, dev_report)``.
+
+    ``dev_report`` is :meth:`ClassifierRun.evaluate`'s report for the best
+    weights on the validation set; its confusion matrix is also saved as
+    ``confusion_dev.png``. ``log`` receives messages such as the embeddings' coverage.
+    """
+    folder = RunFolder(out)
+    if resume:
+        data, model, train = resume_configs(folder, TASK, ClassifyDataConfig, ClassifierConfig, train)
+        check_unchanged(folder, TASK, {"train": data.train, "dev": data.dev})
+    data, model, train = data or ClassifyDataConfig(), model or ClassifierConfig(), train or TrainConfig()
+    if not data.train:
+        raise DataError("no training file: set ClassifyDataConfig.train (--train)")
+    train_set, dev_set, labels, encoder, statistics = _prepare(data, model, train.seed)
+    pretrained = _pretrained(data, model, encoder, log) if data.embeddings and not resume else None
+    torch.manual_seed(train.seed)
+    network = SequenceClassifier(model)
+    if pretrained is not None:
+        network.load_pretrained(pretrained[1], pretrained[0])
+    hashes = {role: sha256(path) for role, path in (("train", data.train), ("dev", data.dev)) if path}
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
+                         "data": {**asdict(data), "sha256": hashes, "labels": labels.names,
+                                  "encoder": encoder.to_dict() if encoder else None, "statistics": statistics},
+                         "train": asdict(train)})
+    device = resolve_device(train.device)
+    task = ClassifierTask(train_set, dev_set, model.num_classes, data.batch_size, train.seed, device,
+                          data.class_weights)
+    trainer = Trainer(network, task, folder, train)
+    trainer.on_step = on_step
+    counters = trainer.fit(resume=resume)
+    run = load_classifier(out, device=train.device)
+    return run, counters, _dev_report(run, dev_set, folder)
+
+
+def _dev_report(run: ClassifierRun, dev_set, folder: RunFolder) -> dict:
+    probabilities = predict_probabilities(run.model, dev_set[0], 256, run.device)
+    matrix = confusion_matrix(dev_set[1], probabilities.argmax(1), len(run.labels.names))
+    plot_confusion_matrix(matrix, run.labels.names, folder.file("confusion_dev.png"), f"{folder.path.name}: dev")
+    return classification_report(matrix, run.labels.names)
+
+
+def load_classifier(folder, device: str = "auto") -> ClassifierRun:
+    """Loads the best weights of a classification run folder with its labels and encoder."""
+    folder = RunFolder(folder)
+    config = folder.read_config(TASK)
+    data = config["data"]
+    model = SequenceClassifier(from_saved(ClassifierConfig, config["model"]))
+    folder.load_model(model)
+    model.to(resolve_device(device)).eval()
+    encoder = TextEncoder.from_dict(data["encoder"]) if data["encoder"] else None
+    return ClassifierRun(model, LabelSet(data["labels"]), encoder, data["statistics"], folder, config)

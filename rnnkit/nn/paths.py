@@ -14,6 +14,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.nn.padding import frozen_direction
+
 
 @dataclass(frozen=True)
 class CellKind:
@@ -115,47 +117,25 @@ def fused_direction(kind, x, state, weights, has_bias, lengths):
     """One layer and direction on the fused kernel, honouring ``lengths`` (CPU path).
 
     On CPU the padded kernel (oneDNN) is about 2-3x faster than the packed one,
-    so padding is run through the padded kernel wherever that is exact:
-    - cells whose state is their output (RNN, GRU): run padded over the whole
-      batch and read each row's final state from its output at its last step;
-    - cells with a hidden cell state (LSTM): run padded up to the shortest
-      length, where every row is still active, and pack only the ragged tail.
+    so every row runs through the padded kernel over the whole batch; outputs
+    before each row's end do not depend on what follows, so they are exact,
+    and the steps past the end are zeroed:
+    - cells whose state is their output (RNN, GRU) read each row's final state
+      from its output at its last step;
+    - the LSTM's cell state c is not in its output, so the padded steps are
+      made to keep it (see :mod:`rnnkit.nn.padding`).
     """
     weights = [w for w in weights if w is not None]
     if lengths is None:
         return _call_fused(kind, x, state, weights, has_bias)
     last = (lengths - 1).to(x.device)
     active = (lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device))
-    if not kind.paired:
+    if kind.paired:
+        output, (_, cell) = frozen_direction(kind, x, state, weights, has_bias, active)
+    else:
         output, _ = _call_fused(kind, x, state, weights, has_bias)
-        final = output[torch.arange(x.shape[0], device=x.device), last]
-        return output * active.unsqueeze(-1), final
-    return _prefix_then_packed_tail(kind, x, state, weights, has_bias, lengths)
-
-
-def _prefix_then_packed_tail(kind, x, state, weights, has_bias, lengths):
-    shortest = int(lengths.min())
-    prefix_out, prefix_state = _call_fused(kind, x[:, :shortest], state, weights, has_bias)
-    if shortest == x.shape[1]:
-        return prefix_out, prefix_state
-    lengths = lengths.cpu()
-    rows = torch.nonzero(lengths > shortest).squeeze(1)
-    rows_dev = rows.to(x.device)
-    packed = pack_padded_sequence(
-        x[rows_dev, shortest:], lengths[rows] - shortest, batch_first=True, enforce_sorted=False
-    )
-    order = packed.sorted_indices
-    tail_state = tuple(s[rows_dev][order] for s in prefix_state)
-    data, tail_final = _call_fused(kind, packed.data, tail_state, weights, has_bias, packed.batch_sizes)
-    tail_out, _ = pad_packed_sequence(
-        PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices),
-        batch_first=True,
-        total_length=x.shape[1] - shortest,
-    )
-    unsort = packed.unsorted_indices
-    final = tuple(p.index_copy(0, rows_dev, t[unsort]) for p, t in zip(prefix_state, tail_final))
-    tail_full = tail_out.new_zeros(x.shape[0], *tail_out.shape[1:]).index_copy(0, rows_dev, tail_out)
-    return torch.cat([prefix_out, tail_full], dim=1), final
+    final = output[torch.arange(x.shape[0], device=x.device), last]
+    return output * active.unsqueeze(-1), ((final, cell) if kind.paired else final)
 
 
 def packed_stack(kind, x, hx, weights, has_bias, lengths, layers, dropout, training, bidirectional):

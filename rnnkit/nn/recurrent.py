@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.nn import paths
+from rnnkit.nn import padding, paths
 from rnnkit.nn.cells import NONLINEARITIES, gru_step, gru_update, lstm_step, lstm_update, rnn_step, rnn_update
 from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
 from rnnkit.nn.paths import CellKind
@@ -151,7 +151,7 @@ class Recurrent(Stepping, nn.Module):
         if why is not None:
             raise ValueError(f"impl={self.kind.fast_path!r} is not possible: {why}; use impl='auto' or impl='reference'")
 
-    def _choose_path(self, x: Tensor, lengths: Tensor | None) -> tuple[str, str]:
+    def _choose_path(self, x: Tensor, lengths: Tensor | None, state_given: bool = False) -> tuple[str, str]:
         if self.impl == "reference":
             return "reference", "impl='reference' was asked for"
         why = self._why_not_fused()
@@ -165,7 +165,9 @@ class Recurrent(Stepping, nn.Module):
             return "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
         if x.is_cuda:
             return "fused", "lengths: one packed cuDNN call over all layers"
-        how = "padded prefix + packed tail" if self.kind.paired else "padded kernel, state read at each row's end"
+        if padding.can_freeze(self.kind, state_given):
+            return "fused", "lengths: one padded call per layer, padded steps frozen by saturated gates"
+        how = "padded kernel, c frozen past each end" if self.kind.paired else "padded kernel, state read at each end"
         return "fused", f"lengths: per layer and direction, {how}"
 
     def _choose_without_kernel(self, x: Tensor) -> tuple[str, str]:
@@ -180,12 +182,15 @@ class Recurrent(Stepping, nn.Module):
         batch, time = x.shape[0], x.shape[1]
         if lengths is not None:
             lengths = check_lengths(name, lengths, batch, time)
+        state_given = state is not None
         state = self._initial_state(name, x, state)
-        path, reason = self._choose_path(x, lengths)
+        path, reason = self._choose_path(x, lengths, state_given)
         self.last_path, self.last_path_reason = path, reason
         logger.debug("%s ran the %s path: %s", name, path, reason)
         if path == "fused" and (lengths is None or x.is_cuda):
             output, final = self._fused_stack(x, state, lengths)
+        elif path == "fused" and reason.startswith("lengths: one padded call"):
+            output, final = self._frozen_stack(x, state, lengths)
         else:
             output, final = self._layer_by_layer(x, state, lengths, fast=path != "reference")
         if not self.batch_first:
@@ -212,6 +217,13 @@ class Recurrent(Stepping, nn.Module):
         result = self.kind.fused(x, state, self._flat_weights(), self.bias, self.num_layers,
                                  dropout, train, self.bidirectional, True)
         return result[0], (tuple(result[1:]) if self.kind.paired else result[1])
+
+    def _frozen_stack(self, x, state, lengths):
+        weights = self._flat_weights()
+        per_layer = len(weights) // self.num_layers
+        layer_weights = [weights[i:i + per_layer] for i in range(0, len(weights), per_layer)]
+        return padding.frozen_stack(self.kind, x, state, layer_weights, self.bias, lengths, self.dropout,
+                                    self.training, self.bidirectional)
 
     def _layer_by_layer(self, x, state, lengths, fast: bool):
         paired = self.kind.paired

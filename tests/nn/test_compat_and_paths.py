@@ -55,8 +55,12 @@ def test_auto_runs_the_fused_kernel(monkeypatch, with_lengths):
     layer(torch.randn(3, 5, 3), lengths=lengths)
     assert calls and set(calls) == {"fused"}, calls
     assert layer.last_path == "fused"
-    expected = "lengths: per layer and direction" if with_lengths else "one torch.lstm call over all layers"
+    expected = "lengths: one padded call per layer" if with_lengths else "one torch.lstm call over all layers"
     assert layer.last_path_reason.startswith(expected)
+    if with_lengths:  # an LSTM with a given state cannot freeze its backward padding: per direction
+        calls.clear()
+        layer(torch.randn(3, 5, 3), (torch.ones(4, 3, 4), torch.ones(4, 3, 4)), lengths)
+        assert set(calls) == {"fused"} and layer.last_path_reason.startswith("lengths: per layer and direction")
 
 
 def test_reference_runs_the_equation_loop(monkeypatch):

@@ -6,7 +6,8 @@ import zlib
 import pytest
 import torch
 
-from tests.conftest import assert_close
+import rnnkit
+from tests.conftest import DEVICE, assert_close
 from tests.nn.helpers import KINDS, flatten, make_layers, random_inputs, torch_forward
 
 CASES = list(itertools.product(KINDS, [1, 2, 3], [False, True], [True, False], [False, True]))
@@ -99,3 +100,43 @@ def test_relu_rnn_without_bias(dtype):
         ours.load_state_dict(reference.state_dict(), strict=True)
         x = torch.randn(2, 7, 3, dtype=dtype)
         assert_close(ours(x)[0], reference(x)[0], dtype, impl)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_frozen_padding_path_is_exact_on_outputs_states_and_gradients(kind, with_state):
+    # The CPU lengths path that freezes padded steps with saturated gates (rnnkit.nn.padding),
+    # checked in float64 against torch.nn on packed input, for 2 bidirectional layers.
+    reference, auto, _ = make_layers(kind, 2, True, True, torch.float64, seed=11, input_size=5, hidden_size=6)
+    x, lengths, state = random_inputs(auto, batch=7, time=9, dtype=torch.float64, seed=11, with_lengths=True,
+                                      with_state=with_state)
+    results = []
+    for layer in (reference, auto):
+        inputs = x.clone().requires_grad_()
+        output, final = torch_forward(layer, inputs, state, lengths) if layer is reference else layer(inputs, state,
+                                                                                                     lengths)
+        tensors = [output, *flatten(final)]
+        weights = [torch.randn(t.shape, dtype=t.dtype, generator=torch.Generator().manual_seed(i)).to(t.device)
+                   for i, t in enumerate(tensors)]
+        loss = sum((t * w).sum() for t, w in zip(tensors, weights))
+        results.append((tensors, torch.autograd.grad(loss, [inputs, *layer.parameters()])))
+    frozen_everywhere = kind == "gru" or not with_state
+    expected = "lengths: one padded call per layer" if frozen_everywhere else "lengths: per layer and direction"
+    if DEVICE.type == "cpu":
+        assert auto.last_path_reason.startswith(expected)
+    for got, want in zip(results[1][0] + list(results[1][1]), results[0][0] + list(results[0][1])):
+        assert_close(got, want, torch.float64, f"{kind} with_state={with_state}")
+
+
+def test_frozen_padding_under_bfloat16_autocast():
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(8, 16, num_layers=2, bidirectional=True)
+    x = torch.randn(4, 12, 8)
+    lengths = torch.tensor([12, 3, 7, 1])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, (h, c) = layer(x, lengths=lengths)
+        for row, length in enumerate(lengths.tolist()):
+            alone, (h_alone, c_alone) = layer(x[row:row + 1, :length])
+            assert (output[row, :length].float() - alone[0].float()).abs().max() < 0.05
+            assert (c[:, row].float() - c_alone[:, 0].float()).abs().max() < 0.05
+            assert output[row, length:].abs().sum() == 0

@@ -60,9 +60,15 @@ class Progress:
 class MetricsLog:
     """Appends one JSON object per event to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
 
-    def __init__(self, folder: Path, tensorboard: bool = True):
+    def __init__(self, folder: Path, tensorboard: bool = True, fresh: bool = False):
+        """``fresh``: a new run in this folder; the previous run's metrics and
+        TensorBoard events are removed, so plots never mix two runs."""
         self.path = Path(folder) / "metrics.jsonl"
         self.writer = None
+        if fresh:
+            self.path.unlink(missing_ok=True)
+            for events in (Path(folder) / "tensorboard").glob("events.out.tfevents.*"):
+                events.unlink()
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter

@@ -68,7 +68,7 @@ class Trainer:
         self.stop_requested = False
         self._steps_per_epoch: int | None = None
         self.on_step = None  # optional callback(trainer, loss): tests and tools hook in here
-        self.metrics = MetricsLog(folder.path)
+        self.metrics = None  # opened by fit(), which knows whether the run is new
         self.progress = Progress(getattr(task, "unit", "items"), enabled=config.progress)
 
     # -- limits and schedule -------------------------------------------------
@@ -112,7 +112,7 @@ class Trainer:
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _train_step(self, batch) -> tuple[float, int]:
+    def _train_step(self, batch) -> tuple[float, int, float]:
         factor = learning_rate_factor(self.config, self.counters.step, self._progress_fraction())
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.learning_rate * factor
@@ -126,12 +126,15 @@ class Trainer:
                 f"so the last good checkpoint in {self.folder.path} is intact (try a lower --learning-rate)"
             )
         loss.backward()
-        if self.config.clip_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_norm)
+        # The norm before clipping is logged either way (train_grad_norm): it is how
+        # exploding gradients show (Pascanu et al. 2013). With clipping off, the
+        # factor is exactly 1.
+        limit = self.config.clip_norm if self.config.clip_norm > 0 else math.inf
+        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), limit).item()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.carry = detach_state(carry)
-        return value, items
+        return value, items, norm
 
     # -- validation and saving -------------------------------------------------
     def _evaluate(self) -> None:
@@ -184,6 +187,7 @@ class Trainer:
         ``stopped_because == "interrupted"``; a second Ctrl-C aborts at once.
         """
         self.model.to(self.device)
+        self.metrics = MetricsLog(self.folder.path, fresh=not resume)
         self.progress.message(f"training on {self.device.type} in {self.precision}, "
                               f"{sum(p.numel() for p in self.model.parameters()):,} parameters")
         if resume:
@@ -217,14 +221,14 @@ class Trainer:
                 if counters.stopped_because:
                     break
                 begun = time.monotonic()
-                loss, items = self._train_step(batches[counters.batch_index])
+                loss, items, norm = self._train_step(batches[counters.batch_index])
                 counters.step += 1
                 counters.batch_index += 1
                 counters.elapsed = time.monotonic() - start
                 step_times = (step_times + [time.monotonic() - begun])[-50:]
                 seconds = sum(step_times) / len(step_times)
                 self.metrics.log(counters.step, train_loss=loss, train_lr=self.optimizer.param_groups[0]["lr"],
-                                 train_rate=items / seconds)
+                                 train_rate=items / seconds, train_grad_norm=norm)
                 self.progress.update(counters.step, self._total_steps(), loss, items / seconds, self._eta(seconds))
                 if self.on_step is not None:
                     self.on_step(self, loss)

@@ -87,3 +87,18 @@ def test_bf16_trains_close_to_fp32(tmp_path, small_text):
     _, bf16 = _train(tmp_path / "bf16", small_text, max_steps=16, precision="bf16")
     assert bf16.last_eval["loss"] < 4.0  # it learned: ln(vocab) is about 3.9 at the start
     assert abs(bf16.last_eval["loss"] - fp32.last_eval["loss"]) < 0.05
+
+
+def test_a_new_run_in_an_old_folder_starts_clean_metrics(tmp_path, small_text):
+    _train(tmp_path / "run", small_text, max_steps=6)
+    _train(tmp_path / "run", small_text, max_steps=4)
+    assert len(_losses(tmp_path / "run")) == 4
+    events = list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1
+
+
+def test_gradient_norm_is_logged_before_clipping(tmp_path, small_text):
+    _train(tmp_path / "run", small_text, max_steps=3, clip_norm=1e-6)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    norms = [r["train_grad_norm"] for r in records if "train_grad_norm" in r]
+    assert len(norms) == 3 and min(norms) > 1e-3  # the norm before clipping, not the clipped 1e-6

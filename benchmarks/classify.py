@@ -37,7 +37,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # The documented SST-2 recipe (README "Sentiment analysis"); the CLI equivalent is
 # rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --out runs/sst2 <these flags>.
-SST2_MODEL = dict(cell="lstm", embedding_size=128, hidden_size=128, bidirectional=True, pooling="max",
+SST2_MODEL = dict(cell="lstm", embedding_size=128, hidden_size=128, num_layers=2, bidirectional=True, pooling="max",
                   dropout=0.5, embedding_dropout=0.5)
 SST2_TRAIN = dict(epochs=10, learning_rate=2e-3, weight_decay=0.1, eval_every=250, select_by="accuracy")
 VOWELS_MODEL = dict(cell="lstm", hidden_size=64, bidirectional=True, pooling="max", dropout=0.5,
@@ -138,7 +138,9 @@ def main(argv=None):
     result = {"sst2": sst2, "vowels": vowels, "lengths": lengths}[args.mode](args)
     result["machine"] = machine()
     result["command"] = "python benchmarks/classify.py " + " ".join(argv or sys.argv[1:])
-    print(markdown_table(result["rows"]))
+    shown = [{k: f"{v:.4f}" if isinstance(v, float) and ("accuracy" in k or "f1" in k) else v for k, v in row.items()}
+             for row in result["rows"]]
+    print(markdown_table(shown))
     for key in ("padding_fraction", "max_abs_difference_batch_vs_alone"):
         if key in result:
             print(f"{key}: {result[key]:.3g}")

@@ -1,6 +1,6 @@
 """``rnnkit <command>``: the one argument parser. It turns flags into typed
 configs and calls a task; nothing else in rnnkit parses arguments. Each task's
-flags and handlers live in its own module here (``lm``, ``classify``)."""
+flags and handlers live in its own module here (``lm``, ``classify``, ``lab``)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import argparse
 import os
 import sys
 
-from rnnkit.cli import classify, lm
+from rnnkit.cli import classify, lab, lm
 from rnnkit.errors import RnnkitError
 
-EXAMPLES = lm.EXAMPLES + classify.EXAMPLES.replace("examples:\n", "")
+EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, lab))
 FORMATTER = argparse.RawDescriptionHelpFormatter
 EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate}
 
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_train_parser(tasks)
     lm.add_generate_parser(commands)
     classify.add_predict_parser(commands)
+    lab.add_parsers(commands)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on a file", epilog=EXAMPLES,
                                    formatter_class=FORMATTER)

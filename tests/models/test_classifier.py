@@ -70,3 +70,17 @@ def test_config_errors():
         SequenceClassifier(ClassifierConfig(vocab_size=10, input_size=3))
     assert str(error.value) == ("set exactly one of vocab_size (text) and input_size (numeric sequences); "
                                 "got 10 and 3")
+
+
+def test_word_dropout_only_in_training():
+    model = _model(word_dropout=0.5, embedding_dropout=0.0, dropout=0.0)
+    tokens, lengths = _batch()
+    seen = []
+    model.recurrent.register_forward_pre_hook(lambda module, args: seen.append(args[0].clone()))
+    model.train()
+    model(tokens, lengths)
+    unknown = model.embedding.weight[1]
+    replaced = (seen[0] == unknown).all(-1) & (tokens != 0)
+    assert 0 < replaced.sum() < (tokens != 0).sum()  # some words, never padding, became <unk>
+    model.eval()
+    assert torch.equal(model(tokens, lengths), model(tokens, lengths))

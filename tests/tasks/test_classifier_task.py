@@ -119,3 +119,14 @@ def test_numeric_sequences_from_a_ts_file(tmp_path):
     assert run.model.config.input_size == 2 and run.encoder is None
     assert report["accuracy"] >= 0.9
     assert run.predict([torch.tensor([[-1.0, 0.0], [0.0, 0.0], [1.0, 0.0]])])[0]["label"] == "up"
+
+
+def test_select_by_accuracy_keeps_the_most_accurate_weights(tmp_path):
+    _, counters, report = _train(tmp_path, select_by="accuracy")
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    accuracies = {r["step"]: r["val_accuracy"] for r in records if "val_accuracy" in r}
+    assert counters.best_step == max(accuracies, key=lambda step: (accuracies[step], -step))
+    assert -counters.best_loss == max(accuracies.values())
+    with pytest.raises(ValueError) as error:
+        _train(tmp_path, "other", select_by="perplexity")
+    assert str(error.value) == "select_by must be one of loss, accuracy, macro_f1 for this task; got 'perplexity'"

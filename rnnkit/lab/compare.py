@@ -1,0 +1,167 @@
+"""``rnnkit compare``: each cell at each length under one parameter budget,
+trained by the shared trainer, measured side by side.
+
+For every length T the table has, per cell: its width and parameter count
+(each cell gets the width whose parameter count is nearest the budget set by
+an LSTM of ``hidden_size``), seconds per 1,000 training steps, the final
+validation metric against the problem's trivial baseline, and whether the
+problem was solved. It is printed and saved as markdown, CSV, JSON and PNG,
+next to the gradient diagnostics of every trained model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from rnnkit.lab import gradients
+from rnnkit.lab.problems import ProblemModel, ProblemModelConfig, ProblemTask, baseline, solved
+from rnnkit.lab.report import save_tables
+from rnnkit.nn.checks import check_choice
+from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
+
+TASKS = ("adding", "copy", "lm")
+
+
+@dataclass
+class CompareConfig:
+    """What ``rnnkit compare`` trains and measures."""
+
+    task: str = "adding"
+    """adding, copy (synthetic long-range problems) or lm (char LM on a corpus under a time budget per cell)."""
+    cells: str = "rnn,lstm,gru"
+    """Comma-separated cells: rnn, rnn_relu, lstm, gru, mingru, minlstm."""
+    lengths: str = "100,200,400"
+    """Comma-separated sequence lengths T (adding and copy)."""
+    hidden_size: int = 128
+    """Width of the LSTM that sets the parameter budget; every other cell gets the width nearest that count."""
+    steps: int = 1500
+    """Training steps per cell and length (adding and copy)."""
+    batch_size: int = 32
+    """Sequences per training step."""
+    learning_rate: float = 2e-3
+    """Peak learning rate (AdamW, warm-up then cosine decay)."""
+    clip_norm: float = 1.0
+    """Gradient-norm clipping; 0 turns it off."""
+    gate_init: str = "chrono"
+    """Gate biases of LSTM/GRU: torch, forget1 or chrono (Tallec & Ollivier 2018)."""
+    seeds: str = "0"
+    """Comma-separated seeds; each cell and length is trained once per seed."""
+    time_budget: float = 60.0
+    """lm: seconds of training per cell."""
+    data: str | None = None
+    """lm: UTF-8 text to train on; default: the bundled tiny Shakespeare."""
+    device: str = "auto"
+    """cpu, cuda, or auto."""
+
+    def __post_init__(self):
+        check_choice("task", self.task, TASKS)
+
+    def parsed(self, name: str, kind=int) -> list:
+        try:
+            return [kind(part) for part in str(getattr(self, name)).split(",") if part.strip()]
+        except ValueError:
+            raise ValueError(f"{name} must be comma-separated values; got {getattr(self, name)!r}") from None
+
+
+def parameter_count(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def matched_width(build, budget: int, largest: int = 4096) -> int:
+    """The width whose model (``build(width)``) has the parameter count nearest ``budget``."""
+    low, high = 1, largest
+    while low < high:  # the first width at or above the budget (counts grow with width)
+        middle = (low + high) // 2
+        if parameter_count(build(middle)) < budget:
+            low = middle + 1
+        else:
+            high = middle
+    candidates = [w for w in (low - 1, low) if w >= 1]
+    return min(candidates, key=lambda w: abs(parameter_count(build(w)) - budget))
+
+
+def _train_problem(config: CompareConfig, cell: str, length: int, width: int, seed: int, out: Path, log) -> dict:
+    model_config = ProblemModelConfig(config.task, cell, width, config.gate_init, length)
+    torch.manual_seed(seed)
+    model = ProblemModel(model_config)
+    train = TrainConfig(learning_rate=config.learning_rate, max_steps=config.steps, clip_norm=config.clip_norm,
+                        eval_every=max(config.steps // 10, 1), seed=seed, device=config.device, progress=False,
+                        warmup_steps=min(100, config.steps // 10), weight_decay=0.0)
+    device = resolve_device(config.device)
+    task = ProblemTask(config.task, length, config.batch_size, seed, device)
+    folder = RunFolder(out / "runs" / f"{config.task}-T{length}-{cell}-seed{seed}")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_config({"task": "lab", "model": asdict(model_config), "train": asdict(train)})
+    counters = Trainer(model, task, folder, train).fit()
+    folder.load_model(model)  # the best weights
+    model.eval()
+    with torch.no_grad():
+        final = task.evaluate(model)
+    norms = gradients.gradient_by_distance(model, config.task, length, seed=seed)
+    log(f"{config.task} T={length} {cell} seed {seed}: loss {final['loss']:.4g} "
+        f"(baseline {baseline(config.task, length):.4g}) in {counters.elapsed:.0f} s")
+    return {"T": length, "cell": cell, "seed": seed, "hidden_size": width, "parameters": parameter_count(model),
+            "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
+            "metric": final["loss"], "baseline": baseline(config.task, length), "solved": solved(config.task, final),
+            "gradient_decay_per_100_steps": gradients.decay_per_100_steps(norms), "_norms": norms,
+            "_folder": folder.path}
+
+
+def compare(config: CompareConfig, out, log=print) -> list[dict]:
+    """Runs the comparison into the folder ``out``; returns one row per run."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cells, seeds = config.parsed("cells", str), config.parsed("seeds")
+    if config.task == "lm":
+        from rnnkit.lab.lm import compare_language_models
+
+        rows = compare_language_models(config, cells, seeds, out, log)
+    else:
+        rows = []
+        for length in config.parsed("lengths"):
+            budget = parameter_count(ProblemModel(ProblemModelConfig(config.task, "lstm", config.hidden_size)))
+            for cell in cells:
+                width = matched_width(lambda w: ProblemModel(ProblemModelConfig(config.task, cell, w)), budget)
+                rows += [_train_problem(config, cell, length, width, seed, out, log) for seed in seeds]
+            _plot_length(rows, length, config, out)
+    save_tables(rows, config, out, log)
+    return rows
+
+
+def _plot_length(rows, length, config: CompareConfig, out: Path) -> None:
+    """Per length: dloss/dh_t by distance for each trained cell, and its gradient norm over training."""
+    mine = [r for r in rows if r["T"] == length and r["seed"] == rows[-1]["seed"]]
+    gradients.plot_gradient_by_distance({r["cell"]: r["_norms"] for r in mine}, out / f"gradients_T{length}.png",
+                                        f"{config.task}, T={length}: gradient reaching h_t (trained models)")
+    curves = {}
+    for row in mine:
+        records = Path(row["_folder"]) / "metrics.jsonl"
+        logged = [json.loads(line) for line in records.read_text().splitlines()]
+        steps = [r["step"] for r in logged if "train_grad_norm" in r]
+        curves[row["cell"]] = (steps, [r["train_grad_norm"] for r in logged if "train_grad_norm" in r])
+    gradients.plot_gradient_norms(curves, out / f"grad_norms_T{length}.png",
+                                  f"{config.task}, T={length}: gradient norm during training "
+                                  f"(clip at {config.clip_norm:g})")
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One row per (T, cell): means over seeds and how many seeds solved it."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault((row["T"], row["cell"]), []).append(row)
+    table = []
+    for (length, cell), runs in groups.items():
+        metric = statistics.mean(r["metric"] for r in runs)
+        table.append({"T": length, "cell": cell, "hidden": runs[0]["hidden_size"], "parameters": runs[0]["parameters"],
+                      "s/1k steps": statistics.mean(r["seconds_per_1k_steps"] for r in runs),
+                      "metric": metric, "baseline": runs[0]["baseline"],
+                      "metric/baseline": metric / runs[0]["baseline"] if runs[0]["baseline"] else math.nan,
+                      "solved": "-" if runs[0]["solved"] == "-" else
+                      f"{sum(bool(r['solved']) for r in runs)}/{len(runs)}"})
+    return table

@@ -1,0 +1,102 @@
+"""Gradient diagnostics: how far back a loss reaches, and the gradient norm over training.
+
+Vanishing and exploding gradients (Bengio et al. 1994; Pascanu et al. 2013)
+are about one quantity: the norm of dloss/dh_t as t moves away from the step
+where the loss is read. For a tanh RNN that norm is a product of Jacobians
+W_hh^T diag(1 - h^2), which shrinks geometrically when their norm is below 1;
+the LSTM's cell state and the GRU's update gate give the gradient a path with
+a factor near 1 per step when the gates choose to keep the state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.lab.problems import generate, problem_loss
+
+
+def gradient_by_distance(model, problem: str, length: int, batch: int = 64, seed: int = 0) -> np.ndarray:
+    """Mean over a batch of ||dloss/dh_t||, indexed by distance from the last step
+    (``result[0]`` is the last step, ``result[d]`` is d steps before it).
+
+    The loss is the problem's own: the adding problem reads only the last step,
+    so every gradient reaching h_t has travelled back ``d`` steps."""
+    device = next(model.parameters()).device
+    inputs, targets = (t.to(device) for t in generate(problem, batch, length, torch.Generator().manual_seed(seed)))
+    was_training = model.training
+    model.eval()
+    with torch.enable_grad():
+        # One step at a time, so that each h_t is a tensor of the graph: the fused
+        # kernels keep the states between steps to themselves.
+        x, state, states = model.features(inputs), None, []
+        for t in range(x.shape[1]):
+            h, state = model.recurrent.step(x[:, t], state)
+            h.retain_grad()
+            states.append(h)
+        problem_loss(problem, model.readout(torch.stack(states, 1)), targets).backward()
+    norms = torch.stack([h.grad.float().norm(dim=-1).mean(0) for h in states])  # (time,)
+    model.zero_grad(set_to_none=True)
+    model.train(was_training)
+    return norms.flip(0).cpu().numpy()
+
+
+def decay_per_100_steps(norms: np.ndarray) -> float:
+    """How many times smaller dloss/dh_t is 101 steps back than 1 step back (scaled to
+    100 steps when the sequence is shorter). Distance 0 is left out: there the
+    gradient comes straight from the read-out, not through the recurrence."""
+    span = min(100, len(norms) - 2)
+    if span <= 0:
+        return 1.0
+    ratio = float(norms[1]) / max(float(norms[1 + span]), 1e-300)  # float64: a vanished gradient is not a crash
+    return ratio ** (100 / span)
+
+
+def _save(figure, path: Path) -> Path:
+    from matplotlib import pyplot as plt
+
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.tight_layout()
+    figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+    temporary.replace(path)  # never half a PNG
+    return path
+
+
+def plot_gradient_by_distance(curves: dict, path, title: str) -> Path:
+    """``curves``: label -> norms by distance. Log scale: geometric decay is a straight line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    for label, norms in curves.items():
+        axis.semilogy(np.arange(len(norms)), np.maximum(norms, 1e-30), label=label)
+    axis.set_xlabel("distance from the loss (steps back)")
+    axis.set_ylabel("mean ||dloss / dh_t||")
+    axis.set_title(title)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    return _save(figure, path)
+
+
+def plot_gradient_norms(curves: dict, path, title: str) -> Path:
+    """``curves``: label -> (steps, gradient norms before clipping)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    for label, (steps, norms) in curves.items():
+        axis.semilogy(steps, norms, label=label, alpha=0.8, linewidth=0.8)
+    axis.set_xlabel("training step")
+    axis.set_ylabel("global gradient norm (before clipping)")
+    axis.set_title(title)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    return _save(figure, path)

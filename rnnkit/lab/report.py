@@ -1,0 +1,77 @@
+"""The comparison table: printed, and saved as markdown, CSV, JSON and PNG."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.train.checkpoint import atomic_write
+
+
+def markdown(table: list[dict]) -> str:
+    def cell(value):
+        if isinstance(value, float):
+            return f"{value:.4g}"
+        return str(value)
+
+    columns = list(table[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(row[c]) for c in columns) + " |" for row in table]
+    return "\n".join(lines) + "\n"
+
+
+def save_tables(rows: list[dict], config, out: Path, log) -> None:
+    import pandas as pd
+
+    from rnnkit.lab.compare import summarise
+
+    table = summarise(rows)
+    frame = pd.DataFrame(table)
+    for length, part in frame.groupby("T", sort=False):
+        log(f"\n{config.task}, T = {length}" if config.task != "lm" else f"\n{config.task}")
+        log(part.drop(columns="T").to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    atomic_write(out / "compare.md", markdown(table).encode())
+    atomic_write(out / "compare.csv", frame.to_csv(index=False).encode())
+    runs = [{k: (v.tolist() if isinstance(v, np.ndarray) else str(v) if isinstance(v, Path) else v)
+             for k, v in row.items() if k != "_folder"} for row in rows]
+    payload = {"config": asdict(config), "table": table, "runs": runs}
+    atomic_write(out / "compare.json", json.dumps(payload, indent=1, default=float).encode())
+    plot_table(table, config, out / "compare.png")
+    log(f"\nsaved {out}/compare.md, compare.csv, compare.json and compare.png")
+
+
+def plot_table(table: list[dict], config, path: Path) -> None:
+    """Final metric against T per cell (log scale, baseline dashed), and seconds per 1k steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for cell in dict.fromkeys(row["cell"] for row in table):
+        rows = [r for r in table if r["cell"] == cell]
+        x = [r["T"] for r in rows] if config.task != "lm" else [cell]
+        left.plot(x, [r["metric"] for r in rows], "o-", label=cell)
+        right.plot(x, [r["s/1k steps"] for r in rows], "o-", label=cell)
+    if config.task != "lm":
+        lengths = sorted({r["T"] for r in table})
+        left.plot(lengths, [next(r["baseline"] for r in table if r["T"] == t) for t in lengths], "k--",
+                  label="baseline")
+        left.set_xlabel("sequence length T")
+        right.set_xlabel("sequence length T")
+    left.set_yscale("log")
+    left.set_ylabel("validation loss (MSE or nats)")
+    right.set_ylabel("seconds per 1,000 steps")
+    left.set_title(f"{config.task}: final metric")
+    right.set_title("training speed")
+    for axis in (left, right):
+        axis.grid(alpha=0.3, which="both")
+        axis.legend()
+    figure.tight_layout()
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    figure.savefig(temporary, dpi=110)
+    plt.close(figure)
+    temporary.replace(path)

@@ -39,7 +39,7 @@ def compare_language_models(config, cells, seeds, out: Path, log) -> list[dict]:
     for cell in cells:
         width = lab.matched_width(lambda w: build(cell, w), budget)
         for seed in seeds:
-            train = TrainConfig(learning_rate=config.learning_rate, time_budget=config.time_budget, seed=seed,
+            train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
                                 clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=500)
             folder = out / "runs" / f"lm-{cell}-seed{seed}"
             run, counters = train_language_model(folder, data, LanguageModelConfig(cell=cell, hidden_size=width),

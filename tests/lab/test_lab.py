@@ -82,3 +82,17 @@ def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
     assert "rnnkit compare --task adding --out runs/compare-adding" in capsys.readouterr().out
+
+
+def test_compare_language_models_under_one_time_budget(tmp_path):
+    from rnnkit.data import BUNDLED_CORPUS
+
+    text = tmp_path / "small.txt"
+    text.write_text(BUNDLED_CORPUS.read_text()[:60000])
+    config = CompareConfig(task="lm", cells="lstm,mingru", hidden_size=32, time_budget=1.0, batch_size=8,
+                           data=str(text))
+    rows = compare(config, tmp_path / "cmp", log=lambda message: None)
+    assert [r["cell"] for r in rows] == ["lstm", "mingru"]
+    assert abs(rows[0]["parameters"] - rows[1]["parameters"]) / rows[0]["parameters"] < 0.03
+    assert all(r["metric"] < r["baseline"] + 0.5 and r["solved"] == "-" for r in rows)
+    assert (tmp_path / "cmp" / "compare.png").is_file()

@@ -103,10 +103,11 @@ def _train_problem(config: CompareConfig, cell: str, length: int, width: int, se
     folder = RunFolder(out / "runs" / f"{config.task}-T{length}-{cell}-seed{seed}")
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.write_config({"task": "lab", "model": asdict(model_config), "train": asdict(train)})
-    counters = Trainer(model, task, folder, train).fit()
+    trainer = Trainer(model, task, folder, train)
+    counters = trainer.fit()
     folder.load_model(model)  # the best weights
     model.eval()
-    with torch.no_grad():
+    with torch.no_grad(), trainer.autocast():  # in the training precision: bf16-trained models differ in fp32
         final = task.evaluate(model)
     norms = gradients.gradient_by_distance(model, config.task, length, seed=seed)
     log(f"{config.task} T={length} {cell} seed {seed}: loss {final['loss']:.4g} "

@@ -107,7 +107,9 @@ class Trainer:
         return min(etas) if etas else None
 
     # -- one step ------------------------------------------------------------
-    def _autocast(self):
+    def autocast(self):
+        """The training precision's autocast context (or none): evaluate in it too, since
+        a model trained in bf16 can score differently in float32."""
         if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
@@ -117,7 +119,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.learning_rate * factor
         self.model.train()
-        with self._autocast():
+        with self.autocast():
             loss, carry, items = self.task.loss(self.model, batch, self.carry)
         value = loss.item()
         if not math.isfinite(value):
@@ -139,7 +141,7 @@ class Trainer:
     # -- validation and saving -------------------------------------------------
     def _evaluate(self) -> None:
         self.model.eval()
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), self.autocast():
             metrics = self.task.evaluate(self.model)
         counters = self.counters
         counters.last_eval = {"step": counters.step, **metrics}

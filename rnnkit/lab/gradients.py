@@ -10,6 +10,7 @@ a factor near 1 per step when the gates choose to keep the state.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,7 @@ def decay_per_100_steps(norms: np.ndarray) -> float:
     if span <= 0:
         return 1.0
     ratio = float(norms[start]) / max(float(norms[start + span]), 1e-300)  # a vanished gradient is not a crash
-    return ratio ** (100 / span)
+    return math.exp(min(math.log(max(ratio, 1e-300)) * 100 / span, 700.0))  # capped near 1e304, never inf
 
 
 def _save(figure, path: Path) -> Path:

@@ -96,3 +96,14 @@ def test_compare_language_models_under_one_time_budget(tmp_path):
     assert abs(rows[0]["parameters"] - rows[1]["parameters"]) / rows[0]["parameters"] < 0.03
     assert all(r["metric"] < r["baseline"] + 0.5 and r["solved"] == "-" for r in rows)
     assert (tmp_path / "cmp" / "compare.png").is_file()
+
+
+def test_decay_of_a_vanished_gradient_is_huge_but_finite():
+    import math
+
+    import numpy as np
+
+    vanished = gradients.decay_per_100_steps(np.array([1.0] * 12 + [0.0] * 88))
+    assert vanished > 1e300 and math.isfinite(vanished)
+    assert gradients.decay_per_100_steps(np.ones(50)) == 1.0
+    assert abs(gradients.decay_per_100_steps(0.5 ** np.arange(300.0)) - 2.0 ** 100) / 2.0 ** 100 < 1e-9

@@ -54,3 +54,24 @@ def build_config(cls, namespace: argparse.Namespace, **overrides):
     given = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)
              if getattr(namespace, f.name, None) is not None}
     return cls(**{**given, **overrides})
+
+
+def train_config(namespace: argparse.Namespace, default_limit: str, value: float, **defaults):
+    """The ``TrainConfig`` from the flags; without any limit, ``default_limit``
+    (``epochs`` or ``time_budget``) becomes ``value``, and a note says so. ``defaults``
+    replace TrainConfig's own defaults for flags that were not given."""
+    import sys
+
+    from rnnkit.train import TrainConfig
+
+    config = build_config(TrainConfig, namespace)
+    for name, default in defaults.items():
+        if getattr(namespace, name, None) is None:
+            setattr(config, name, default)
+    if not (config.max_steps or config.epochs or config.time_budget):
+        setattr(config, default_limit, value)
+        if not getattr(namespace, "resume", False):
+            unit = "epochs" if default_limit == "epochs" else "s"
+            print(f"no limit given: training for {value:g} {unit} (set --epochs, --time-budget or --max-steps)",
+                  file=sys.stderr)
+    return config

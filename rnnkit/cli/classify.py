@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from rnnkit.cli.arguments import add_config_arguments, build_config
+from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
 
 EXAMPLES = """examples:
   rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --text-column sentence --out runs/sst2
@@ -51,16 +51,9 @@ def add_predict_parser(commands) -> None:
 def train(args) -> int:
     from rnnkit.models.classifier import ClassifierConfig
     from rnnkit.tasks import classifier as task
-    from rnnkit.train import TrainConfig
 
-    config = build_config(TrainConfig, args)
-    if not (config.max_steps or config.epochs or config.time_budget):
-        config.epochs = DEFAULT_EPOCHS
-        if not args.resume:
-            print(f"no limit given: training for {DEFAULT_EPOCHS:g} epochs (set --epochs, --time-budget or "
-                  "--max-steps)", file=sys.stderr)
-    if args.select_by is None:
-        config.select_by = "accuracy"  # what classification users compare; pass --select-by loss to change
+    # Accuracy is what classification users compare; --select-by loss changes it.
+    config = train_config(args, "epochs", DEFAULT_EPOCHS, select_by="accuracy")
     data = build_config(task.ClassifyDataConfig, args)
     model = build_config(ClassifierConfig, args)
     run, counters, report = task.train_classifier(args.out, data, model, config, resume=args.resume,

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from rnnkit.cli.arguments import add_config_arguments, build_config
+from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
 
 EXAMPLES = """examples:
   rnnkit train lm --out runs/shakespeare                 # bundled tiny Shakespeare, 110 s
@@ -53,14 +53,8 @@ def add_generate_parser(commands) -> None:
 def train(args) -> int:
     from rnnkit.models import LanguageModelConfig
     from rnnkit.tasks import language_model as task
-    from rnnkit.train import TrainConfig
 
-    config = build_config(TrainConfig, args)
-    if not (config.max_steps or config.epochs or config.time_budget):
-        config.time_budget = DEFAULT_TIME_BUDGET
-        if not args.resume:
-            print(f"no limit given: training for {DEFAULT_TIME_BUDGET:g} s "
-                  "(set --time-budget, --epochs or --max-steps)", file=sys.stderr)
+    config = train_config(args, "time_budget", DEFAULT_TIME_BUDGET)
     data = build_config(task.TextDataConfig, args)
     model = build_config(LanguageModelConfig, args)
     run, counters = task.train_language_model(args.out, data, model, config, resume=args.resume)

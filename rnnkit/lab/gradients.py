@@ -57,12 +57,22 @@ def decay_per_100_steps(norms: np.ndarray) -> float:
     return math.exp(min(math.log(max(ratio, 1e-300)) * 100 / span, 700.0))  # capped near 1e304, never inf
 
 
-def _save(figure, path: Path) -> Path:
+def _log_plot(lines: dict, path, title: str, xlabel: str, ylabel: str, **style) -> Path:
+    """One PNG with a log-scale line per ``label -> (x, y)``, written to a temporary name, then renamed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    for label, (x, y) in lines.items():
+        axis.semilogy(x, y, label=label, **style)
+    axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    axis.grid(alpha=0.3, which="both")
+    axis.legend()
+    figure.tight_layout()
     path = Path(path)
     temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.tight_layout()
     figure.savefig(temporary, dpi=110)
     plt.close(figure)
     temporary.replace(path)  # never half a PNG
@@ -71,35 +81,11 @@ def _save(figure, path: Path) -> Path:
 
 def plot_gradient_by_distance(curves: dict, path, title: str) -> Path:
     """``curves``: label -> norms by distance. Log scale: geometric decay is a straight line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.2))
-    for label, norms in curves.items():
-        axis.semilogy(np.arange(len(norms)), np.maximum(norms, 1e-30), label=label)
-    axis.set_xlabel("distance from the loss (steps back)")
-    axis.set_ylabel("mean ||dloss / dh_t||")
-    axis.set_title(title)
-    axis.grid(alpha=0.3, which="both")
-    axis.legend()
-    return _save(figure, path)
+    lines = {label: (np.arange(len(norms)), np.maximum(norms, 1e-30)) for label, norms in curves.items()}
+    return _log_plot(lines, path, title, "distance from the loss (steps back)", "mean ||dloss / dh_t||")
 
 
 def plot_gradient_norms(curves: dict, path, title: str) -> Path:
     """``curves``: label -> (steps, gradient norms before clipping)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.2))
-    for label, (steps, norms) in curves.items():
-        axis.semilogy(steps, norms, label=label, alpha=0.8, linewidth=0.8)
-    axis.set_xlabel("training step")
-    axis.set_ylabel("global gradient norm (before clipping)")
-    axis.set_title(title)
-    axis.grid(alpha=0.3, which="both")
-    axis.legend()
-    return _save(figure, path)
+    return _log_plot(curves, path, title, "training step", "global gradient norm (before clipping)",
+                     alpha=0.8, linewidth=0.8)

@@ -48,16 +48,16 @@ def _column(kind, weight_ih: Tensor) -> Tensor:
     return column
 
 
-def _augment(kind, weight_ih: Tensor, column: Tensor | None = None) -> Tensor:
+def _augment(weight_ih: Tensor, column: Tensor) -> Tensor:
     """``weight_ih`` with the extra column appended."""
-    return torch.cat([weight_ih, _column(kind, weight_ih) if column is None else column], dim=1)
+    return torch.cat([weight_ih, column], dim=1)
 
 
 def frozen_direction(kind, x: Tensor, state, weights, has_bias: bool, active: Tensor):
     """One layer and direction over the padded batch, its state frozen past each row's end."""
     flag = (~active).to(x.dtype).unsqueeze(-1)
     hx = tuple(s.unsqueeze(0) for s in state) if kind.paired else state.unsqueeze(0)
-    result = kind.fused(torch.cat([x, flag], dim=-1), hx, [_augment(kind, weights[0]), *weights[1:]], has_bias,
+    result = kind.fused(torch.cat([x, flag], dim=-1), hx, [_augment(weights[0], _column(kind, weights[0])), *weights[1:]], has_bias,
                         1, 0.0, torch.is_grad_enabled(), False, True)
     final = tuple(s.squeeze(0) for s in result[1:])
     return result[0], (final if kind.paired else final[0])
@@ -79,7 +79,7 @@ def frozen_stack(kind, x: Tensor, state, layer_weights, has_bias: bool, lengths:
         per_direction = len(weights) // directions
         augmented = []
         for start in range(0, len(weights), per_direction):
-            augmented += [_augment(kind, weights[start], column), *weights[start + 1:start + per_direction]]
+            augmented += [_augment(weights[start], column), *weights[start + 1:start + per_direction]]
         span = slice(layer * directions, (layer + 1) * directions)
         hx = tuple(s[span] for s in state) if kind.paired else state[span]
         result = kind.fused(torch.cat([x, flag], dim=-1), hx, augmented, has_bias, 1, 0.0,

@@ -189,7 +189,7 @@ class Recurrent(Stepping, nn.Module):
         logger.debug("%s ran the %s path: %s", name, path, reason)
         if path == "fused" and (lengths is None or x.is_cuda):
             output, final = self._fused_stack(x, state, lengths)
-        elif path == "fused" and reason.startswith("lengths: one padded call"):
+        elif path == "fused" and padding.can_freeze(self.kind, state_given):  # CPU, with lengths
             output, final = self._frozen_stack(x, state, lengths)
         else:
             output, final = self._layer_by_layer(x, state, lengths, fast=path != "reference")

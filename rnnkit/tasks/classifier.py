@@ -85,12 +85,20 @@ class ClassifierTask:
         return F.cross_entropy(logits.float(), labels, weight=self.weight), None, len(labels)
 
     def evaluate(self, model) -> dict:
-        probabilities = predict_probabilities(model, self.dev[0], self.batch_size, self.device)
-        labels = self.dev[1]
-        loss = F.nll_loss(probabilities.clamp_min(1e-12).log(), labels).item()
-        report = classification_report(confusion_matrix(labels, probabilities.argmax(1), self.num_classes),
-                                       range(self.num_classes))
-        return {"loss": loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+        report = score(model, *self.dev, range(self.num_classes), self.batch_size, self.device)
+        return {"loss": report["loss"], "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+
+def score(model, inputs, targets, names, batch_size: int, device, plot=None, title: str = "") -> dict:
+    """:func:`classification_report` of ``model`` on ``inputs`` with the mean
+    cross-entropy as ``loss``; the confusion matrix also goes to ``plot`` (a PNG) if given."""
+    probabilities = predict_probabilities(model, inputs, batch_size, device)
+    matrix = confusion_matrix(targets, probabilities.argmax(1), len(names))
+    report = classification_report(matrix, names)
+    report["loss"] = F.nll_loss(probabilities.clamp_min(1e-12).log(), targets).item()
+    if plot is not None:
+        plot_confusion_matrix(matrix, names, plot, title)
+    return report
 
 
 def predict_probabilities(model, inputs, batch_size: int, device) -> torch.Tensor:
@@ -142,14 +150,8 @@ class ClassifierRun:
     def evaluate(self, path, plot=None) -> dict:
         """Accuracy, macro-F1, per-class precision/recall and the confusion matrix on a labelled file."""
         examples = self.read(path)
-        targets = self.labels.encode(examples)
-        probabilities = predict_probabilities(self.model, self.encode(examples), 256, self.device)
-        matrix = confusion_matrix(targets, probabilities.argmax(1), len(self.labels.names))
-        report = classification_report(matrix, self.labels.names)
-        report["loss"] = F.nll_loss(probabilities.clamp_min(1e-12).log(), targets).item()
-        if plot is not None:
-            plot_confusion_matrix(matrix, self.labels.names, plot, f"{self.folder.path.name} on {path}")
-        return report
+        return score(self.model, self.encode(examples), self.labels.encode(examples), self.labels.names, 256,
+                     self.device, plot, f"{self.folder.path.name} on {path}")
 
 
 def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
@@ -223,10 +225,8 @@ def train_classifier(out, data: ClassifyDataConfig | None = None, model: Classif
 
 
 def _dev_report(run: ClassifierRun, dev_set, folder: RunFolder) -> dict:
-    probabilities = predict_probabilities(run.model, dev_set[0], 256, run.device)
-    matrix = confusion_matrix(dev_set[1], probabilities.argmax(1), len(run.labels.names))
-    plot_confusion_matrix(matrix, run.labels.names, folder.file("confusion_dev.png"), f"{folder.path.name}: dev")
-    return classification_report(matrix, run.labels.names)
+    return score(run.model, *dev_set, run.labels.names, 256, run.device, folder.file("confusion_dev.png"),
+                 f"{folder.path.name}: dev")
 
 
 def load_classifier(folder, device: str = "auto") -> ClassifierRun:

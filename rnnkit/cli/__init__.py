@@ -1,6 +1,6 @@
 """``rnnkit <command>``: the one argument parser. It turns flags into typed
 configs and calls a task; nothing else in rnnkit parses arguments. Each task's
-flags and handlers live in its own module here (``lm``, ``classify``, ``lab``)."""
+flags and handlers live in its own module here (``lm``, ``classify``, ``forecast``, ``lab``)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ import argparse
 import os
 import sys
 
-from rnnkit.cli import classify, lab, lm
+from rnnkit.cli import classify, forecast, lab, lm
 from rnnkit.errors import RnnkitError
 
-EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, lab))
+EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, lab))
 FORMATTER = argparse.RawDescriptionHelpFormatter
-EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate}
+EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate, "forecast": forecast.evaluate}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,8 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
     lm.add_train_parser(tasks)
     classify.add_train_parser(tasks)
+    forecast.add_train_parser(tasks)
     lm.add_generate_parser(commands)
     classify.add_predict_parser(commands)
+    forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
 
     evaluate = commands.add_parser("evaluate", help="score a trained model on a file", epilog=EXAMPLES,
@@ -33,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("run", help="run folder written by 'rnnkit train'")
     evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--plot", help="classifiers: write the confusion matrix to this PNG")
+    evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
+    evaluate.add_argument("--split", default="test", choices=("train", "val", "test"),
+                          help="forecasters: which rows of the file to backtest, by the run's --split (default: test)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")
     evaluate.set_defaults(handler=_evaluate)
     return parser

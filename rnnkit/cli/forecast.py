@@ -1,0 +1,119 @@
+"""``rnnkit train forecast``, ``rnnkit forecast`` and the forecaster's ``evaluate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+
+EXAMPLES = """examples:
+  rnnkit train forecast --data ETTh1.csv --target HUFL,HULL,MUFL,MULL,LUFL,LULL,OT --split ett \\
+      --lookback 720 --horizon 96 --segment-length 48 --hidden-size 512 --out runs/etth1
+  rnnkit train forecast --data airline-passengers.csv --target Passengers --split 0.75,0.083,0.167 \\
+      --lookback 36 --horizon 12 --architecture direct --cell lstm --quantiles 0.1,0.5,0.9 --out runs/airline
+  rnnkit forecast runs/airline --data airline-passengers.csv --out forecast.csv --plot forecast.png
+  rnnkit evaluate runs/etth1 --data ETTh1.csv --plot windows.png --json
+"""
+
+DEFAULT_EPOCHS = 20.0
+FORMATTER = argparse.RawDescriptionHelpFormatter
+SHOWN_METRICS = ("mae", "mse", "rmse", "smape", "mase", "scaled_mse", "scaled_mae")
+
+
+def add_train_parser(tasks) -> None:
+    from rnnkit.models.forecaster import ForecasterConfig
+    from rnnkit.tasks.forecast import ForecastDataConfig
+    from rnnkit.train import TrainConfig
+
+    parser = tasks.add_parser("forecast", help="multi-step forecaster for CSV time series",
+                              epilog=EXAMPLES, formatter_class=FORMATTER)
+    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    add_config_arguments(parser, ForecastDataConfig, title="data")
+    add_config_arguments(parser, ForecasterConfig, skip=("targets", "past_covariates", "future_covariates"),
+                         title="model")
+    add_config_arguments(parser, TrainConfig, title="training")
+    parser.set_defaults(handler=train)
+
+
+def add_forecast_parser(commands) -> None:
+    parser = commands.add_parser("forecast", help="forecast the steps after the end of a series",
+                                 epilog=EXAMPLES, formatter_class=FORMATTER)
+    parser.add_argument("run", help="run folder written by 'rnnkit train forecast'")
+    parser.add_argument("--data", required=True, help="CSV with the series' history, in the training file's format")
+    parser.add_argument("--out", help="write the forecast to this CSV (default: print it)")
+    parser.add_argument("--plot", help="write history and forecast to this PNG")
+    parser.add_argument("--future", help="CSV with the next --horizon values of the known-future covariates")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    parser.set_defaults(handler=forecast)
+
+
+def train(args) -> int:
+    from rnnkit.models.forecaster import ForecasterConfig
+    from rnnkit.tasks import forecast as task
+
+    config = train_config(args, "epochs", DEFAULT_EPOCHS, eval_every=100)
+    data = build_config(task.ForecastDataConfig, args)
+    model = build_config(ForecasterConfig, args)
+    run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)
+    report = run.backtest(data.data if not args.resume else run.data.data, plot=run.folder.file("forecast_test.png"),
+                          plot_errors=run.folder.file("error_by_horizon.png"))
+    print_report(report, f"backtest on the test rows {report['rows']} ({counters.stopped_because})")
+    print(f"plots: {run.folder.file('forecast_test.png')}, {run.folder.file('error_by_horizon.png')}")
+    if counters.stopped_because == "interrupted":
+        print(f"interrupted at step {counters.step}; saved {args.out}. "
+              f"Continue with: rnnkit train forecast --out {args.out} --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def print_report(report: dict, title: str) -> None:
+    import pandas as pd
+
+    print(f"{title}: {report['windows']} windows, horizon {report['horizon']}, season {report['season']}")
+    overall = pd.DataFrame({name: model["overall"] for name, model in report["models"].items()}).T
+    print(overall[list(SHOWN_METRICS)].to_string(float_format=lambda x: f"{x:.4f}"))
+    horizon = report["horizon"]
+    steps = sorted({1, 2, 3, *[s for s in (6, 12, 24, 48, 96, 192, 336, 720) if s <= horizon], horizon})
+    columns = {f"{name} {metric}": [model["per_step"][metric][s - 1] for s in steps]
+               for metric in ("mae", "scaled_mse") for name, model in report["models"].items()}
+    table = pd.DataFrame(columns, index=pd.Index(steps, name="step"))
+    shown = "every step" if len(steps) == horizon else "selected steps; --json gives every step"
+    print(f"per horizon step ({shown}):")
+    print(table.to_string(float_format=lambda x: f"{x:.4f}"))
+
+
+def forecast(args) -> int:
+    from rnnkit.tasks.forecast_run import load_forecaster
+
+    run = load_forecaster(args.run, device=args.device)
+    table = run.forecast(args.data, future_path=args.future)
+    if args.out:
+        from pathlib import Path
+
+        from rnnkit.train.checkpoint import atomic_write
+
+        atomic_write(Path(args.out), table.to_csv(index=False).encode())
+        print(f"wrote {len(table)} forecast rows to {args.out}")
+    else:
+        print(table.to_string(index=False))
+    if args.plot:
+        run.plot_forecast(args.data, table, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def evaluate(args) -> int:
+    from rnnkit.tasks.forecast_run import load_forecaster
+
+    run = load_forecaster(args.run, device=args.device)
+    report = run.backtest(args.data, split=args.split, plot=args.plot)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print_report(report, f"{args.data}, {args.split} rows {report['rows']}")
+    if args.plot:
+        print(f"forecast plot: {args.plot}")
+    return 0

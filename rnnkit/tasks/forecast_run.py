@@ -1,0 +1,226 @@
+"""A trained forecaster with its scaler and baselines: forecast past the end of
+a series, and backtest it by rolling origin next to the baselines."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rnnkit.data.series import Series, read_table
+from rnnkit.data.windows import Scaler, Windows, calendar_features, future_times, split_rows, window_origins
+from rnnkit.errors import DataError
+from rnnkit.metrics.forecasting import forecast_metrics, plot_error_by_horizon, plot_forecasts, scaled_metrics
+from rnnkit.models.baselines import LinearBaseline, naive, seasonal_naive
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
+from rnnkit.tasks.common import from_saved
+from rnnkit.tasks.forecast import TASK, ForecastDataConfig, features, read, split_columns
+from rnnkit.train import RunFolder, resolve_device
+from rnnkit.train.checkpoint import load_tensors
+from rnnkit.train.config import resolve_precision
+
+
+class ForecastRun:
+    """A trained forecaster, from Python.
+
+    >>> run = rnnkit.load_forecaster("runs/etth1")
+    >>> run.forecast("ETTh1.csv")          # a DataFrame: the next `horizon` rows
+    >>> run.backtest("ETTh1.csv")["models"]["model"]["overall"]["scaled_mse"]
+    """
+
+    def __init__(self, model: Forecaster, baseline: LinearBaseline, config: dict, folder: RunFolder, device):
+        self.model, self.baseline, self.config, self.folder, self.device = model, baseline, config, folder, device
+        self.data = from_saved(ForecastDataConfig, config["data"])
+        self.scaler = Scaler(**config["data"]["scaler"])
+        self.season = config["data"]["season"]
+        self.precision = resolve_precision(config["train"]["precision"], device)
+
+    @property
+    def shape(self) -> ForecasterConfig:
+        return self.model.config
+
+    def read(self, path) -> Series:
+        series = read(self.data, path)
+        if series.target_names != self.config["data"]["columns"]["targets"]:
+            raise DataError(f"{path}: this model forecasts {self.config['data']['columns']['targets']}")
+        return series
+
+    def _autocast(self):
+        if self.precision == "bf16":  # score in the precision the model was trained and selected in
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _forecast(self, history, past, future) -> torch.Tensor:
+        """Scaled forecasts ``(batch, horizon, targets[, quantiles])`` as float32 on the CPU."""
+        with torch.no_grad(), self._autocast():
+            return self.model(history, past, future).float().cpu()
+
+    def predict(self, history: np.ndarray, past: np.ndarray | None = None,
+                future: np.ndarray | None = None) -> np.ndarray:
+        """Forecast from arrays in original units: ``history (lookback, targets)``,
+        ``past (lookback, past_covariates)``, ``future (lookback + horizon,
+        future_covariates)`` -> ``(horizon, targets[, quantiles])``."""
+        shape = self.shape
+        width = shape.targets + shape.past_covariates + shape.future_covariates
+        values = np.zeros((shape.lookback + shape.horizon, width), dtype=np.float32)
+        values[:shape.lookback, :shape.targets] = history
+        if past is not None:
+            values[:shape.lookback, shape.targets:shape.targets + shape.past_covariates] = past
+        if future is not None:
+            values[:, shape.targets + shape.past_covariates:] = future
+        scaled = torch.from_numpy(self.scaler.transform(values).astype(np.float32)).to(self.device)
+        targets, past_part, future_part = split_columns(scaled, shape)
+        forecast = self._forecast(targets[None, :shape.lookback], past_part[None, :shape.lookback], future_part[None])
+        return self._unscale(forecast[0].numpy())
+
+    def _unscale(self, forecast: np.ndarray) -> np.ndarray:
+        """Scaled ``(..., targets[, quantiles])`` -> original units."""
+        count = self.shape.targets
+        shift, scale = np.asarray(self.scaler.shift[:count]), np.asarray(self.scaler.scale[:count])
+        if self.model.levels:
+            return forecast * scale[:, None] + shift[:, None]
+        return forecast * scale + shift
+
+    def forecast(self, path, future_path=None) -> pd.DataFrame:
+        """The ``horizon`` steps after the end of the series in ``path``: one column per
+        target (and per quantile level: ``OT_q0.9``), with the times when known.
+        Known-future covariate columns come from ``future_path`` (``horizon`` rows)."""
+        shape, series = self.shape, self.read(path)
+        if len(series) < shape.lookback:
+            raise DataError(f"{path}: has {len(series)} rows; forecasting needs the last {shape.lookback} (the lookback)")
+        times = future_times(series.time, series.frequency, shape.horizon) if series.time is not None else None
+        future = self._future_covariates(series, times, future_path)
+        history, past = series.targets[-shape.lookback:], series.past[-shape.lookback:]
+        forecast = self.predict(history, past, future)
+        table = {} if times is None else {"time": times}
+        for j, name in enumerate(series.target_names):
+            if self.model.levels:
+                table[name] = self.model.point(torch.from_numpy(forecast))[:, j].numpy()
+                table.update({f"{name}_q{q:g}": forecast[:, j, k] for k, q in enumerate(self.model.levels)})
+            else:
+                table[name] = forecast[:, j]
+        return pd.DataFrame(table)
+
+    def plot_forecast(self, path, table: pd.DataFrame, png) -> None:
+        """The last lookback of each target and :meth:`forecast`'s ``table`` after it (with its interval)."""
+        shape, series = self.shape, self.read(path)
+        axis = series.time if series.time is not None else np.arange(len(series))
+        ahead = table["time"] if "time" in table else np.arange(len(series), len(series) + shape.horizon)
+        panels = []
+        for j, name in enumerate(series.target_names[:4]):  # a readable figure: at most four panels
+            levels = [f"{name}_q{q:g}" for q in self.model.levels]
+            panels.append({"history_time": axis[-shape.lookback:], "history": series.targets[-shape.lookback:, j],
+                           "time": ahead, "forecast": table[name].to_numpy(),
+                           "low": table[levels[0]].to_numpy() if levels else None,
+                           "high": table[levels[-1]].to_numpy() if levels else None, "label": name})
+        plot_forecasts(panels, png, f"{self.folder.path.name}: forecast after {path}")
+
+    def _future_covariates(self, series: Series, times, future_path) -> np.ndarray:
+        shape, lookback = self.shape, self.shape.lookback
+        own = series.future[-lookback:]
+        if series.future_names:
+            if future_path is None:
+                raise DataError(f"this model uses known-future covariates {series.future_names}: give their next "
+                                f"{shape.horizon} values with --future FILE")
+            ahead = read_table(future_path)
+            missing = [n for n in series.future_names if n not in ahead.columns]
+            if missing or len(ahead) < shape.horizon:
+                raise DataError(f"{future_path}: needs columns {series.future_names} with {shape.horizon} rows; "
+                                f"found columns {list(ahead.columns)} with {len(ahead)} rows")
+            from rnnkit.data.series import _numbers
+
+            own = np.concatenate([own, _numbers(ahead.iloc[:shape.horizon], future_path, series.future_names)])
+        else:
+            own = np.zeros((lookback + shape.horizon, 0))
+        if self.data.calendar:
+            every = series.time[-lookback:].append(times)
+            own = np.concatenate([own, calendar_features(every, series.frequency)[0]], 1)
+        return own
+
+    def backtest(self, path, split: str = "test", plot=None, plot_errors=None) -> dict:
+        """Rolling-origin evaluation over the ``split`` rows of ``path`` (origins every
+        ``eval_stride`` steps; lookbacks may reach into earlier rows), for the model,
+        naive, seasonal naive and the linear baseline. Metrics are on the original
+        scale, plus MSE/MAE on the scaled values; each also per horizon step."""
+        shape, series = self.shape, self.read(path)
+        future, _ = features(series, self.data)
+        scaled = self.scaler.transform(np.concatenate([series.targets, series.past, future], 1))
+        span = split_rows(len(series), self.data.split, series.time, series.frequency)[split]
+        origins = window_origins(span, shape.lookback, shape.horizon, self.data.eval_stride)
+        if not len(origins):
+            raise DataError(f"{path}: the {split} rows {span} hold no window of lookback {shape.lookback} "
+                            f"+ horizon {shape.horizon}")
+        windows = Windows(*split_columns(scaled, shape), shape.lookback, shape.horizon, self.device)
+        forecasts, actuals, quantiles = self._backtest_forecasts(windows, origins)
+        scale = np.asarray(self.config["data"]["mase_scale"])
+        models = {}
+        for name, forecast in forecasts.items():
+            original, actual = self._unscale(forecast), self._unscale(actuals)
+            models[name] = {
+                "overall": _floats({**forecast_metrics(original, actual, scale), **scaled_metrics(forecast, actuals)}),
+                "per_step": _lists({**forecast_metrics(original, actual, scale, (0, 2)),
+                                    **scaled_metrics(forecast, actuals, (0, 2))})}
+        report = {"split": split, "rows": list(span), "windows": len(origins), "horizon": shape.horizon,
+                  "season": self.season, "models": models}
+        if plot:
+            self._plot_windows(series, origins, forecasts["model"], quantiles, plot, path)
+        if plot_errors:
+            plot_error_by_horizon({n: np.asarray(m["per_step"]["mae"]) for n, m in models.items()}, plot_errors,
+                                  f"{path}: MAE by steps ahead ({split})")
+        return report
+
+    def _backtest_forecasts(self, windows: Windows, origins):
+        shape = self.shape
+        names = ["model", "naive", "linear"] + (["seasonal_naive"] if self.season <= shape.lookback else [])
+        parts = {name: [] for name in names}
+        actuals, quantiles = [], []
+        for start in range(0, len(origins), 1024):
+            history, past, future, actual = windows.batch(origins[start:start + 1024])
+            forecast = self._forecast(history, past, future)
+            history = history.float().cpu()
+            parts["model"].append(self.model.point(forecast))
+            quantiles.append(forecast)
+            parts["naive"].append(naive(history, shape.horizon))
+            parts["linear"].append(self.baseline(history))
+            if "seasonal_naive" in parts:
+                parts["seasonal_naive"].append(seasonal_naive(history, shape.horizon, self.season))
+            actuals.append(actual.cpu())
+        joined = {name: torch.cat(chunks).numpy() for name, chunks in parts.items()}
+        return joined, torch.cat(actuals).numpy(), torch.cat(quantiles).numpy()
+
+    def _plot_windows(self, series: Series, origins, forecast, quantiles, path_png, path) -> None:
+        shape, panels = self.shape, []
+        pick = sorted({0, len(origins) // 2, len(origins) - 1})
+        axis = series.time if series.time is not None else np.arange(len(series))
+        original, bands = self._unscale(forecast), self._unscale(quantiles) if self.model.levels else None
+        for i in pick:
+            t = origins[i]
+            panels.append({"history_time": axis[t - shape.lookback:t], "history": series.targets[t - shape.lookback:t, 0],
+                           "time": axis[t:t + shape.horizon], "actual": series.targets[t:t + shape.horizon, 0],
+                           "forecast": original[i, :, 0],
+                           "low": None if bands is None else bands[i, :, 0, 0],
+                           "high": None if bands is None else bands[i, :, 0, -1],
+                           "label": f"{series.target_names[0]}, origin row {t}"})
+        plot_forecasts(panels, path_png, f"{self.folder.path.name} on {path}")
+
+
+def _floats(metrics: dict) -> dict:
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _lists(metrics: dict) -> dict:
+    return {k: [float(x) for x in v] for k, v in metrics.items()}
+
+
+def load_forecaster(folder, device: str = "auto") -> ForecastRun:
+    """Loads the best weights of a forecasting run folder with its scaler and linear baseline."""
+    folder = RunFolder(folder)
+    config = folder.read_config(TASK)
+    model = Forecaster(from_saved(ForecasterConfig, config["model"]))
+    folder.load_model(model)
+    device = resolve_device(device)
+    model.to(device).eval()
+    baseline = LinearBaseline(load_tensors(folder.file("baseline.safetensors"))["weight"])
+    return ForecastRun(model, baseline, config, folder, device)

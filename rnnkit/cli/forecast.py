@@ -76,7 +76,8 @@ def print_report(report: dict, title: str) -> None:
     overall = pd.DataFrame({name: model["overall"] for name, model in report["models"].items()}).T
     print(overall[list(SHOWN_METRICS)].to_string(float_format=lambda x: f"{x:.4f}"))
     horizon = report["horizon"]
-    steps = sorted({1, 2, 3, *[s for s in (6, 12, 24, 48, 96, 192, 336, 720) if s <= horizon], horizon})
+    steps = list(range(1, horizon + 1)) if horizon <= 24 else \
+        sorted({1, 2, 3, *[s for s in (6, 12, 24, 48, 96, 192, 336, 720) if s <= horizon], horizon})
     columns = {f"{name} {metric}": [model["per_step"][metric][s - 1] for s in steps]
                for metric in ("mae", "scaled_mse") for name, model in report["models"].items()}
     table = pd.DataFrame(columns, index=pd.Index(steps, name="step"))

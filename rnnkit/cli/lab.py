@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from rnnkit.cli.arguments import add_config_arguments, build_config
 

@@ -56,9 +56,12 @@ def _autocorrelation_peak(series: np.ndarray, limit: int) -> int:
     lags = range(2, min(limit, len(change) // 3) + 1)
     if not len(change) or change.std() == 0 or not lags:
         return 1
-    correlations = [np.corrcoef(change[:-lag], change[lag:])[0, 1] for lag in lags]
-    best = int(np.argmax(correlations))
-    return lags[best] if correlations[best] > 0.3 else 1
+    correlations = np.array([np.corrcoef(change[:-lag], change[lag:])[0, 1] for lag in lags])
+    if correlations.max() <= 0.3:
+        return 1
+    # Multiples of the season correlate as well as the season itself: take the
+    # shortest lag within 10 % of the best.
+    return lags[int(np.argmax(correlations >= 0.9 * correlations.max()))]
 
 
 class LinearBaseline:
@@ -68,7 +71,7 @@ class LinearBaseline:
     lookback contains it). It is fitted in closed form by ridge regression rather
     than by SGD, with the ridge strength picked on validation windows."""
 
-    STRENGTHS = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
+    STRENGTHS = (1e-8, 1e-6, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)
 
     def __init__(self, weight: Tensor | None = None):
         self.weight = weight  # (lookback + 1, horizon), the last row is the bias

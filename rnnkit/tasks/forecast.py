@@ -132,7 +132,7 @@ def prepare(data: ForecastDataConfig, model: ForecasterConfig, series: Series):
     model.targets, model.past_covariates = series.targets.shape[1], series.past.shape[1]
     model.future_covariates = future.shape[1]
     season = data.season or infer_season(series.targets[slice(*spans["train"])], series.frequency, model.lookback)
-    derived = {"spans": spans, "scaler": asdict(scaler), "season": season, "future_names": future_names,
+    derived = {"spans": spans, "scaling": asdict(scaler), "season": season, "future_names": future_names,
                "mase_scale": mase_scale(series.targets[slice(*spans["train"])], season).tolist()}
     return scaler.transform(values), derived
 
@@ -161,10 +161,11 @@ def train_forecaster(out, data: ForecastDataConfig | None = None, model: Forecas
     spans = derived["spans"]
     train_origins = window_origins(spans["train"], model.lookback, model.horizon, data.stride, spans["train"][0])
     val_origins = window_origins(spans["val"], model.lookback, model.horizon, data.eval_stride)
-    for name, origins in (("training", train_origins), ("validation", val_origins)):
+    for name, origins, span in (("training", train_origins, spans["train"]), ("validation", val_origins, spans["val"])):
         if not len(origins):
-            raise DataError(f"{data.data}: the {name} rows {spans['train' if name == 'training' else 'val']} hold no "
-                            f"window of lookback {model.lookback} + horizon {model.horizon}; shorten them or change --split")
+            raise DataError(f"{data.data}: the {name} rows [{span[0]}, {span[1]}) hold no window of lookback "
+                            f"{model.lookback} + horizon {model.horizon}; use a shorter --lookback or --horizon, "
+                            f"or change --split")
     torch.manual_seed(train.seed)
     network = Forecaster(model)
     folder.path.mkdir(parents=True, exist_ok=True)

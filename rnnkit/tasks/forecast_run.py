@@ -33,7 +33,7 @@ class ForecastRun:
     def __init__(self, model: Forecaster, baseline: LinearBaseline, config: dict, folder: RunFolder, device):
         self.model, self.baseline, self.config, self.folder, self.device = model, baseline, config, folder, device
         self.data = from_saved(ForecastDataConfig, config["data"])
-        self.scaler = Scaler(**config["data"]["scaler"])
+        self.scaler = Scaler(**config["data"]["scaling"])
         self.season = config["data"]["season"]
         self.precision = resolve_precision(config["train"]["precision"], device)
 
@@ -139,33 +139,46 @@ class ForecastRun:
             own = np.concatenate([own, calendar_features(every, series.frequency)[0]], 1)
         return own
 
-    def backtest(self, path, split: str = "test", plot=None, plot_errors=None) -> dict:
-        """Rolling-origin evaluation over the ``split`` rows of ``path`` (origins every
-        ``eval_stride`` steps; lookbacks may reach into earlier rows), for the model,
-        naive, seasonal naive and the linear baseline. Metrics are on the original
-        scale, plus MSE/MAE on the scaled values; each also per horizon step."""
+    def historical_forecasts(self, path, split: str = "test") -> dict:
+        """Rolling-origin forecasts over the ``split`` rows of ``path``: origins every
+        ``eval_stride`` steps, lookbacks reaching into earlier rows where needed.
+        Returns ``origins (windows,)``, ``series``, and scaled ``(windows, horizon,
+        targets)`` arrays: ``actual`` and ``forecasts[name]`` for the model, naive,
+        seasonal naive and linear; ``quantiles`` adds the model's levels as a last axis."""
         shape, series = self.shape, self.read(path)
         future, _ = features(series, self.data)
         scaled = self.scaler.transform(np.concatenate([series.targets, series.past, future], 1))
         span = split_rows(len(series), self.data.split, series.time, series.frequency)[split]
         origins = window_origins(span, shape.lookback, shape.horizon, self.data.eval_stride)
         if not len(origins):
-            raise DataError(f"{path}: the {split} rows {span} hold no window of lookback {shape.lookback} "
-                            f"+ horizon {shape.horizon}")
+            raise DataError(f"{path}: the {split} rows [{span[0]}, {span[1]}) hold no window of lookback "
+                            f"{shape.lookback} + horizon {shape.horizon}")
         windows = Windows(*split_columns(scaled, shape), shape.lookback, shape.horizon, self.device)
-        forecasts, actuals, quantiles = self._backtest_forecasts(windows, origins)
-        scale = np.asarray(self.config["data"]["mase_scale"])
+        forecasts, actual, quantiles = self._backtest_forecasts(windows, origins)
+        return {"origins": origins, "span": span, "series": series, "forecasts": forecasts, "actual": actual,
+                "quantiles": quantiles}
+
+    def backtest(self, path, split: str = "test", plot=None, plot_errors=None) -> dict:
+        """:meth:`historical_forecasts` scored: MAE, MSE, RMSE, sMAPE and MASE on the
+        original scale, MSE and MAE on the scaled values, overall and per horizon
+        step, for the model and each baseline. ``plot``: PNG of three windows;
+        ``plot_errors``: PNG of the MAE by steps ahead."""
+        result = self.historical_forecasts(path, split)
+        scaled_actual, scale = result["actual"], np.asarray(self.config["data"]["mase_scale"])
+        actual = self._unscale(scaled_actual)
         models = {}
-        for name, forecast in forecasts.items():
-            original, actual = self._unscale(forecast), self._unscale(actuals)
+        for name, forecast in result["forecasts"].items():
+            original = self._unscale(forecast)
             models[name] = {
-                "overall": _floats({**forecast_metrics(original, actual, scale), **scaled_metrics(forecast, actuals)}),
+                "overall": _floats({**forecast_metrics(original, actual, scale),
+                                    **scaled_metrics(forecast, scaled_actual)}),
                 "per_step": _lists({**forecast_metrics(original, actual, scale, (0, 2)),
-                                    **scaled_metrics(forecast, actuals, (0, 2))})}
-        report = {"split": split, "rows": list(span), "windows": len(origins), "horizon": shape.horizon,
-                  "season": self.season, "models": models}
+                                    **scaled_metrics(forecast, scaled_actual, (0, 2))})}
+        report = {"split": split, "rows": list(result["span"]), "windows": len(result["origins"]),
+                  "horizon": self.shape.horizon, "season": self.season, "models": models}
         if plot:
-            self._plot_windows(series, origins, forecasts["model"], quantiles, plot, path)
+            self._plot_windows(result["series"], result["origins"], result["forecasts"]["model"],
+                               result["quantiles"], plot, path)
         if plot_errors:
             plot_error_by_horizon({n: np.asarray(m["per_step"]["mae"]) for n, m in models.items()}, plot_errors,
                                   f"{path}: MAE by steps ahead ({split})")

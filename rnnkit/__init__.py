@@ -5,9 +5,18 @@ This module re-exports the public names and defines nothing itself.
 
 __version__ = "0.1.0"
 
-from rnnkit.models import ClassifierConfig, LanguageModel, LanguageModelConfig, SequenceClassifier  # noqa: E402
+from rnnkit.models import (  # noqa: E402
+    ClassifierConfig,
+    Forecaster,
+    ForecasterConfig,
+    LanguageModel,
+    LanguageModelConfig,
+    SequenceClassifier,
+)
 from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, MinGRU, MinLSTM, Recurrent, RNNCell, detach_state  # noqa: E402
 from rnnkit.tasks.classifier import ClassifyDataConfig, load_classifier, train_classifier  # noqa: E402
+from rnnkit.tasks.forecast import ForecastDataConfig, train_forecaster  # noqa: E402
+from rnnkit.tasks.forecast_run import ForecastRun, load_forecaster  # noqa: E402
 from rnnkit.tasks.language_model import (  # noqa: E402
     TextDataConfig,
     load_language_model,
@@ -20,5 +29,6 @@ __all__ = [
     "LanguageModel", "LanguageModelConfig", "TextDataConfig", "TrainConfig",
     "train_language_model", "load_language_model",
     "SequenceClassifier", "ClassifierConfig", "ClassifyDataConfig", "train_classifier", "load_classifier",
+    "Forecaster", "ForecasterConfig", "ForecastDataConfig", "ForecastRun", "train_forecaster", "load_forecaster",
     "__version__",
 ]

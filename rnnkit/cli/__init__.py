@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
     evaluate.add_argument("--split", default="test", choices=("train", "val", "test"),
                           help="forecasters: which rows of the file to backtest, by the run's --split (default: test)")
+    evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
+                          "(negative from the end; default: first, middle, last)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")
     evaluate.set_defaults(handler=_evaluate)
     return parser

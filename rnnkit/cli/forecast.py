@@ -58,7 +58,7 @@ def train(args) -> int:
     data = build_config(task.ForecastDataConfig, args)
     model = build_config(ForecasterConfig, args)
     run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)
-    report = run.backtest(data.data if not args.resume else run.data.data, plot=run.folder.file("forecast_test.png"),
+    report = run.backtest(run.data.data, plot=run.folder.file("forecast_test.png"),
                           plot_errors=run.folder.file("error_by_horizon.png"))
     print_report(report, f"backtest on the test rows {report['rows']} ({counters.stopped_because})")
     print(f"plots: {run.folder.file('forecast_test.png')}, {run.folder.file('error_by_horizon.png')}")
@@ -110,7 +110,13 @@ def evaluate(args) -> int:
     from rnnkit.tasks.forecast_run import load_forecaster
 
     run = load_forecaster(args.run, device=args.device)
-    report = run.backtest(args.data, split=args.split, plot=args.plot)
+    windows = None
+    if args.windows:
+        try:
+            windows = [int(w) for w in args.windows.split(",")]
+        except ValueError:
+            raise ValueError(f"--windows {args.windows!r}: expected comma-separated integers such as 0,10,-1") from None
+    report = run.backtest(args.data, split=args.split, plot=args.plot, windows=windows)
     if args.json:
         print(json.dumps(report))
         return 0

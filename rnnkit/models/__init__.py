@@ -1,6 +1,7 @@
 """Layer 2: models built from the recurrent layers, each with a typed config."""
 
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 
-__all__ = ["LanguageModel", "LanguageModelConfig", "SequenceClassifier", "ClassifierConfig"]
+__all__ = ["LanguageModel", "LanguageModelConfig", "SequenceClassifier", "ClassifierConfig", "Forecaster", "ForecasterConfig"]

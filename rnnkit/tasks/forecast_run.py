@@ -158,11 +158,12 @@ class ForecastRun:
         return {"origins": origins, "span": span, "series": series, "forecasts": forecasts, "actual": actual,
                 "quantiles": quantiles}
 
-    def backtest(self, path, split: str = "test", plot=None, plot_errors=None) -> dict:
+    def backtest(self, path, split: str = "test", plot=None, plot_errors=None, windows=None) -> dict:
         """:meth:`historical_forecasts` scored: MAE, MSE, RMSE, sMAPE and MASE on the
         original scale, MSE and MAE on the scaled values, overall and per horizon
-        step, for the model and each baseline. ``plot``: PNG of three windows;
-        ``plot_errors``: PNG of the MAE by steps ahead."""
+        step, for the model and each baseline. ``plot``: PNG of the ``windows``
+        (indices into the backtest's windows, negative from the end; default: the
+        first, middle and last); ``plot_errors``: PNG of the MAE by steps ahead."""
         result = self.historical_forecasts(path, split)
         scaled_actual, scale = result["actual"], np.asarray(self.config["data"]["mase_scale"])
         actual = self._unscale(scaled_actual)
@@ -178,7 +179,7 @@ class ForecastRun:
                   "horizon": self.shape.horizon, "season": self.season, "models": models}
         if plot:
             self._plot_windows(result["series"], result["origins"], result["forecasts"]["model"],
-                               result["quantiles"], plot, path)
+                               result["quantiles"], plot, path, windows)
         if plot_errors:
             plot_error_by_horizon({n: np.asarray(m["per_step"]["mae"]) for n, m in models.items()}, plot_errors,
                                   f"{path}: MAE by steps ahead ({split})")
@@ -203,19 +204,24 @@ class ForecastRun:
         joined = {name: torch.cat(chunks).numpy() for name, chunks in parts.items()}
         return joined, torch.cat(actuals).numpy(), torch.cat(quantiles).numpy()
 
-    def _plot_windows(self, series: Series, origins, forecast, quantiles, path_png, path) -> None:
+    def _plot_windows(self, series: Series, origins, forecast, quantiles, path_png, path, windows=None) -> None:
         shape, panels = self.shape, []
-        pick = sorted({0, len(origins) // 2, len(origins) - 1})
+        pick = windows if windows is not None else sorted({0, len(origins) // 2, len(origins) - 1})
+        for i in pick:
+            if not -len(origins) <= i < len(origins):
+                raise DataError(f"window {i} does not exist: the backtest has {len(origins)} windows "
+                                f"(0 to {len(origins) - 1})")
         axis = series.time if series.time is not None else np.arange(len(series))
         original, bands = self._unscale(forecast), self._unscale(quantiles) if self.model.levels else None
         for i in pick:
             t = origins[i]
-            panels.append({"history_time": axis[t - shape.lookback:t], "history": series.targets[t - shape.lookback:t, 0],
+            panels.append({"history_time": axis[t - shape.lookback:t],
+                           "history": series.targets[t - shape.lookback:t, 0],
                            "time": axis[t:t + shape.horizon], "actual": series.targets[t:t + shape.horizon, 0],
                            "forecast": original[i, :, 0],
                            "low": None if bands is None else bands[i, :, 0, 0],
                            "high": None if bands is None else bands[i, :, 0, -1],
-                           "label": f"{series.target_names[0]}, origin row {t}"})
+                           "label": f"{series.target_names[0]}: window {i}, forecast from {axis[t]}"})
         plot_forecasts(panels, path_png, f"{self.folder.path.name} on {path}")
 
 

@@ -24,7 +24,7 @@ def trained(tmp_path_factory):
 def test_train_prints_the_backtest_next_to_the_baselines(trained, capsys):
     out, data = trained
     assert (out / "forecast_test.png").is_file() and (out / "error_by_horizon.png").is_file()
-    assert main(["evaluate", str(out), "--data", str(data), "--plot", str(out / "w.png")]) == 0
+    assert main(["evaluate", str(out), "--data", str(data), "--plot", str(out / "w.png"), "--windows", "0,-1"]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"{data}, test rows [400, 500]: 89 windows, horizon 12, season 24")
     for name in ("model", "naive", "seasonal_naive", "linear"):
@@ -56,6 +56,9 @@ def test_errors_are_one_line(trained, capsys, tmp_path):
     broken.write_text("date,load,temp\n2021-01-01 00:00:00,1,2\n2021-01-01 01:00:00,x,2\n")
     assert main(["forecast", str(out), "--data", str(broken)]) == 2
     assert capsys.readouterr().err == f"rnnkit: error: {broken} line 3, column 'load': expected a number, found 'x'\n"
+    assert main(["evaluate", str(out), "--data", str(trained[1]), "--plot", str(tmp_path / "w.png"),
+                 "--windows", "89"]) == 2
+    assert capsys.readouterr().err == "rnnkit: error: window 89 does not exist: the backtest has 89 windows (0 to 88)\n"
     assert main(["train", "forecast", "--data", str(broken), "--target", "nope", "--out", str(tmp_path / "r")]) == 2
     assert capsys.readouterr().err.endswith(f"rnnkit: error: {broken}: no target column 'nope'; "
                                             f"the columns are date, load, temp\n")

@@ -105,7 +105,7 @@ def latency(args) -> dict:
     lookback, horizon = 336, 96
     history = torch.randn(lookback, 7).numpy() * 3 + 10
     contenders, sizes = {}, {}
-    shapes = {"segment GRU 512 (the ETTh1 recipe)": dict(ETT_MODEL, segment_length=24),
+    shapes = {"segment GRU 512, segments of 24": dict(ETT_MODEL, segment_length=24),
               "direct LSTM 256": dict(architecture="direct", cell="lstm", hidden_size=256),
               "autoregressive LSTM 256": dict(architecture="autoregressive", cell="lstm", hidden_size=256)}
     for i, (name, shape) in enumerate(shapes.items()):

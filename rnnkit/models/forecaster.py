@@ -196,7 +196,7 @@ class Forecaster(nn.Module):
             fed = torch.cat([previous.unsqueeze(1), teacher[:, :-1]], 1)
             output, _ = self.decoder(torch.cat([fed, ahead], -1), state)
             return self.head(self.dropout(output)).reshape(count, c.horizon, self.width, -1)
-        middle = min(range(len(self.levels)), key=lambda i: abs(self.levels[i] - 0.5)) if self.levels else 0
+        middle = self._middle_level()
         steps = []
         for step in range(c.horizon):  # O(1) per step: the decoder's state is carried
             output, state = self.decoder.step(torch.cat([previous, ahead[:, step]], -1), state)
@@ -207,9 +207,11 @@ class Forecaster(nn.Module):
 
     def point(self, forecast: Tensor) -> Tensor:
         """The point forecast ``(batch, horizon, targets)``: the level nearest 0.5 of a quantile forecast."""
-        if not self.levels:
-            return forecast
-        return forecast[..., min(range(len(self.levels)), key=lambda i: abs(self.levels[i] - 0.5))]
+        return forecast[..., self._middle_level()] if self.levels else forecast
+
+    def _middle_level(self) -> int:
+        """Index of the quantile level nearest 0.5 (0 without levels)."""
+        return min(range(len(self.levels)), key=lambda i: abs(self.levels[i] - 0.5)) if self.levels else 0
 
     def loss(self, forecast: Tensor, actual: Tensor) -> Tensor:
         """MSE, MAE, or with quantile levels the pinball loss (Koenker & Bassett 1978) averaged over levels."""

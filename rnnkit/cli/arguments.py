@@ -58,7 +58,7 @@ def build_config(cls, namespace: argparse.Namespace, **overrides):
 
 def train_config(namespace: argparse.Namespace, default_limit: str, value: float, **defaults):
     """The ``TrainConfig`` from the flags; without any limit, ``default_limit``
-    (``epochs`` or ``time_budget``) becomes ``value``, and a note says so. ``defaults``
+    (``epochs``, ``max_steps`` or ``time_budget``) becomes ``value``, and a note says so. ``defaults``
     replace TrainConfig's own defaults for flags that were not given."""
     import sys
 
@@ -71,7 +71,7 @@ def train_config(namespace: argparse.Namespace, default_limit: str, value: float
     if not (config.max_steps or config.epochs or config.time_budget):
         setattr(config, default_limit, value)
         if not getattr(namespace, "resume", False):
-            unit = "epochs" if default_limit == "epochs" else "s"
+            unit = {"epochs": "epochs", "max_steps": "steps"}.get(default_limit, "s")
             print(f"no limit given: training for {value:g} {unit} (set --epochs, --time-budget or --max-steps)",
                   file=sys.stderr)
     return config

@@ -17,7 +17,8 @@ EXAMPLES = """examples:
   rnnkit evaluate runs/etth1 --data ETTh1.csv --plot windows.png --json
 """
 
-DEFAULT_EPOCHS = 20.0
+# Steps, not epochs: a monthly series makes 2 batches per epoch, ETTh1 about 125.
+DEFAULT_STEPS = 1000
 FORMATTER = argparse.RawDescriptionHelpFormatter
 SHOWN_METRICS = ("mae", "mse", "rmse", "smape", "mase", "scaled_mse", "scaled_mae")
 
@@ -54,7 +55,7 @@ def train(args) -> int:
     from rnnkit.models.forecaster import ForecasterConfig
     from rnnkit.tasks import forecast as task
 
-    config = train_config(args, "epochs", DEFAULT_EPOCHS, eval_every=100)
+    config = train_config(args, "max_steps", DEFAULT_STEPS, eval_every=100)
     data = build_config(task.ForecastDataConfig, args)
     model = build_config(ForecasterConfig, args)
     run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)

@@ -221,7 +221,8 @@ class ForecastRun:
                            "forecast": original[i, :, 0],
                            "low": None if bands is None else bands[i, :, 0, 0],
                            "high": None if bands is None else bands[i, :, 0, -1],
-                           "label": f"{series.target_names[0]}: window {i}, forecast from {axis[t]}"})
+                           "label": f"{series.target_names[0]}: window {i}, forecast from "
+                                    f"{str(axis[t]).removesuffix(' 00:00:00')}"})
         plot_forecasts(panels, path_png, f"{self.folder.path.name} on {path}")
 
 

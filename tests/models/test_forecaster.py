@@ -122,3 +122,11 @@ def test_learns_a_noisy_seasonal_series_better_than_repeating_the_last_value(arc
         error = (model(history) - actual).square().mean().item()
     naive_error = (history[:, -1:] - actual).square().mean().item()
     assert error < 0.25 * naive_error
+
+
+def test_quantile_levels_never_cross():
+    model = make("direct", quantiles="0.1,0.5,0.9")
+    with torch.no_grad():  # scramble the head so that the raw levels would cross
+        model.head.weight.normal_(0, 3)
+    forecast = model(inputs()[0] * 5)
+    assert (forecast.diff(dim=-1) >= 0).all()

@@ -61,13 +61,18 @@ def train(args) -> int:
     run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)
     report = run.backtest(run.data.data, plot=run.folder.file("forecast_test.png"),
                           plot_errors=run.folder.file("error_by_horizon.png"))
-    print_report(report, f"backtest on the test rows {report['rows']} ({counters.stopped_because})")
+    print_report(report, f"backtest on the test rows {_rows(report)} ({counters.stopped_because})")
     print(f"plots: {run.folder.file('forecast_test.png')}, {run.folder.file('error_by_horizon.png')}")
     if counters.stopped_because == "interrupted":
         print(f"interrupted at step {counters.step}; saved {args.out}. "
               f"Continue with: rnnkit train forecast --out {args.out} --resume", file=sys.stderr)
         return 130
     return 0
+
+
+def _rows(report: dict) -> str:
+    start, end = report["rows"]
+    return f"[{start}, {end})"
 
 
 def print_report(report: dict, title: str) -> None:
@@ -121,7 +126,7 @@ def evaluate(args) -> int:
     if args.json:
         print(json.dumps(report))
         return 0
-    print_report(report, f"{args.data}, {args.split} rows {report['rows']}")
+    print_report(report, f"{args.data}, {args.split} rows {_rows(report)}")
     if args.plot:
         print(f"forecast plot: {args.plot}")
     return 0

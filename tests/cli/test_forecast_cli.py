@@ -26,7 +26,7 @@ def test_train_prints_the_backtest_next_to_the_baselines(trained, capsys):
     assert (out / "forecast_test.png").is_file() and (out / "error_by_horizon.png").is_file()
     assert main(["evaluate", str(out), "--data", str(data), "--plot", str(out / "w.png"), "--windows", "0,-1"]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith(f"{data}, test rows [400, 500]: 89 windows, horizon 12, season 24")
+    assert printed.startswith(f"{data}, test rows [400, 500): 89 windows, horizon 12, season 24")
     for name in ("model", "naive", "seasonal_naive", "linear"):
         assert f"\n{name} " in printed
     assert "per horizon step (every step):" in printed and (out / "w.png").read_bytes()[:4] == b"\x89PNG"

@@ -8,12 +8,14 @@ import argparse
 import os
 import sys
 
-from rnnkit.cli import classify, forecast, lab, lm
+from rnnkit.cli import classify, forecast, lab, lm, music
 from rnnkit.errors import RnnkitError
 
-EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, lab))
+EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, music, lab))
 FORMATTER = argparse.RawDescriptionHelpFormatter
-EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate, "forecast": forecast.evaluate}
+EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate, "forecast": forecast.evaluate,
+              "music": music.evaluate}
+GENERATORS = {"lm": lm.generate_text, "music": music.generate_piece}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     lm.add_train_parser(tasks)
     classify.add_train_parser(tasks)
     forecast.add_train_parser(tasks)
-    lm.add_generate_parser(commands)
+    music.add_train_parser(tasks)
+    generate = lm.add_generate_parser(commands)
+    music.add_generate_arguments(generate)
+    generate.set_defaults(handler=_generate)
     classify.add_predict_parser(commands)
     forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
@@ -36,8 +41,9 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
-    evaluate.add_argument("--split", default="test", choices=("train", "val", "test"),
-                          help="forecasters: which rows of the file to backtest, by the run's --split (default: test)")
+    evaluate.add_argument("--split", default="test", choices=("train", "val", "valid", "test"),
+                          help="forecasters: which rows of the file to backtest, by the run's --split; music: which "
+                               "split of the file to score (default: test)")
     evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
                           "(negative from the end; default: first, middle, last)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")
@@ -45,10 +51,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _evaluate(args) -> int:
+def _task_of(run) -> str:
     from rnnkit.train import RunFolder
 
-    task = RunFolder(args.run).read_config().get("task")
+    return RunFolder(run).read_config().get("task")
+
+
+def _generate(args) -> int:
+    task = _task_of(args.run)
+    if task not in GENERATORS:
+        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit generate' does not know")
+    return GENERATORS[task](args)
+
+
+def _evaluate(args) -> int:
+    task = _task_of(args.run)
     if task not in EVALUATORS:
         raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit evaluate' does not know")
     return EVALUATORS[task](args)

@@ -122,11 +122,12 @@ def evaluate(args) -> int:
             windows = [int(w) for w in args.windows.split(",")]
         except ValueError:
             raise ValueError(f"--windows {args.windows!r}: expected comma-separated integers such as 0,10,-1") from None
-    report = run.backtest(args.data, split=args.split, plot=args.plot, windows=windows)
+    split = {"valid": "val"}.get(args.split, args.split)
+    report = run.backtest(args.data, split=split, plot=args.plot, windows=windows)
     if args.json:
         print(json.dumps(report))
         return 0
-    print_report(report, f"{args.data}, {args.split} rows {_rows(report)}")
+    print_report(report, f"{args.data}, {split} rows {_rows(report)}")
     if args.plot:
         print(f"forecast plot: {args.plot}")
     return 0

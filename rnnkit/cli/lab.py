@@ -10,6 +10,7 @@ EXAMPLES = """examples:
   rnnkit compare --task adding --out runs/compare-adding            # rnn, lstm, gru at T = 100, 200, 400
   rnnkit compare --task copy --cells rnn,lstm,gru,mingru,minlstm --lengths 50,100 --seeds 0,1 --out runs/copy
   rnnkit compare --task lm --cells lstm,gru,mingru --time-budget 120 --out runs/compare-lm
+  rnnkit compare --task music --data JSB_Chorales.mat --hidden-size 36 --time-budget 120 --out runs/compare-jsb
   rnnkit diagnose runs/compare-adding/runs/adding-T200-lstm-seed0
   rnnkit diagnose --cells rnn,lstm,gru --length 200 --out runs/diagnose
 """

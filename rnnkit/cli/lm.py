@@ -35,12 +35,12 @@ def add_train_parser(tasks) -> None:
     lm.set_defaults(handler=train)
 
 
-def add_generate_parser(commands) -> None:
-    generate = commands.add_parser("generate", help="sample text from a trained language model", epilog=EXAMPLES,
-                                   formatter_class=FORMATTER)
-    generate.add_argument("run", help="run folder written by 'rnnkit train lm'")
+def add_generate_parser(commands):
+    generate = commands.add_parser("generate", help="sample text (language models) or MIDI (music models)",
+                                   epilog=EXAMPLES, formatter_class=FORMATTER)
+    generate.add_argument("run", help="run folder written by 'rnnkit train lm' or 'rnnkit train music'")
     generate.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
-    generate.add_argument("--length", type=int, default=500, help="characters to generate")
+    generate.add_argument("--length", type=int, default=500, help="characters (or music steps) to generate")
     generate.add_argument("--temperature", type=float, default=1.0, help="<1 is more conservative; 0 is greedy")
     generate.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely")
     generate.add_argument("--top-p", type=float, default=None, help="sample only within probability mass p")
@@ -48,6 +48,7 @@ def add_generate_parser(commands) -> None:
     generate.add_argument("--num-samples", type=int, default=1, help="independent samples, generated as a batch")
     generate.add_argument("--device", default="auto", help="cpu, cuda or auto")
     generate.set_defaults(handler=generate_text)
+    return generate
 
 
 def train(args) -> int:

@@ -25,7 +25,7 @@ from rnnkit.lab.report import save_tables
 from rnnkit.nn.checks import check_choice
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
-TASKS = ("adding", "copy", "lm")
+TASKS = ("adding", "copy", "lm", "music")
 
 
 @dataclass
@@ -33,7 +33,7 @@ class CompareConfig:
     """What ``rnnkit compare`` trains and measures."""
 
     task: str = "adding"
-    """adding, copy (synthetic long-range problems) or lm (char LM on a corpus under a time budget per cell)."""
+    """adding, copy (synthetic long-range problems), lm (char LM on a corpus) or music (piano rolls, test NLL per step); lm and music train under a time budget per cell."""
     cells: str = "rnn,lstm,gru"
     """Comma-separated cells: rnn, rnn_relu, lstm, gru, mingru, minlstm."""
     lengths: str = "100,200,400"
@@ -45,7 +45,7 @@ class CompareConfig:
     batch_size: int = 32
     """Sequences per training step."""
     learning_rate: float | None = None
-    """Peak learning rate (AdamW, warm-up, cosine decay); default 1e-2 for adding and copy (the adding problem's plateau needs a high one), 2e-3 for lm."""
+    """Peak learning rate (AdamW, warm-up, cosine decay); default 1e-2 for adding and copy (the adding problem's plateau needs a high one), 2e-3 for lm and music."""
     clip_norm: float = 1.0
     """Gradient-norm clipping; 0 turns it off."""
     gate_init: str = "chrono"
@@ -53,9 +53,9 @@ class CompareConfig:
     seeds: str = "0"
     """Comma-separated seeds; each cell and length is trained once per seed."""
     time_budget: float = 60.0
-    """lm: seconds of training per cell."""
+    """lm and music: seconds of training per cell."""
     data: str | None = None
-    """lm: UTF-8 text to train on; default: the bundled tiny Shakespeare."""
+    """lm: UTF-8 text to train on (default: the bundled tiny Shakespeare); music: a piano-roll file (.mat/.json, required)."""
     device: str = "auto"
     """cpu, cuda, or auto."""
 
@@ -65,7 +65,7 @@ class CompareConfig:
     def rate(self) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 2e-3 if self.task == "lm" else 1e-2
+        return 2e-3 if self.task in ("lm", "music") else 1e-2
 
     def parsed(self, name: str, kind=int) -> list:
         try:
@@ -128,6 +128,10 @@ def compare(config: CompareConfig, out, log=print) -> list[dict]:
         from rnnkit.lab.lm import compare_language_models
 
         rows = compare_language_models(config, cells, seeds, out, log)
+    elif config.task == "music":
+        from rnnkit.lab.music import compare_music
+
+        rows = compare_music(config, cells, seeds, out, log)
     else:
         rows = []
         for length in config.parsed("lengths"):

@@ -31,7 +31,7 @@ def save_tables(rows: list[dict], config, out: Path, log) -> None:
     table = summarise(rows)
     frame = pd.DataFrame(table)
     for length, part in frame.groupby("T", sort=False):
-        log(f"\n{config.task}, T = {length}" if config.task != "lm" else f"\n{config.task}")
+        log(f"\n{config.task}, T = {length}" if config.task not in ("lm", "music") else f"\n{config.task}")
         log(part.drop(columns="T").to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     atomic_write(out / "compare.md", markdown(table).encode())
     atomic_write(out / "compare.csv", frame.to_csv(index=False).encode())
@@ -53,10 +53,10 @@ def plot_table(table: list[dict], config, path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for cell in dict.fromkeys(row["cell"] for row in table):
         rows = [r for r in table if r["cell"] == cell]
-        x = [r["T"] for r in rows] if config.task != "lm" else [cell]
+        x = [r["T"] for r in rows] if config.task not in ("lm", "music") else [cell]
         left.plot(x, [r["metric"] for r in rows], "o-", label=cell)
         right.plot(x, [r["s/1k steps"] for r in rows], "o-", label=cell)
-    if config.task != "lm":
+    if config.task not in ("lm", "music"):
         lengths = sorted({r["T"] for r in table})
         left.plot(lengths, [next(r["baseline"] for r in table if r["T"] == t) for t in lengths], "k--",
                   label="baseline")

@@ -1,0 +1,118 @@
+"""``rnnkit train music``, the music model's ``evaluate`` and ``generate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+
+EXAMPLES = """examples:
+  rnnkit train music --data JSB_Chorales.mat --out runs/jsb
+  rnnkit evaluate runs/jsb --data JSB_Chorales.mat --split test --json
+  rnnkit generate runs/jsb --length 64 --out piece.mid                   # also writes piece.png
+  rnnkit generate runs/jsb --length 64 --out primed.mid --prime bach.mid --prime-steps 16 --temperature 0.9
+"""
+
+DEFAULT_STEPS = 4000
+FORMATTER = argparse.RawDescriptionHelpFormatter
+
+
+def add_train_parser(tasks) -> None:
+    from rnnkit.models.music import PianoRollModelConfig
+    from rnnkit.tasks.music import MusicDataConfig
+    from rnnkit.train import TrainConfig
+
+    parser = tasks.add_parser("music", help="polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)",
+                              epilog=EXAMPLES, formatter_class=FORMATTER)
+    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    add_config_arguments(parser, MusicDataConfig, title="data")
+    add_config_arguments(parser, PianoRollModelConfig, skip=("keys",), title="model")
+    add_config_arguments(parser, TrainConfig, title="training")
+    parser.set_defaults(handler=train)
+
+
+def add_generate_arguments(parser) -> None:
+    """The music flags of the shared ``rnnkit generate`` command."""
+    group = parser.add_argument_group("music models")
+    group.add_argument("--out", help="MIDI file to write (a PNG piano roll is written next to it)")
+    group.add_argument("--prime", help="start from the opening of this piece: a .mid file, or a .mat/.json "
+                                       "benchmark file (its first test piece, or --prime-piece)")
+    group.add_argument("--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file")
+    group.add_argument("--prime-steps", type=int, default=16, help="steps of the prime's opening to use")
+    group.add_argument("--tempo", type=float, default=100.0, help="quarter notes per minute in the MIDI file")
+
+
+def train(args) -> int:
+    from rnnkit.models.music import PianoRollModelConfig
+    from rnnkit.tasks import music as task
+
+    config = train_config(args, "max_steps", DEFAULT_STEPS, eval_every=100)
+    data = build_config(task.MusicDataConfig, args)
+    model = build_config(PianoRollModelConfig, args)
+    run, counters = task.train_music(args.out, data, model, config, resume=args.resume)
+    for split in ("valid", "test"):
+        try:
+            result = run.evaluate(run.config["data"]["data"], split)
+        except Exception as error:  # noqa: BLE001 - a file without a test split still trained fine
+            print(f"{split}: not scored ({error})")
+            continue
+        print(f"{split}: {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
+              f"{result['steps']} steps in {result['pieces']} pieces")
+    if counters.stopped_because == "interrupted":
+        print(f"interrupted at step {counters.step}; saved {args.out}. "
+              f"Continue with: rnnkit train music --out {args.out} --resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+def evaluate(args) -> int:
+    from rnnkit.tasks.music import load_music_model
+
+    split = {"val": "valid"}.get(args.split, args.split)
+    result = load_music_model(args.run, device=args.device).evaluate(args.data, split)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.data} ({split}): {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
+              f"{result['steps']} steps in {result['pieces']} pieces")
+    return 0
+
+
+def _prime(args):
+    from rnnkit.data.music import read_piano_rolls
+    from rnnkit.errors import DataError
+
+    if not args.prime:
+        return None
+    pieces = read_piano_rolls(args.prime)
+    split, _, index = args.prime_piece.partition(":")
+    if Path(args.prime).suffix.lower() in (".mid", ".midi"):
+        split, index = "train", "0"
+    if split not in pieces or not index.isdigit() or int(index) >= len(pieces[split]):
+        raise DataError(f"{args.prime}: has no piece {args.prime_piece!r} (splits: "
+                        f"{', '.join(f'{k} ({len(v)} pieces)' for k, v in pieces.items())})")
+    return pieces[split][int(index)][:args.prime_steps]
+
+
+def generate_piece(args) -> int:
+    from rnnkit.data.music import plot_piano_roll, write_midi
+    from rnnkit.errors import DataError
+    from rnnkit.tasks.music import load_music_model
+
+    if not args.out:
+        raise DataError("a music model writes MIDI: give --out piece.mid")
+    run = load_music_model(args.run, device=args.device)
+    prime = _prime(args)
+    roll = run.generate(args.length, prime, args.temperature, args.seed)
+    steps_per_quarter = run.config["data"]["steps_per_quarter"] if run.config["data"]["data"] and \
+        Path(run.config["data"]["data"]).suffix.lower() not in (".mat", ".json") else 1
+    write_midi(roll, args.out, steps_per_quarter, args.tempo)
+    picture = Path(args.out).with_suffix(".png")
+    plot_piano_roll(roll, picture, f"{Path(args.run).name}: {args.length} steps", 0 if prime is None else len(prime))
+    notes = int(roll.sum())
+    print(f"wrote {args.out} ({len(roll)} steps, {notes} key-steps) and {picture}")
+    return 0

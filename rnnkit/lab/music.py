@@ -1,0 +1,53 @@
+"""``rnnkit compare --task music``: the piano-roll model with each cell at one
+parameter budget and the same time budget, scored by test NLL per step (Chung
+et al. 2014, Table 2's setting, measured)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from rnnkit.data.music import read_piano_rolls
+from rnnkit.errors import DataError
+from rnnkit.lab import compare as lab
+from rnnkit.models.music import PianoRollModel, PianoRollModelConfig
+from rnnkit.tasks.music import MusicDataConfig, train_music
+from rnnkit.train import TrainConfig
+
+
+def marginal_baseline(splits: dict) -> float:
+    """NLL per step of the test steps (2 on, as scored) under independent keys that are
+    on with their training frequency: the loss of a model that ignores context."""
+    train = np.concatenate(splits["train"]).astype(np.float64)
+    rate = np.clip(train.mean(0), 1e-4, 1 - 1e-4)
+    test = np.concatenate([piece[1:] for piece in splits["test"]]).astype(np.float64)
+    return float(-(test * np.log(rate) + (1 - test) * np.log(1 - rate)).sum(1).mean())
+
+
+def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
+    if not config.data:
+        raise DataError("compare --task music needs --data: a piano-roll file such as JSB_Chorales.mat")
+    splits = read_piano_rolls(config.data)
+    if "test" not in splits or "train" not in splits:
+        raise DataError(f"{config.data}: needs train and test pieces")
+    floor = marginal_baseline(splits)
+    budget = lab.parameter_count(PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size)))
+    data = MusicDataConfig(data=str(config.data), batch_size=8)
+    rows = []
+    for cell in cells:
+        width = lab.matched_width(lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget)
+        for seed in seeds:
+            train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
+                                clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=100)
+            folder = out / "runs" / f"music-{cell}-seed{seed}"
+            run, counters = train_music(folder, data, PianoRollModelConfig(cell=cell, hidden_size=width), train)
+            test = run.evaluate(config.data, "test")["loss"]
+            log(f"music {cell} seed {seed}: test {test:.4f} nats/step after {counters.step} steps")
+            rows.append({"T": "pieces", "cell": cell, "seed": seed, "hidden_size": width,
+                         "parameters": lab.parameter_count(run.model),
+                         "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
+                         "metric": test, "baseline": floor, "solved": "-",
+                         "gradient_decay_per_100_steps": math.nan, "_folder": folder})
+    return rows

@@ -1,0 +1,183 @@
+"""Polyphonic music: piano rolls -> length buckets -> RNN with a Bernoulli head ->
+trainer -> run folder; and back: NLL per step, and sampling new pieces as MIDI.
+
+The metric follows the TCN paper's code (Bai et al. 2018, ``poly_music``): step
+``t`` is predicted from steps ``1..t-1`` for ``t >= 2``; its negative
+log-likelihood is summed over the 88 keys, and a split's number is the mean over
+all its predicted steps (every step weighs the same, whatever its piece). The
+model also reads a silent frame before step 1 and learns to predict step 1 from
+it (trained, not scored), which is how a fresh piece starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import rnnkit
+from rnnkit.data.buckets import bucket_batches, pad_sequences
+from rnnkit.data.music import read_piano_rolls
+from rnnkit.errors import DataError
+from rnnkit.models.music import PianoRollModel, PianoRollModelConfig, nll_per_step, sample_step
+from rnnkit.tasks.common import check_unchanged, from_saved, resume_configs, sha256
+from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
+from rnnkit.train.config import resolve_precision
+
+TASK = "music"
+
+
+@dataclass
+class MusicDataConfig:
+    """Where the pieces come from and how they are batched."""
+
+    data: str | None = None
+    """Piano rolls: a benchmark .mat or .json (with train/valid/test), a MIDI file, or a folder of MIDI files."""
+    steps_per_quarter: int = 4
+    """Time steps per quarter note when reading MIDI files."""
+    valid_fraction: float = 0.1
+    """Share of a MIDI folder's pieces held out for validation (seeded)."""
+    test_fraction: float = 0.1
+    """Share of a MIDI folder's pieces held out for testing (seeded)."""
+    batch_size: int = 8
+    """Pieces per batch (batches group pieces of similar length)."""
+
+
+def to_tensors(pieces: list[np.ndarray]) -> list[torch.Tensor]:
+    return [torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces if len(p) >= 2]
+
+
+def batch_of(pieces: list[torch.Tensor], rows, device, score_first: bool):
+    """Inputs (a silent start frame, then steps 1..T-1), targets (steps 1..T) and the
+    mask of the steps to score: all real steps in training (so that a fresh piece
+    can start from silence), steps 2..T for the benchmark's NLL."""
+    padded, lengths = pad_sequences([pieces[i] for i in rows])
+    inputs = torch.cat([torch.zeros_like(padded[:, :1]), padded[:, :-1]], 1)
+    position = torch.arange(padded.shape[1])[None]
+    mask = ((position < lengths[:, None]) & (position >= (0 if score_first else 1))).float()
+    return inputs.to(device), lengths, padded.to(device), mask.to(device)
+
+
+def split_nll(model, pieces: list[torch.Tensor], device, batch_size: int = 16) -> dict:
+    """NLL per step of a split (see the module docstring), and its step count."""
+    total, steps = 0.0, 0.0
+    for rows in bucket_batches([len(p) for p in pieces], batch_size, shuffle=False):
+        inputs, lengths, targets, mask = batch_of(pieces, rows, device, score_first=False)
+        logits, _ = model(inputs, lengths=lengths)
+        batch_total, batch_steps = nll_per_step(logits, targets, mask)
+        total, steps = total + batch_total.item(), steps + batch_steps.item()
+    return {"loss": total / steps, "steps": int(steps), "pieces": len(pieces)}
+
+
+class MusicTask:
+    """What the trainer needs (see :mod:`rnnkit.train.trainer`)."""
+
+    unit = "steps"
+
+    def __init__(self, train, valid, batch_size: int, seed: int, device):
+        self.train, self.valid, self.batch_size, self.seed, self.device = train, valid, batch_size, seed, device
+        self._lengths = [len(p) for p in train]
+
+    def batches(self, epoch: int):
+        return bucket_batches(self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch)
+
+    def loss(self, model, rows, carry):
+        inputs, lengths, targets, mask = batch_of(self.train, rows, self.device, score_first=True)
+        logits, _ = model(inputs, lengths=lengths)
+        total, steps = nll_per_step(logits, targets, mask)
+        return total / steps, None, int(steps.item())
+
+    def evaluate(self, model) -> dict:
+        return {"loss": split_nll(model, self.valid, self.device)["loss"]}
+
+
+class MusicRun:
+    """A trained piano-roll model: score files and compose.
+
+    >>> run = rnnkit.load_music_model("runs/jsb")
+    >>> run.evaluate("JSB_Chorales.mat", split="test")["loss"]     # NLL per step
+    >>> roll = run.generate(length=64, temperature=1.0, seed=0)    # (64, 88) of 0/1
+    """
+
+    def __init__(self, model: PianoRollModel, config: dict, folder: RunFolder, device):
+        self.model, self.config, self.folder, self.device = model, config, folder, device
+        self.precision = resolve_precision(config["train"]["precision"], device)
+
+    def _autocast(self):
+        import contextlib
+
+        if self.precision == "bf16":  # score in the precision the model was trained and selected in
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def evaluate(self, path, split: str = "test") -> dict:
+        """``{"loss": NLL per step, "steps", "pieces", "split"}`` of ``split`` in ``path``."""
+        data = self.config["data"]
+        splits = read_piano_rolls(path, data["steps_per_quarter"], data["valid_fraction"], data["test_fraction"],
+                                  self.config["train"]["seed"])
+        if split not in splits:
+            raise DataError(f"{path}: has no {split!r} split; it has {', '.join(splits)}")
+        with torch.no_grad(), self._autocast():
+            return {**split_nll(self.model, to_tensors(splits[split]), self.device), "split": split}
+
+    def generate(self, length: int, prime: np.ndarray | None = None, temperature: float = 1.0,
+                 seed: int | None = None) -> np.ndarray:
+        """``length`` new steps after ``prime`` (a piano roll, or None for a fresh start
+        from silence); returns the prime followed by the new steps. O(1) work per step."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}")
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(seed if seed is not None else torch.seed())
+        silence = torch.zeros(1, self.model.config.keys, device=self.device)
+        steps = [torch.as_tensor(prime, dtype=torch.float32, device=self.device)] if prime is not None else []
+        with torch.no_grad():
+            # The silent start frame, then the prime in one call; only the state is kept.
+            logits, state = self.model(torch.cat([silence] + steps)[None], None)
+            logits = logits[:, -1]
+            new = []
+            for _ in range(length):
+                current = sample_step(logits, temperature, generator)
+                new.append(current)
+                logits, state = self.model.step(current, state)
+        return torch.cat(steps + [torch.cat(new)] if new else steps).cpu().numpy()
+
+
+def train_music(out, data: MusicDataConfig | None = None, model: PianoRollModelConfig | None = None,
+                train: TrainConfig | None = None, resume: bool = False, on_step=None):
+    """Trains a piano-roll model into ``out``; returns ``(MusicRun, Counters)``."""
+    folder = RunFolder(out)
+    if resume:
+        data, model, train = resume_configs(folder, TASK, MusicDataConfig, PianoRollModelConfig, train)
+        check_unchanged(folder, TASK, {"data": data.data})
+    data, model, train = data or MusicDataConfig(), model or PianoRollModelConfig(), train or TrainConfig()
+    if not data.data:
+        raise DataError("no data file: set MusicDataConfig.data (--data)")
+    splits = read_piano_rolls(data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction, train.seed)
+    train_set, valid_set = to_tensors(splits.get("train", [])), to_tensors(splits.get("valid", []))
+    if not train_set or not valid_set:
+        raise DataError(f"{data.data}: needs training and validation pieces of at least 2 steps; found "
+                        f"{len(train_set)} and {len(valid_set)}")
+    torch.manual_seed(train.seed)
+    network = PianoRollModel(model)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    hashes = {} if Path(data.data).is_dir() else {"data": sha256(data.data)}
+    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
+                         "data": {**asdict(data), "sha256": hashes}, "train": asdict(train)})
+    device = resolve_device(train.device)
+    trainer = Trainer(network, MusicTask(train_set, valid_set, data.batch_size, train.seed, device), folder, train)
+    trainer.on_step = on_step
+    counters = trainer.fit(resume=resume)
+    return load_music_model(out, device=train.device), counters
+
+
+def load_music_model(folder, device: str = "auto") -> MusicRun:
+    """Loads the best weights of a music run folder."""
+    folder = RunFolder(folder)
+    config = folder.read_config(TASK)
+    model = PianoRollModel(from_saved(PianoRollModelConfig, config["model"]))
+    folder.load_model(model)
+    device = resolve_device(device)
+    model.to(device).eval()
+    return MusicRun(model, config, folder, device)

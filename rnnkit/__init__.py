@@ -11,12 +11,15 @@ from rnnkit.models import (  # noqa: E402
     ForecasterConfig,
     LanguageModel,
     LanguageModelConfig,
+    PianoRollModel,
+    PianoRollModelConfig,
     SequenceClassifier,
 )
 from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, MinGRU, MinLSTM, Recurrent, RNNCell, detach_state  # noqa: E402
 from rnnkit.tasks.classifier import ClassifyDataConfig, load_classifier, train_classifier  # noqa: E402
 from rnnkit.tasks.forecast import ForecastDataConfig, train_forecaster  # noqa: E402
 from rnnkit.tasks.forecast_run import ForecastRun, load_forecaster  # noqa: E402
+from rnnkit.tasks.music import MusicDataConfig, MusicRun, load_music_model, train_music  # noqa: E402
 from rnnkit.tasks.language_model import (  # noqa: E402
     TextDataConfig,
     load_language_model,
@@ -30,5 +33,6 @@ __all__ = [
     "train_language_model", "load_language_model",
     "SequenceClassifier", "ClassifierConfig", "ClassifyDataConfig", "train_classifier", "load_classifier",
     "Forecaster", "ForecasterConfig", "ForecastDataConfig", "ForecastRun", "train_forecaster", "load_forecaster",
+    "PianoRollModel", "PianoRollModelConfig", "MusicDataConfig", "MusicRun", "train_music", "load_music_model",
     "__version__",
 ]

@@ -3,5 +3,7 @@
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
+from rnnkit.models.music import PianoRollModel, PianoRollModelConfig
 
-__all__ = ["LanguageModel", "LanguageModelConfig", "SequenceClassifier", "ClassifierConfig", "Forecaster", "ForecasterConfig"]
+__all__ = ["LanguageModel", "LanguageModelConfig", "SequenceClassifier", "ClassifierConfig", "Forecaster", "ForecasterConfig",
+           "PianoRollModel", "PianoRollModelConfig"]

@@ -5,7 +5,9 @@ names the file, the line and the column."""
 
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,14 +45,27 @@ class Series:
         return len(self.targets)
 
 
+def _separator(path) -> str:
+    """The header line's delimiter: tab for .tsv; otherwise the first of , ; tab |
+    that it contains (semicolons are common in CSVs from locales with decimal commas)."""
+    if str(path).removesuffix(".gz").endswith(".tsv"):
+        return "\t"
+    opener = gzip.open if str(path).endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
+            header = handle.readline()
+    except (OSError, EOFError):
+        return ","
+    return next((d for d in (",", ";", "\t", "|") if d in header), ",")
+
+
 def read_table(path) -> pd.DataFrame:
     """The CSV/TSV file (``.gz`` too) as strings, so that every check can quote the file."""
-    separator = "\t" if str(path).removesuffix(".gz").endswith(".tsv") else ","
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file")
     try:
-        frame = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        frame = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as error:
         raise DataError(f"{path}: not a readable CSV/TSV table ({str(error).strip().splitlines()[-1]})") from None
     if frame.empty:
         raise DataError(f"{path}: has a header but no rows")

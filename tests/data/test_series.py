@@ -93,3 +93,23 @@ def test_frequency_survives_a_gap():
 
     time = pd.date_range("2020-01-01", periods=100, freq="h").delete(40)
     assert infer_frequency(time) == "h"
+
+
+def test_semicolon_separated_files_and_unreadable_ones(tmp_path):
+    path = write(tmp_path, "t;y\n2020-01-01;1.5\n2020-01-02;2.5\n")
+    assert read_series(path, ["y"], "t").targets[:, 0].tolist() == [1.5, 2.5]
+    with pytest.raises(DataError) as error:
+        read_series(tmp_path / "missing.csv", ["y"])
+    assert str(error.value) == f"{tmp_path / 'missing.csv'}: no such file"
+    empty = write(tmp_path, "", "empty.csv")
+    with pytest.raises(DataError, match=r"empty.csv: not a readable CSV/TSV table \("):
+        read_series(empty, ["y"])
+    header_only = write(tmp_path, "t,y\n", "header.csv")
+    with pytest.raises(DataError) as error:
+        read_series(header_only, ["y"])
+    assert str(error.value) == f"{header_only}: has a header but no rows"
+
+
+def test_gzipped_ettm1_is_a_quarter_hourly_series(shared_data):
+    series = read_series(shared_data / "ett/ETTm1.csv.gz", ["OT"], "date")
+    assert len(series) == 69680 and series.frequency == "15min"

@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
-    evaluate.add_argument("--split", default="test", choices=("train", "val", "valid", "test"),
+    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
                           help="forecasters: which rows of the file to backtest, by the run's --split; music: which "
                                "split of the file to score (default: test)")
     evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "

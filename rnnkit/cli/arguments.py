@@ -75,3 +75,26 @@ def train_config(namespace: argparse.Namespace, default_limit: str, value: float
             print(f"no limit given: training for {value:g} {unit} (set --epochs, --time-budget or --max-steps)",
                   file=sys.stderr)
     return config
+
+
+def add_train_task(tasks, name: str, help_text: str, examples: str, configs, handler):
+    """``rnnkit train NAME``: ``--out``, ``--resume`` and one flag group per config,
+    given as ``(title, dataclass, fields to skip)``; returns the parser."""
+    parser = tasks.add_parser(name, help=help_text, epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    for title, cls, skip in configs:
+        add_config_arguments(parser, cls, skip=skip, title=title)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def interrupted(counters, task: str, out) -> bool:
+    """After Ctrl-C: says where the run stopped and how to continue it (the caller exits 130)."""
+    import sys
+
+    if counters.stopped_because != "interrupted":
+        return False
+    print(f"interrupted at step {counters.step}; saved {out}. "
+          f"Continue with: rnnkit train {task} --out {out} --resume", file=sys.stderr)
+    return True

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 
 EXAMPLES = """examples:
   rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --text-column sentence --out runs/sst2
@@ -27,15 +27,10 @@ def add_train_parser(tasks) -> None:
     from rnnkit.tasks.classifier import ClassifyDataConfig
     from rnnkit.train import TrainConfig
 
-    parser = tasks.add_parser("classify", help="sequence classifier (sentiment, text, numeric sequences)",
-                              epilog=EXAMPLES, formatter_class=FORMATTER)
-    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    add_config_arguments(parser, ClassifyDataConfig, title="data")
-    add_config_arguments(parser, ClassifierConfig, skip=("num_classes", "vocab_size", "input_size"), title="model")
-    add_config_arguments(parser, TrainConfig, title="training")
-    parser.set_defaults(handler=train)
-
+    add_train_task(tasks, "classify", "sequence classifier (sentiment, text, numeric sequences)", EXAMPLES,
+                   [("data", ClassifyDataConfig, ()),
+                    ("model", ClassifierConfig, ("num_classes", "vocab_size", "input_size")),
+                    ("training", TrainConfig, ())], train)
 
 def add_predict_parser(commands) -> None:
     predict = commands.add_parser("predict", help="labels and class probabilities from a trained classifier",
@@ -60,9 +55,7 @@ def train(args) -> int:
                                                   log=lambda message: print(message, file=sys.stderr))
     print_report(report, f"validation ({counters.stopped_because})")
     print(f"confusion matrix plot: {run.folder.file('confusion_dev.png')}")
-    if counters.stopped_because == "interrupted":
-        print(f"interrupted at step {counters.step}; saved {args.out}. "
-              f"Continue with: rnnkit train classify --out {args.out} --resume", file=sys.stderr)
+    if interrupted(counters, "classify", args.out):
         return 130
     return 0
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 
 EXAMPLES = """examples:
   rnnkit train forecast --data ETTh1.csv --target HUFL,HULL,MUFL,MULL,LUFL,LULL,OT --split ett \\
@@ -28,16 +27,10 @@ def add_train_parser(tasks) -> None:
     from rnnkit.tasks.forecast import ForecastDataConfig
     from rnnkit.train import TrainConfig
 
-    parser = tasks.add_parser("forecast", help="multi-step forecaster for CSV time series",
-                              epilog=EXAMPLES, formatter_class=FORMATTER)
-    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    add_config_arguments(parser, ForecastDataConfig, title="data")
-    add_config_arguments(parser, ForecasterConfig, skip=("targets", "past_covariates", "future_covariates"),
-                         title="model")
-    add_config_arguments(parser, TrainConfig, title="training")
-    parser.set_defaults(handler=train)
-
+    add_train_task(tasks, "forecast", "multi-step forecaster for CSV time series", EXAMPLES,
+                   [("data", ForecastDataConfig, ()),
+                    ("model", ForecasterConfig, ("targets", "past_covariates", "future_covariates")),
+                    ("training", TrainConfig, ())], train)
 
 def add_forecast_parser(commands) -> None:
     parser = commands.add_parser("forecast", help="forecast the steps after the end of a series",
@@ -63,9 +56,7 @@ def train(args) -> int:
                           plot_errors=run.folder.file("error_by_horizon.png"))
     print_report(report, f"backtest on the test rows {_rows(report)} ({counters.stopped_because})")
     print(f"plots: {run.folder.file('forecast_test.png')}, {run.folder.file('error_by_horizon.png')}")
-    if counters.stopped_because == "interrupted":
-        print(f"interrupted at step {counters.step}; saved {args.out}. "
-              f"Continue with: rnnkit train forecast --out {args.out} --resume", file=sys.stderr)
+    if interrupted(counters, "forecast", args.out):
         return 130
     return 0
 
@@ -122,12 +113,11 @@ def evaluate(args) -> int:
             windows = [int(w) for w in args.windows.split(",")]
         except ValueError:
             raise ValueError(f"--windows {args.windows!r}: expected comma-separated integers such as 0,10,-1") from None
-    split = {"valid": "val"}.get(args.split, args.split)
-    report = run.backtest(args.data, split=split, plot=args.plot, windows=windows)
+    report = run.backtest(args.data, split=args.split, plot=args.plot, windows=windows)
     if args.json:
         print(json.dumps(report))
         return 0
-    print_report(report, f"{args.data}, {split} rows {_rows(report)}")
+    print_report(report, f"{args.data}, {args.split} rows {_rows(report)}")
     if args.plot:
         print(f"forecast plot: {args.plot}")
     return 0

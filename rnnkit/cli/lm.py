@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 
 EXAMPLES = """examples:
   rnnkit train lm --out runs/shakespeare                 # bundled tiny Shakespeare, 110 s
@@ -25,15 +25,10 @@ def add_train_parser(tasks) -> None:
     from rnnkit.tasks.language_model import TextDataConfig
     from rnnkit.train import TrainConfig
 
-    lm = tasks.add_parser("lm", help="character-level language model", epilog=EXAMPLES, formatter_class=FORMATTER)
-    lm.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
-    lm.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    lm = add_train_task(tasks, "lm", "character-level language model", EXAMPLES,
+                        [("data", TextDataConfig, ()), ("model", LanguageModelConfig, ("vocab_size",)),
+                         ("training", TrainConfig, ())], train)
     lm.add_argument("--sample-length", type=int, default=500, help="characters to print after training (0: none)")
-    add_config_arguments(lm, TextDataConfig, title="data")
-    add_config_arguments(lm, LanguageModelConfig, skip=("vocab_size",), title="model")
-    add_config_arguments(lm, TrainConfig, title="training")
-    lm.set_defaults(handler=train)
-
 
 def add_generate_parser(commands):
     generate = commands.add_parser("generate", help="sample text (language models) or MIDI (music models)",
@@ -59,9 +54,7 @@ def train(args) -> int:
     data = build_config(task.TextDataConfig, args)
     model = build_config(LanguageModelConfig, args)
     run, counters = task.train_language_model(args.out, data, model, config, resume=args.resume)
-    if counters.stopped_because == "interrupted":
-        print(f"interrupted at step {counters.step}; saved {args.out}. "
-              f"Continue with: rnnkit train lm --out {args.out} --resume", file=sys.stderr)
+    if interrupted(counters, "lm", args.out):
         return 130
     if args.sample_length > 0:
         task.print_sample(run, args.sample_length, seed=config.seed)

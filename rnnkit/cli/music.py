@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-from rnnkit.cli.arguments import add_config_arguments, build_config, train_config
+from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 
 EXAMPLES = """examples:
   rnnkit train music --data JSB_Chorales.mat --out runs/jsb                # the JSB recipe: the defaults
@@ -17,7 +15,6 @@ EXAMPLES = """examples:
 """
 
 DEFAULT_STEPS = 12000
-FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 def add_train_parser(tasks) -> None:
@@ -25,15 +22,9 @@ def add_train_parser(tasks) -> None:
     from rnnkit.tasks.music import MusicDataConfig
     from rnnkit.train import TrainConfig
 
-    parser = tasks.add_parser("music", help="polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)",
-                              epilog=EXAMPLES, formatter_class=FORMATTER)
-    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    add_config_arguments(parser, MusicDataConfig, title="data")
-    add_config_arguments(parser, PianoRollModelConfig, skip=("keys",), title="model")
-    add_config_arguments(parser, TrainConfig, title="training")
-    parser.set_defaults(handler=train)
-
+    add_train_task(tasks, "music", "polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)", EXAMPLES,
+                   [("data", MusicDataConfig, ()), ("model", PianoRollModelConfig, ("keys",)),
+                    ("training", TrainConfig, ())], train)
 
 def add_generate_arguments(parser) -> None:
     """The music flags of the shared ``rnnkit generate`` command."""
@@ -54,17 +45,17 @@ def train(args) -> int:
     data = build_config(task.MusicDataConfig, args)
     model = build_config(PianoRollModelConfig, args)
     run, counters = task.train_music(args.out, data, model, config, resume=args.resume)
+    from rnnkit.errors import DataError
+
     for split in ("valid", "test"):
         try:
             result = run.evaluate(run.config["data"]["data"], split)
-        except Exception as error:  # noqa: BLE001 - a file without a test split still trained fine
+        except DataError as error:  # a file without a test split still trained fine
             print(f"{split}: not scored ({error})")
             continue
         print(f"{split}: {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
               f"{result['steps']} steps in {result['pieces']} pieces")
-    if counters.stopped_because == "interrupted":
-        print(f"interrupted at step {counters.step}; saved {args.out}. "
-              f"Continue with: rnnkit train music --out {args.out} --resume", file=sys.stderr)
+    if interrupted(counters, "music", args.out):
         return 130
     return 0
 
@@ -72,12 +63,11 @@ def train(args) -> int:
 def evaluate(args) -> int:
     from rnnkit.tasks.music import load_music_model
 
-    split = {"val": "valid"}.get(args.split, args.split)
-    result = load_music_model(args.run, device=args.device).evaluate(args.data, split)
+    result = load_music_model(args.run, device=args.device).evaluate(args.data, args.split)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.data} ({split}): {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
+        print(f"{args.data} ({args.split}): {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
               f"{result['steps']} steps in {result['pieces']} pieces")
     return 0
 
@@ -108,9 +98,10 @@ def generate_piece(args) -> int:
     run = load_music_model(args.run, device=args.device)
     prime = _prime(args)
     roll = run.generate(args.length, prime, args.temperature, args.seed)
-    steps_per_quarter = run.config["data"]["steps_per_quarter"] if run.config["data"]["data"] and \
-        Path(run.config["data"]["data"]).suffix.lower() not in (".mat", ".json") else 1
-    write_midi(roll, args.out, steps_per_quarter, args.tempo)
+    # MIDI-trained models keep their resolution; the benchmark rolls are one step per quarter note.
+    data = run.config["data"]
+    benchmark = Path(data["data"]).suffix.lower() in (".mat", ".json")
+    write_midi(roll, args.out, 1 if benchmark else data["steps_per_quarter"], args.tempo)
     picture = Path(args.out).with_suffix(".png")
     plot_piano_roll(roll, picture, f"{Path(args.run).name}: {args.length} steps", 0 if prime is None else len(prime))
     notes = int(roll.sum())

@@ -134,13 +134,13 @@ def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: fl
     ticks_per_step = 480 // steps_per_quarter
     active = np.vstack([np.zeros((1, KEYS)), roll > 0.5, np.zeros((1, KEYS))]).astype(np.int8)
     change = np.diff(active, axis=0)  # +1 where a note starts at step t, -1 where it ends
-    events = [(t, 0 if delta < 0 else 1, key) for t, key in zip(*np.nonzero(change)) for delta in [change[t, key]]]
+    events = [(int(t), int(change[t, key] > 0), int(key)) for t, key in zip(*np.nonzero(change))]
     track = mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0)])
     now = 0
     for step, starts, key in sorted(events):  # note-offs (0) before note-ons (1) at the same step
-        tick = int(step) * ticks_per_step
+        tick = step * ticks_per_step
         kind = "note_on" if starts else "note_off"
-        track.append(mido.Message(kind, note=int(key) + LOWEST, velocity=80 if starts else 0, time=tick - now))
+        track.append(mido.Message(kind, note=key + LOWEST, velocity=80 if starts else 0, time=tick - now))
         now = tick
     midi = mido.MidiFile(ticks_per_beat=480)
     midi.tracks.append(track)

@@ -15,6 +15,7 @@ import pandas as pd
 from rnnkit.errors import DataError
 
 FILLS = ("none", "interpolate", "ffill")
+TIME_NAMES = ("date", "time", "timestamp", "datetime", "month", "ds", "week", "day")
 ORDERS = ("error", "sort")
 DUPLICATES = ("error", "mean", "last")
 
@@ -79,7 +80,7 @@ def _columns(frame: pd.DataFrame, path, names, role: str) -> list[str]:
     return list(names)
 
 
-def _numbers(frame: pd.DataFrame, path, names) -> np.ndarray:
+def numeric_columns(frame: pd.DataFrame, path, names) -> np.ndarray:
     """Float columns; an empty cell (or NA/NaN) is missing, anything else must be a number."""
     result = np.empty((len(frame), len(names)))
     for j, name in enumerate(names):
@@ -191,6 +192,8 @@ def read_series(path, targets, time_column=None, past=(), future=(), fill="none"
                 duplicates="error") -> Series:
     """Reads the columns of a series from a CSV/TSV file; see :class:`Series`.
 
+    ``time_column``: a column name, None (rows are in file order), or ``"auto"``: the
+    first column named date, time, timestamp, datetime, month, ds, week or day.
     Rows must be in time order with unique times unless ``order``/``duplicates``
     say what to do; missing values (and timestamps missing from the inferred grid)
     are an error unless ``fill`` is ``interpolate`` or ``ffill``.
@@ -203,8 +206,10 @@ def read_series(path, targets, time_column=None, past=(), future=(), fill="none"
               ((targets, "target"), (past, "covariate"), (future, "future covariate"))]
     if not groups[0]:
         raise DataError(f"{path}: no target column given; the columns are {', '.join(map(str, frame.columns))}")
+    if time_column == "auto":
+        time_column = next((name for name in frame.columns if str(name).strip().lower() in TIME_NAMES), None)
     lines = np.arange(len(frame)) + 2  # line 1 is the header
-    columns = [_numbers(frame, path, names) for names in groups]
+    columns = [numeric_columns(frame, path, names) for names in groups]
     time = frequency = None
     if time_column:
         _columns(frame, path, [time_column], "time")

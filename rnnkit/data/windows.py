@@ -12,12 +12,12 @@ import torch
 from rnnkit.errors import DataError
 
 SCALERS = ("standard", "minmax", "none")
-SPLITS = ("train", "val", "test")
+SPLITS = ("train", "valid", "test")
 
 
 def split_rows(length: int, spec: str, time: pd.DatetimeIndex | None = None,
                frequency: str | None = None) -> dict[str, tuple[int, int]]:
-    """Row ranges ``[start, end)`` of train, val and test, in time order.
+    """Row ranges ``[start, end)`` of train, valid and test, in time order.
 
     ``spec``: fractions (``"0.7,0.1,0.2"``, the rest goes unused); two
     boundaries where val and test begin, as row numbers (``"8640,11520"``) or

@@ -122,7 +122,7 @@ class Forecaster(nn.Module):
         batch = history.shape[0]
         history, offset, spread = self._normalise(history)
         rows = self._rows(history)
-        past, future = self._covariates(past, batch), self._covariates(future, batch)
+        past, future = self._covariates(past), self._covariates(future)
         if teacher is not None:
             teacher = self._rows((teacher - offset) / spread)
         run = {"segment": self._segment, "direct": self._direct, "autoregressive": self._autoregressive}
@@ -152,7 +152,7 @@ class Forecaster(nn.Module):
         batch, time, targets = values.shape
         return values.transpose(1, 2).reshape(batch * targets, time, 1)
 
-    def _covariates(self, values: Tensor | None, batch: int) -> Tensor | None:
+    def _covariates(self, values: Tensor | None) -> Tensor | None:
         if values is None or values.shape[-1] == 0:
             return None
         return values.repeat_interleave(self.config.targets, 0) if self.config.channel_independent else values

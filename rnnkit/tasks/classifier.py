@@ -18,7 +18,7 @@ from rnnkit.data.sequences import standardise
 from rnnkit.errors import DataError
 from rnnkit.metrics import classification_report, confusion_matrix, plot_confusion_matrix
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks.common import check_unchanged, from_saved, resume_configs, sha256
+from rnnkit.tasks.common import check_unchanged, load_best, sha256, starting_configs
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASK = "classify"
@@ -196,10 +196,9 @@ def train_classifier(out, data: ClassifyDataConfig | None = None, model: Classif
     ``confusion_dev.png``. ``log`` receives messages such as the embeddings' coverage.
     """
     folder = RunFolder(out)
+    data, model, train = starting_configs(folder, TASK, ClassifyDataConfig, ClassifierConfig, data, model, train, resume)
     if resume:
-        data, model, train = resume_configs(folder, TASK, ClassifyDataConfig, ClassifierConfig, train)
         check_unchanged(folder, TASK, {"train": data.train, "dev": data.dev})
-    data, model, train = data or ClassifyDataConfig(), model or ClassifierConfig(), train or TrainConfig()
     if not data.train:
         raise DataError("no training file: set ClassifyDataConfig.train (--train)")
     train_set, dev_set, labels, encoder, statistics = _prepare(data, model, train.seed)
@@ -231,11 +230,7 @@ def _dev_report(run: ClassifierRun, dev_set, folder: RunFolder) -> dict:
 
 def load_classifier(folder, device: str = "auto") -> ClassifierRun:
     """Loads the best weights of a classification run folder with its labels and encoder."""
-    folder = RunFolder(folder)
-    config = folder.read_config(TASK)
+    model, config, folder, _ = load_best(folder, TASK, SequenceClassifier, ClassifierConfig, device)
     data = config["data"]
-    model = SequenceClassifier(from_saved(ClassifierConfig, config["model"]))
-    folder.load_model(model)
-    model.to(resolve_device(device)).eval()
     encoder = TextEncoder.from_dict(data["encoder"]) if data["encoder"] else None
     return ClassifierRun(model, LabelSet(data["labels"]), encoder, data["statistics"], folder, config)

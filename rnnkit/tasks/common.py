@@ -7,7 +7,8 @@ import hashlib
 from pathlib import Path
 
 from rnnkit.errors import RunFolderError
-from rnnkit.train import RunFolder, TrainConfig
+from rnnkit.train import RunFolder, TrainConfig, resolve_device
+from rnnkit.train.config import autocast, resolve_precision
 
 
 def sha256(path) -> str:
@@ -39,6 +40,14 @@ def resume_configs(folder: RunFolder, task: str, data_cls, model_cls, train: Tra
     return from_saved(data_cls, saved["data"]), from_saved(model_cls, saved["model"]), resumed
 
 
+def starting_configs(folder: RunFolder, task: str, data_cls, model_cls, data, model, train, resume: bool):
+    """The configs a run starts from: the saved ones when resuming (see
+    :func:`resume_configs`), else the given ones, with the defaults for any not given."""
+    if resume:
+        return resume_configs(folder, task, data_cls, model_cls, train)
+    return data or data_cls(), model or model_cls(), train or TrainConfig()
+
+
 def check_unchanged(folder: RunFolder, task: str, files: dict) -> None:
     """Resuming needs the data the run was trained on: compares each file's hash."""
     saved = folder.read_config(task)["data"].get("sha256", {})
@@ -46,3 +55,20 @@ def check_unchanged(folder: RunFolder, task: str, files: dict) -> None:
     for role, path in files.items():
         if path is not None and role in saved and sha256(Path(path)) != saved[role]:
             raise RunFolderError(f"{path}: changed since {folder.path} was trained; resuming needs the same data")
+
+
+def load_best(folder, task: str, model_cls, config_cls, device: str = "auto"):
+    """The best weights of a ``task`` run folder in eval mode on ``device``:
+    returns ``(model, saved config, RunFolder, torch.device)``."""
+    folder = RunFolder(folder)
+    config = folder.read_config(task)
+    model = model_cls(from_saved(config_cls, config["model"]))
+    folder.load_model(model)
+    device = resolve_device(device)
+    model.to(device).eval()
+    return model, config, folder, device
+
+
+def training_autocast(config: dict, device):
+    """The autocast context of the run's training precision, for scoring and predicting."""
+    return autocast(resolve_precision(config["train"]["precision"], device), device)

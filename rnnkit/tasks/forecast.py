@@ -16,12 +16,11 @@ from rnnkit.errors import DataError
 from rnnkit.metrics.forecasting import mase_scale
 from rnnkit.models.baselines import LinearBaseline, infer_season
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.common import check_unchanged, resume_configs, sha256
+from rnnkit.tasks.common import check_unchanged, sha256, starting_configs
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 from rnnkit.train.checkpoint import save_tensors
 
 TASK = "forecast"
-TIME_NAMES = ("date", "time", "timestamp", "datetime", "month", "ds", "week", "day")
 
 
 @dataclass
@@ -64,14 +63,6 @@ def columns(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
-def resolve_time_column(data: ForecastDataConfig, header: list[str]) -> str | None:
-    if data.time_column == "none":
-        return None
-    if data.time_column != "auto":
-        return data.time_column
-    return next((name for name in header if name.strip().lower() in TIME_NAMES), None)
-
-
 def features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarray, np.ndarray]:
     """The known-future covariates of ``series``: its own plus calendar features; and their names."""
     future, names = series.future, list(series.future_names)
@@ -84,10 +75,8 @@ def features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarray, np.n
 
 
 def read(data: ForecastDataConfig, path) -> Series:
-    from rnnkit.data.series import read_table
-
-    header = list(read_table(path).columns)
-    return read_series(path, columns(data.target), resolve_time_column(data, header), columns(data.covariates),
+    time_column = None if data.time_column == "none" else data.time_column
+    return read_series(path, columns(data.target), time_column, columns(data.covariates),
                        columns(data.future_covariates), data.fill, data.order, data.duplicates)
 
 
@@ -149,10 +138,9 @@ def train_forecaster(out, data: ForecastDataConfig | None = None, model: Forecas
     from rnnkit.tasks.forecast_run import load_forecaster
 
     folder = RunFolder(out)
+    data, model, train = starting_configs(folder, TASK, ForecastDataConfig, ForecasterConfig, data, model, train, resume)
     if resume:
-        data, model, train = resume_configs(folder, TASK, ForecastDataConfig, ForecasterConfig, train)
         check_unchanged(folder, TASK, {"data": data.data})
-    data, model, train = data or ForecastDataConfig(), model or ForecasterConfig(), train or TrainConfig()
     if not data.data:
         raise DataError("no data file: set ForecastDataConfig.data (--data)")
     series = read(data, data.data)
@@ -160,8 +148,8 @@ def train_forecaster(out, data: ForecastDataConfig | None = None, model: Forecas
     windows = Windows(*split_columns(scaled, model), model.lookback, model.horizon, resolve_device(train.device))
     spans = derived["spans"]
     train_origins = window_origins(spans["train"], model.lookback, model.horizon, data.stride, spans["train"][0])
-    val_origins = window_origins(spans["val"], model.lookback, model.horizon, data.eval_stride)
-    for name, origins, span in (("training", train_origins, spans["train"]), ("validation", val_origins, spans["val"])):
+    val_origins = window_origins(spans["valid"], model.lookback, model.horizon, data.eval_stride)
+    for name, origins, span in (("training", train_origins, spans["train"]), ("validation", val_origins, spans["valid"])):
         if not len(origins):
             raise DataError(f"{data.data}: the {name} rows [{span[0]}, {span[1]}) hold no window of lookback "
                             f"{model.lookback} + horizon {model.horizon}; use a shorter --lookback or --horizon, "

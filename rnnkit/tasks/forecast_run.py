@@ -3,23 +3,21 @@ a series, and backtest it by rolling origin next to the baselines."""
 
 from __future__ import annotations
 
-import contextlib
 
 import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data.series import Series, read_table
+from rnnkit.data.series import Series, numeric_columns, read_table
 from rnnkit.data.windows import Scaler, Windows, calendar_features, future_times, split_rows, window_origins
 from rnnkit.errors import DataError
 from rnnkit.metrics.forecasting import forecast_metrics, plot_error_by_horizon, plot_forecasts, scaled_metrics
 from rnnkit.models.baselines import LinearBaseline, naive, seasonal_naive
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.common import from_saved
+from rnnkit.tasks.common import from_saved, load_best, training_autocast
 from rnnkit.tasks.forecast import TASK, ForecastDataConfig, features, read, split_columns
-from rnnkit.train import RunFolder, resolve_device
+from rnnkit.train import RunFolder
 from rnnkit.train.checkpoint import load_tensors
-from rnnkit.train.config import resolve_precision
 
 
 class ForecastRun:
@@ -35,7 +33,6 @@ class ForecastRun:
         self.data = from_saved(ForecastDataConfig, config["data"])
         self.scaler = Scaler(**config["data"]["scaling"])
         self.season = config["data"]["season"]
-        self.precision = resolve_precision(config["train"]["precision"], device)
 
     @property
     def shape(self) -> ForecasterConfig:
@@ -47,14 +44,9 @@ class ForecastRun:
             raise DataError(f"{path}: this model forecasts {self.config['data']['columns']['targets']}")
         return series
 
-    def _autocast(self):
-        if self.precision == "bf16":  # score in the precision the model was trained and selected in
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
-
     def _forecast(self, history, past, future) -> torch.Tensor:
         """Scaled forecasts ``(batch, horizon, targets[, quantiles])`` as float32 on the CPU."""
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), training_autocast(self.config, self.device):
             return self.model(history, past, future).float().cpu()
 
     def predict(self, history: np.ndarray, past: np.ndarray | None = None,
@@ -129,9 +121,7 @@ class ForecastRun:
             if missing or len(ahead) < shape.horizon:
                 raise DataError(f"{future_path}: needs columns {series.future_names} with {shape.horizon} rows; "
                                 f"found columns {list(ahead.columns)} with {len(ahead)} rows")
-            from rnnkit.data.series import _numbers
-
-            own = np.concatenate([own, _numbers(ahead.iloc[:shape.horizon], future_path, series.future_names)])
+            own = np.concatenate([own, numeric_columns(ahead.iloc[:shape.horizon], future_path, series.future_names)])
         else:
             own = np.zeros((lookback + shape.horizon, 0))
         if self.data.calendar:
@@ -236,11 +226,6 @@ def _lists(metrics: dict) -> dict:
 
 def load_forecaster(folder, device: str = "auto") -> ForecastRun:
     """Loads the best weights of a forecasting run folder with its scaler and linear baseline."""
-    folder = RunFolder(folder)
-    config = folder.read_config(TASK)
-    model = Forecaster(from_saved(ForecasterConfig, config["model"]))
-    folder.load_model(model)
-    device = resolve_device(device)
-    model.to(device).eval()
+    model, config, folder, device = load_best(folder, TASK, Forecaster, ForecasterConfig, device)
     baseline = LinearBaseline(load_tensors(folder.file("baseline.safetensors"))["weight"])
     return ForecastRun(model, baseline, config, folder, device)

@@ -16,7 +16,7 @@ from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text,
 from rnnkit.errors import DataError
 from rnnkit.generate import sample
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.common import check_unchanged, resume_configs, sha256
+from rnnkit.tasks.common import check_unchanged, load_best, sha256, starting_configs
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASK = "lm"
@@ -157,9 +157,7 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
     Returns ``(LanguageModelRun, Counters)``.
     """
     folder = RunFolder(out)
-    if resume:
-        data, model, train = resume_configs(folder, TASK, TextDataConfig, LanguageModelConfig, train)
-    data, model, train = data or TextDataConfig(), model or LanguageModelConfig(), train or TrainConfig()
+    data, model, train = starting_configs(folder, TASK, TextDataConfig, LanguageModelConfig, data, model, train, resume)
     path, tokenizer, train_ids, valid_ids = _load_data(data)
     if resume:
         check_unchanged(folder, TASK, {"data": path})
@@ -180,12 +178,8 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
 
 def load_language_model(folder, device: str = "auto") -> LanguageModelRun:
     """Loads the best weights of a run folder (``model.safetensors``) with its vocabulary."""
-    folder = RunFolder(folder)
-    config = folder.read_config(TASK)
+    model, config, folder, _ = load_best(folder, TASK, LanguageModel, LanguageModelConfig, device)
     tokenizer = CharTokenizer.from_dict(config["data"]["vocabulary"])
-    model = LanguageModel(LanguageModelConfig(**config["model"]))
-    folder.load_model(model)
-    model.to(resolve_device(device)).eval()
     return LanguageModelRun(model, tokenizer, folder, config)
 
 

@@ -22,9 +22,8 @@ from rnnkit.data.buckets import bucket_batches, pad_sequences
 from rnnkit.data.music import read_piano_rolls
 from rnnkit.errors import DataError
 from rnnkit.models.music import PianoRollModel, PianoRollModelConfig, nll_per_step, sample_step
-from rnnkit.tasks.common import check_unchanged, from_saved, resume_configs, sha256
+from rnnkit.tasks.common import check_unchanged, load_best, sha256, starting_configs, training_autocast
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-from rnnkit.train.config import resolve_precision
 
 TASK = "music"
 
@@ -103,14 +102,6 @@ class MusicRun:
 
     def __init__(self, model: PianoRollModel, config: dict, folder: RunFolder, device):
         self.model, self.config, self.folder, self.device = model, config, folder, device
-        self.precision = resolve_precision(config["train"]["precision"], device)
-
-    def _autocast(self):
-        import contextlib
-
-        if self.precision == "bf16":  # score in the precision the model was trained and selected in
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
 
     def evaluate(self, path, split: str = "test") -> dict:
         """``{"loss": NLL per step, "steps", "pieces", "split"}`` of ``split`` in ``path``."""
@@ -119,7 +110,7 @@ class MusicRun:
                                   self.config["train"]["seed"])
         if split not in splits:
             raise DataError(f"{path}: has no {split!r} split; it has {', '.join(splits)}")
-        with torch.no_grad(), self._autocast():
+        with torch.no_grad(), training_autocast(self.config, self.device):
             return {**split_nll(self.model, to_tensors(splits[split]), self.device), "split": split}
 
     def generate(self, length: int, prime: np.ndarray | None = None, temperature: float = 1.0,
@@ -148,10 +139,10 @@ def train_music(out, data: MusicDataConfig | None = None, model: PianoRollModelC
                 train: TrainConfig | None = None, resume: bool = False, on_step=None):
     """Trains a piano-roll model into ``out``; returns ``(MusicRun, Counters)``."""
     folder = RunFolder(out)
+    data, model, train = starting_configs(folder, TASK, MusicDataConfig, PianoRollModelConfig, data, model, train,
+                                          resume)
     if resume:
-        data, model, train = resume_configs(folder, TASK, MusicDataConfig, PianoRollModelConfig, train)
         check_unchanged(folder, TASK, {"data": data.data})
-    data, model, train = data or MusicDataConfig(), model or PianoRollModelConfig(), train or TrainConfig()
     if not data.data:
         raise DataError("no data file: set MusicDataConfig.data (--data)")
     splits = read_piano_rolls(data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction, train.seed)
@@ -174,10 +165,5 @@ def train_music(out, data: MusicDataConfig | None = None, model: PianoRollModelC
 
 def load_music_model(folder, device: str = "auto") -> MusicRun:
     """Loads the best weights of a music run folder."""
-    folder = RunFolder(folder)
-    config = folder.read_config(TASK)
-    model = PianoRollModel(from_saved(PianoRollModelConfig, config["model"]))
-    folder.load_model(model)
-    device = resolve_device(device)
-    model.to(device).eval()
+    model, config, folder, device = load_best(folder, TASK, PianoRollModel, PianoRollModelConfig, device)
     return MusicRun(model, config, folder, device)

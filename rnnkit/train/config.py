@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -78,6 +79,14 @@ def native_bf16(device) -> bool:
         return torch.cuda.is_bf16_supported()
     checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return any(check() for check in checks if check is not None)
+
+
+def autocast(precision: str, device):
+    """The autocast context of a resolved precision (bf16) or none (fp32). Evaluate and
+    predict in the training precision too: a model trained in bf16 can score differently in float32."""
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def resolve_precision(precision: str, device) -> str:

@@ -26,7 +26,7 @@ import torch
 from rnnkit.errors import TrainingDiverged
 from rnnkit.nn import detach_state
 from rnnkit.train.checkpoint import RunFolder
-from rnnkit.train.config import TrainConfig, learning_rate_factor, resolve_precision
+from rnnkit.train.config import TrainConfig, autocast, learning_rate_factor, resolve_precision
 from rnnkit.train.progress import MetricsLog, Progress, plot_learning_curve
 
 
@@ -108,11 +108,8 @@ class Trainer:
 
     # -- one step ------------------------------------------------------------
     def autocast(self):
-        """The training precision's autocast context (or none): evaluate in it too, since
-        a model trained in bf16 can score differently in float32."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        """The training precision's autocast context (see :func:`rnnkit.train.config.autocast`)."""
+        return autocast(self.precision, self.device)
 
     def _train_step(self, batch) -> tuple[float, int, float]:
         factor = learning_rate_factor(self.config, self.counters.step, self._progress_fraction())

@@ -34,9 +34,9 @@ def test_train_prints_the_backtest_next_to_the_baselines(trained, capsys):
 
 def test_evaluate_json_has_every_step_and_the_chosen_split(trained, capsys):
     out, data = trained
-    assert main(["evaluate", str(out), "--data", str(data), "--split", "val", "--json"]) == 0
+    assert main(["evaluate", str(out), "--data", str(data), "--split", "valid", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["split"] == "val" and report["rows"] == [350, 400]
+    assert report["split"] == "valid" and report["rows"] == [350, 400]
     assert len(report["models"]["linear"]["per_step"]["mase"]) == 12
 
 

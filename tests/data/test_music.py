@@ -10,7 +10,6 @@ from rnnkit.errors import DataError
 
 
 def test_jsb_json_and_mat_hold_the_same_pieces(shared_data):
-    pytest.importorskip("scipy")
     from_json = read_piano_rolls(shared_data / "jsb_chorales/jsb-chorales-quarter.json")
     from_mat = read_piano_rolls(shared_data / "jsb_chorales/JSB_Chorales.mat")
     assert [len(from_json[s]) for s in ("train", "valid", "test")] == [229, 76, 77]
@@ -22,14 +21,12 @@ def test_jsb_json_and_mat_hold_the_same_pieces(shared_data):
 
 
 def test_nottingham_counts(shared_data):
-    pytest.importorskip("scipy")
     pieces = read_piano_rolls(shared_data / "nottingham/Nottingham.mat")
     assert [len(pieces[s]) for s in ("train", "valid", "test")] == [694, 173, 170]
     assert sum(len(p) for p in pieces["test"]) == 44463
 
 
 def test_midi_round_trip(tmp_path):
-    pytest.importorskip("mido")
     roll = np.zeros((8, 88), dtype=np.float32)
     roll[0:4, 60 - 21] = 1  # a held C4 over 4 steps
     roll[2:3, 64 - 21] = 1
@@ -41,7 +38,6 @@ def test_midi_round_trip(tmp_path):
 
 
 def test_bad_files_get_one_line(tmp_path):
-    pytest.importorskip("mido")
     broken = tmp_path / "broken.mid"
     broken.write_bytes(b"MThd\x00\x00")
     with pytest.raises(DataError, match=r"broken.mid: not a readable MIDI file \("):

@@ -11,16 +11,16 @@ from rnnkit.errors import DataError
 
 def test_ett_split_is_12_4_4_months_of_hours():
     time = pd.date_range("2016-07-01", periods=17420, freq="h")
-    assert split_rows(17420, "ett", time) == {"train": (0, 8640), "val": (8640, 11520), "test": (11520, 14400)}
+    assert split_rows(17420, "ett", time) == {"train": (0, 8640), "valid": (8640, 11520), "test": (11520, 14400)}
     quarter_hours = pd.date_range("2016-07-01", periods=69680, freq="15min")
     assert split_rows(69680, "ett", quarter_hours)["test"] == (46080, 57600)
 
 
 def test_fraction_row_and_time_boundaries():
-    assert split_rows(100, "0.7,0.1,0.2") == {"train": (0, 70), "val": (70, 80), "test": (80, 100)}
-    assert split_rows(100, "60,80") == {"train": (0, 60), "val": (60, 80), "test": (80, 100)}
+    assert split_rows(100, "0.7,0.1,0.2") == {"train": (0, 70), "valid": (70, 80), "test": (80, 100)}
+    assert split_rows(100, "60,80") == {"train": (0, 60), "valid": (60, 80), "test": (80, 100)}
     months = pd.date_range("1949-01-01", periods=144, freq="MS")
-    assert split_rows(144, "1959-01,1960-01", months) == {"train": (0, 120), "val": (120, 132), "test": (132, 144)}
+    assert split_rows(144, "1959-01,1960-01", months) == {"train": (0, 120), "valid": (120, 132), "test": (132, 144)}
 
 
 def test_bad_splits_say_what_was_expected():

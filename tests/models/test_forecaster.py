@@ -60,7 +60,7 @@ def test_segment_parallel_decoding_matches_one_segment_at_a_time():
     history, _, future = inputs(future=1)
     future = torch.randn(5, 22, 1)
     rows = model._rows(history - history[:, -1:])
-    ahead = model._covariates(future, 5)
+    ahead = model._covariates(future)
     segments = model.embed(model._inputs(rows, None, ahead).reshape(15, 3, -1))
     _, state = model.encoder(segments)
     padded = torch.cat([ahead[:, 12:], ahead[:, -1:].expand(-1, 2, -1)], 1).reshape(15, 3, -1)

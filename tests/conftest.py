@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,18 @@ def shared_data():
     if not SHARED_DATA.is_dir():
         pytest.skip(f"the shared datasets folder {SHARED_DATA} is missing")
     return SHARED_DATA
+
+
+FSDD_SPEAKERS, FSDD_DIGITS = ("jackson", "theo", "nicolas"), ("0", "1", "2")
+
+
+@pytest.fixture(scope="session")
+def fsdd_slice(tmp_path_factory):
+    """A small FSDD folder: digits 0-2 of three speakers, indices 0-11 (108 recordings)."""
+    source = SHARED_DATA / "fsdd" / "recordings"
+    if not source.is_dir():
+        pytest.skip(f"the FSDD recordings {source} are missing")
+    folder = tmp_path_factory.mktemp("fsdd")
+    for name in (f"{d}_{s}_{i}.wav" for s in FSDD_SPEAKERS for d in FSDD_DIGITS for i in range(12)):
+        shutil.copy(source / name, folder)
+    return folder

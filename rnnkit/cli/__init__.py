@@ -1,6 +1,6 @@
 """``rnnkit <command>``: the one argument parser. It turns flags into typed
 configs and calls a task; nothing else in rnnkit parses arguments. Each task's
-flags and handlers live in its own module here (``lm``, ``classify``, ``forecast``, ``lab``)."""
+flags and handlers live in its own module here (``lm``, ``classify``, ``forecast``, ``music``, ``speech``, ``lab``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ import argparse
 import os
 import sys
 
-from rnnkit.cli import classify, forecast, lab, lm, music
+from rnnkit.cli import classify, forecast, lab, lm, music, speech
 from rnnkit.errors import RnnkitError
 
-EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, music, lab))
+EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, music, speech, lab))
 FORMATTER = argparse.RawDescriptionHelpFormatter
 EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate, "forecast": forecast.evaluate,
-              "music": music.evaluate}
+              "music": music.evaluate, "speech": speech.evaluate, "transcribe": speech.evaluate_transcriber}
+PREDICTORS = {"classify": classify.predict_labels, "speech": speech.predict_files}
 GENERATORS = {"lm": lm.generate_text, "music": music.generate_piece}
 
 
@@ -28,10 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     classify.add_train_parser(tasks)
     forecast.add_train_parser(tasks)
     music.add_train_parser(tasks)
+    speech.add_train_parsers(tasks)
     generate = lm.add_generate_parser(commands)
     music.add_generate_arguments(generate)
     generate.set_defaults(handler=_generate)
-    classify.add_predict_parser(commands)
+    classify.add_predict_parser(commands).set_defaults(handler=_predict)
+    speech.add_transcribe_parser(commands)
     forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
 
@@ -46,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                                "split of the file to score (default: test)")
     evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
                           "(negative from the end; default: first, middle, last)")
+    evaluate.add_argument("--beam-width", type=int, default=8, help="transcribers: prefix beam search width, "
+                          "scored beside greedy decoding (default: 8)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")
     evaluate.set_defaults(handler=_evaluate)
     return parser
@@ -62,6 +67,14 @@ def _generate(args) -> int:
     if task not in GENERATORS:
         raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit generate' does not know")
     return GENERATORS[task](args)
+
+
+def _predict(args) -> int:
+    task = _task_of(args.run)
+    if task not in PREDICTORS:
+        hint = "; use 'rnnkit transcribe'" if task == "transcribe" else ""
+        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit predict' does not know{hint}")
+    return PREDICTORS[task](args)
 
 
 def _evaluate(args) -> int:

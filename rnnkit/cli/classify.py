@@ -32,15 +32,16 @@ def add_train_parser(tasks) -> None:
                     ("model", ClassifierConfig, ("num_classes", "vocab_size", "input_size")),
                     ("training", TrainConfig, ())], train)
 
-def add_predict_parser(commands) -> None:
+def add_predict_parser(commands):
     predict = commands.add_parser("predict", help="labels and class probabilities from a trained classifier",
                                   epilog=EXAMPLES, formatter_class=FORMATTER)
-    predict.add_argument("run", help="run folder written by 'rnnkit train classify'")
-    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    predict.add_argument("run", help="run folder written by 'rnnkit train classify' or 'rnnkit train speech'")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT", help="texts to classify, or WAV files for speech models")
     predict.add_argument("--input", help="file to classify: .txt (one text per line), CSV/TSV/JSONL, .ts or .npz")
     predict.add_argument("--json", action="store_true", help="print one JSON object per line")
     predict.add_argument("--device", default="auto", help="cpu, cuda or auto")
     predict.set_defaults(handler=predict_labels)
+    return predict
 
 
 def train(args) -> int:
@@ -78,16 +79,16 @@ def predict_labels(args) -> int:
     from rnnkit.errors import DataError
     from rnnkit.tasks.classifier import load_classifier
 
-    if bool(args.texts) == bool(args.input):
+    if bool(args.inputs) == bool(args.input):
         raise DataError("give texts to classify or --input FILE (one of the two)")
     run = load_classifier(args.run, device=args.device)
-    if run.encoder is None and args.texts:
+    if run.encoder is None and args.inputs:
         raise DataError(f"{args.run}: classifies numeric sequences, not texts; give them with --input FILE")
     if args.input:
         examples = run.read(args.input, labels_required=False)
         inputs, shown = examples.inputs, [f"{examples.path}: {p}" for p in examples.places]
     else:
-        inputs = shown = args.texts
+        inputs = shown = args.inputs
     for text, result in zip(shown if run.encoder is None else inputs, run.predict(inputs)):
         if args.json:
             print(json.dumps({"input": text, **result}, ensure_ascii=False))

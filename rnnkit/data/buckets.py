@@ -54,17 +54,23 @@ class PaddedBatches:
     ``inputs`` is a list of tensors ``(time_i, ...)``, ``targets`` a tensor with
     one row per input, ``index_lists`` the rows of each batch (from
     :func:`bucket_batches`). Each batch is padded when asked for, so an epoch
-    costs no memory up front, and moved to ``device``.
+    costs no memory up front, and moved to ``device``. ``transform(sequence,
+    generator)``, if given, changes each sequence first (data augmentation); its
+    generator is seeded by ``(seed, batch index)``, so a resumed epoch repeats it exactly.
     """
 
-    def __init__(self, inputs, targets: Tensor, index_lists, device=None, pad_value=0):
+    def __init__(self, inputs, targets: Tensor, index_lists, device=None, pad_value=0, transform=None, seed: int = 0):
         self.inputs, self.targets, self.index_lists = inputs, targets, index_lists
-        self.device, self.pad_value = device, pad_value
+        self.device, self.pad_value, self.transform, self.seed = device, pad_value, transform, seed
 
     def __len__(self) -> int:
         return len(self.index_lists)
 
     def __getitem__(self, index: int):
         rows = self.index_lists[index]
-        padded, lengths = pad_sequences([self.inputs[i] for i in rows], self.pad_value)
+        sequences = [self.inputs[i] for i in rows]
+        if self.transform is not None:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
+            sequences = [self.transform(s, generator) for s in sequences]
+        padded, lengths = pad_sequences(sequences, self.pad_value)
         return padded.to(self.device), lengths, self.targets[rows].to(self.device)

@@ -61,13 +61,15 @@ class ClassifyDataConfig:
 
 
 class ClassifierTask:
-    """What the trainer needs (see :mod:`rnnkit.train.trainer`)."""
+    """What the trainer needs (see :mod:`rnnkit.train.trainer`). ``train`` and ``dev``
+    are ``(inputs, label ids)``; ``augment(sequence, generator)``, if given, changes
+    each training sequence as its batch is built (see :class:`PaddedBatches`)."""
 
     unit = "examples"
     higher_is_better = ("accuracy", "macro_f1")
 
-    def __init__(self, train, dev, num_classes, batch_size, seed, device, class_weights: bool):
-        self.train, self.dev, self.num_classes = train, dev, num_classes
+    def __init__(self, train, dev, num_classes, batch_size, seed, device, class_weights: bool, augment=None):
+        self.train, self.dev, self.num_classes, self.augment = train, dev, num_classes, augment
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.weight = None
         if class_weights:  # "balanced" weights: n / (classes * count)
@@ -77,7 +79,8 @@ class ClassifierTask:
 
     def batches(self, epoch: int):
         indices = bucket_batches(self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch)
-        return PaddedBatches(self.train[0], self.train[1], indices, self.device)
+        return PaddedBatches(self.train[0], self.train[1], indices, self.device, transform=self.augment,
+                             seed=self.seed * 100_003 + epoch)
 
     def loss(self, model, batch, carry):
         inputs, lengths, labels = batch
@@ -92,7 +95,11 @@ class ClassifierTask:
 def score(model, inputs, targets, names, batch_size: int, device, plot=None, title: str = "") -> dict:
     """:func:`classification_report` of ``model`` on ``inputs`` with the mean
     cross-entropy as ``loss``; the confusion matrix also goes to ``plot`` (a PNG) if given."""
-    probabilities = predict_probabilities(model, inputs, batch_size, device)
+    return report_of(predict_probabilities(model, inputs, batch_size, device), targets, names, plot, title)
+
+
+def report_of(probabilities, targets, names, plot=None, title: str = "") -> dict:
+    """:func:`score`'s report from class probabilities ``(n, classes)`` and targets ``(n,)``."""
     matrix = confusion_matrix(targets, probabilities.argmax(1), len(names))
     report = classification_report(matrix, names)
     report["loss"] = F.nll_loss(probabilities.clamp_min(1e-12).log(), targets).item()

@@ -1,0 +1,106 @@
+"""Spoken digits (FSDD) targets: the standard split, each held-out speaker, and CTC.
+
+    python benchmarks/speech.py standard [--seeds 0]
+    python benchmarks/speech.py speakers [--speakers george theo ...]
+    python benchmarks/speech.py ctc
+
+Each trains with the CLI's defaults (``rnnkit train speech`` and ``rnnkit train
+transcribe`` with nothing but --data and the split), so the numbers are what a
+user gets from the README's commands:
+
+- standard: test recordings are indices 0-4 (300 files, every speaker);
+- speakers: one model per speaker, trained on the other five, tested on all 500
+  recordings of the held-out one;
+- ctc: sequences of 2-5 digits joined from the training recordings; the digit
+  error rate is measured on 500 sequences joined from the test recordings
+  (indices 0-4), greedy and with prefix beam search.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, markdown_table, write_json  # noqa: E402
+
+from rnnkit.cli.speech import CLASSIFIER_DEFAULTS, DEFAULT_EPOCHS, TRAIN_DEFAULTS  # noqa: E402
+from rnnkit.models.classifier import ClassifierConfig  # noqa: E402
+from rnnkit.tasks.speech import SpeechDataConfig, train_speech_classifier  # noqa: E402
+from rnnkit.tasks.transcribe import TranscribeDataConfig, train_transcriber  # noqa: E402
+from rnnkit.train import TrainConfig  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+RESULTS = Path(__file__).resolve().parent / "results"
+SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
+
+
+def _train_config(seed: int, classifier: bool) -> TrainConfig:
+    extra = {"select_by": "accuracy"} if classifier else {}
+    return TrainConfig(epochs=DEFAULT_EPOCHS, seed=seed, progress=False, **TRAIN_DEFAULTS, **extra)
+
+
+def classify(out: Path, seed: int, **split) -> tuple[dict, float]:
+    start = time.perf_counter()
+    _, counters, report = train_speech_classifier(out, SpeechDataConfig(data=str(DATA), **split), None,
+                                                  ClassifierConfig(**CLASSIFIER_DEFAULTS), _train_config(seed, True))
+    return report, (time.perf_counter() - start) / 60
+
+
+def standard(args) -> dict:
+    rows = []
+    for seed in args.seeds:
+        report, minutes = classify(args.runs / f"standard-{seed}", seed)
+        count = sum(c["support"] for c in report["per_class"].values())
+        rows.append({"seed": seed, "test accuracy": report["accuracy"], "macro-F1": report["macro_f1"],
+                     "errors": count - round(report["accuracy"] * count), "recordings": count, "minutes": minutes})
+    mean = statistics.mean(r["test accuracy"] for r in rows)
+    return {"rows": rows, "mean accuracy": mean, "target": "test accuracy >= 98% in <= 15 min"}
+
+
+def speakers(args) -> dict:
+    rows = []
+    for speaker in args.speakers:
+        report, minutes = classify(args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker)
+        rows.append({"held-out speaker": speaker, "accuracy": report["accuracy"], "recordings":
+                     report["per_speaker"][speaker]["support"], "minutes": minutes})
+    mean = statistics.mean(r["accuracy"] for r in rows)
+    rows.append({"held-out speaker": "mean", "accuracy": mean, "recordings": sum(r["recordings"] for r in rows),
+                 "minutes": max(r["minutes"] for r in rows)})
+    return {"rows": rows, "mean accuracy": mean, "target": "mean held-out-speaker accuracy >= 90%, each <= 15 min"}
+
+
+def ctc(args) -> dict:
+    rows = []
+    for seed in args.seeds:
+        start = time.perf_counter()
+        run, counters, beam = train_transcriber(args.runs / f"ctc-{seed}", TranscribeDataConfig(data=str(DATA)),
+                                                train=_train_config(seed, False))
+        minutes = (time.perf_counter() - start) / 60
+        greedy = run.evaluate(run.sequences(split="test"), beam_width=1)
+        rows.append({"seed": seed, "greedy DER": greedy["token_error_rate"], "beam-8 DER": beam["token_error_rate"],
+                     "sequences exact": beam["sequence_accuracy"], "digits": beam["tokens"],
+                     "sequences": beam["sequences"], "minutes": minutes})
+    return {"rows": rows, "target": "digit error rate <= 5% in <= 15 min"}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("standard", "speakers", "ctc"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--speakers", nargs="+", default=list(SPEAKERS), choices=SPEAKERS)
+    parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks/speech"))
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        sys.exit(f"skipped: {DATA} is missing (see ../shared/data/README.md)")
+    result = {"standard": standard, "speakers": speakers, "ctc": ctc}[args.what](args)
+    print(markdown_table(result["rows"]))
+    print(f"target: {result['target']}")
+    write_json(RESULTS / f"speech_{args.what}.json", {"machine": machine(), **result})
+
+
+if __name__ == "__main__":
+    main()

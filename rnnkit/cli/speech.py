@@ -1,0 +1,153 @@
+"""``rnnkit train speech``, ``rnnkit train transcribe``, ``rnnkit transcribe``, and
+``predict`` and ``evaluate`` for speech runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+
+EXAMPLES = """examples:
+  rnnkit train speech --data fsdd/recordings --out runs/fsdd
+  rnnkit train speech --data fsdd/recordings --test-speakers theo --out runs/fsdd-theo
+  rnnkit train speech --data manifest.csv --features log_mel --cell gru --out runs/words
+  rnnkit predict runs/fsdd 7_jackson_32.wav my_recording.wav --json
+  rnnkit evaluate runs/fsdd --data fsdd/recordings --plot confusion.png
+  rnnkit train transcribe --data fsdd/recordings --out runs/digits
+  rnnkit transcribe runs/digits runs/digits/example_test.wav --beam-width 16
+"""
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+DEFAULT_EPOCHS = 40.0
+# Speech-sized defaults for the shared classifier (its own defaults suit word embeddings).
+# Validation every 200 steps: about every 2-3 epochs of FSDD.
+TRAIN_DEFAULTS = {"eval_every": 200}
+CLASSIFIER_DEFAULTS = {"hidden_size": 128, "dropout": 0.3, "embedding_dropout": 0.1, "pooling": "mean"}
+
+
+def add_train_parsers(tasks) -> None:
+    from rnnkit.data.audio import AudioConfig
+    from rnnkit.models.classifier import ClassifierConfig
+    from rnnkit.models.ctc import CTCConfig
+    from rnnkit.tasks.speech import SpeechDataConfig
+    from rnnkit.tasks.transcribe import TranscribeDataConfig
+    from rnnkit.train import TrainConfig
+
+    derived = ("num_classes", "vocab_size", "input_size", "embedding_size", "word_dropout", "freeze_embeddings")
+    add_train_task(tasks, "speech", "spoken-word classifier on WAV files (e.g. spoken digits)", EXAMPLES,
+                   [("data", SpeechDataConfig, ()), ("features", AudioConfig, ()), ("model", ClassifierConfig, derived, CLASSIFIER_DEFAULTS),
+                    ("training", TrainConfig, (), {**TRAIN_DEFAULTS, "select_by": "accuracy"})], train_classifier)
+    add_train_task(tasks, "transcribe", "CTC transcriber of spoken sequences (e.g. digit strings)", EXAMPLES,
+                   [("data", TranscribeDataConfig, ()), ("features", AudioConfig, ()),
+                    ("model", CTCConfig, ("input_size", "num_tokens")), ("training", TrainConfig, (), TRAIN_DEFAULTS)],
+                   train_ctc)
+
+
+def add_transcribe_parser(commands) -> None:
+    parser = commands.add_parser("transcribe", help="transcribe WAV files with a CTC model", epilog=EXAMPLES,
+                                 formatter_class=FORMATTER)
+    parser.add_argument("run", help="run folder written by 'rnnkit train transcribe'")
+    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings to transcribe")
+    parser.add_argument("--beam-width", type=int, default=8, help="prefix beam search width; 1 decodes greedily (default: 8)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    parser.set_defaults(handler=transcribe)
+
+
+def train_classifier(args) -> int:
+    from rnnkit.data.audio import AudioConfig
+    from rnnkit.models.classifier import ClassifierConfig
+    from rnnkit.tasks import speech
+
+    config = train_config(args, "epochs", DEFAULT_EPOCHS, select_by="accuracy", **TRAIN_DEFAULTS)
+    model = build_config(ClassifierConfig, args, defaults=CLASSIFIER_DEFAULTS)
+    run, counters, report = speech.train_speech_classifier(
+        args.out, build_config(speech.SpeechDataConfig, args), build_config(AudioConfig, args), model, config,
+        resume=args.resume)
+    if report is not None:
+        print_report(report, f"test ({counters.stopped_because})")
+        print(f"confusion matrix plot: {run.folder.file('confusion_test.png')}")
+    return 130 if interrupted(counters, "speech", args.out) else 0
+
+
+def train_ctc(args) -> int:
+    from rnnkit.data.audio import AudioConfig
+    from rnnkit.models.ctc import CTCConfig
+    from rnnkit.tasks import transcribe as task
+
+    config = train_config(args, "epochs", DEFAULT_EPOCHS, **TRAIN_DEFAULTS)
+    run, counters, report = task.train_transcriber(
+        args.out, build_config(task.TranscribeDataConfig, args), build_config(AudioConfig, args),
+        build_config(CTCConfig, args), config, resume=args.resume)
+    if report is not None:
+        print(f"test ({counters.stopped_because}): {_errors(report)}")
+        example = run.folder.file("example_test.wav")
+        print(f"try it: rnnkit transcribe {args.out} {example}")
+    return 130 if interrupted(counters, "transcribe", args.out) else 0
+
+
+def _errors(report: dict) -> str:
+    return (f"token error rate {report['token_error_rate']:.2%} | sequences exactly right "
+            f"{report['sequence_accuracy']:.2%} | {report['sequences']} sequences, {report['tokens']} tokens, "
+            f"beam width {report['beam_width']}")
+
+
+def print_report(report: dict, title: str) -> None:
+    import pandas as pd
+
+    from rnnkit.cli.classify import print_report as print_classification
+
+    print_classification(report, title)
+    print("accuracy per speaker:")
+    print(pd.DataFrame(report["per_speaker"]).T.to_string(float_format=lambda x: f"{x:.4f}"))
+
+
+def predict_files(args) -> int:
+    from rnnkit.errors import DataError
+    from rnnkit.tasks.speech import load_speech_classifier
+
+    if args.input or not args.inputs:
+        raise DataError(f"{args.run}: classifies recordings; give WAV files as arguments (no --input)")
+    run = load_speech_classifier(args.run, device=args.device)
+    for result in run.predict(args.inputs):
+        if args.json:
+            print(json.dumps(result))
+        else:
+            print(f"{result['label']}\t{result['probabilities'][result['label']]:.4f}\t{result['file']}")
+    return 0
+
+
+def transcribe(args) -> int:
+    from rnnkit.tasks.transcribe import load_transcriber
+
+    run = load_transcriber(args.run, device=args.device)
+    for result in run.transcribe(args.files, beam_width=args.beam_width):
+        print(json.dumps(result) if args.json else f"{result['text']}\t{result['file']}")
+    return 0
+
+
+def evaluate(args) -> int:
+    from rnnkit.tasks.speech import load_speech_classifier
+
+    run = load_speech_classifier(args.run, device=args.device)
+    report = run.evaluate(run.split(args.data, args.split), plot=args.plot, title=f"{args.data}: {args.split}")
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print_report(report, f"{args.data} ({args.split})")
+    return 0
+
+
+def evaluate_transcriber(args) -> int:
+    from rnnkit.tasks.transcribe import load_transcriber
+
+    run = load_transcriber(args.run, device=args.device)
+    sequences = run.sequences(args.data, args.split)
+    reports = [run.evaluate(sequences, beam_width=width) for width in (1, args.beam_width)]
+    if args.json:
+        print(json.dumps({"greedy": reports[0], "beam": reports[1]}))
+    else:
+        for name, report in zip(("greedy", "beam"), reports):
+            print(f"{args.data} ({args.split}), {name}: {_errors(report)}")
+    return 0

@@ -1,0 +1,205 @@
+"""Spoken-word classification: WAV files (a folder by file-name pattern, or a
+manifest) -> features (:mod:`rnnkit.data.audio`) -> the sequence classifier with
+lengths and SpecAugment -> trainer -> run folder; and back: predict and evaluate,
+with accuracy per speaker."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from functools import partial
+
+import torch
+
+import rnnkit
+from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures, spec_augment
+from rnnkit.data.wav import read_wav
+from rnnkit.data.examples import LabelSet
+from rnnkit.data.speech import Recording, read_recordings, split_recordings
+from rnnkit.errors import DataError, RunFolderError
+from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
+from rnnkit.tasks.classifier import ClassifierTask, predict_probabilities, report_of
+from rnnkit.tasks.common import from_saved, load_best, starting_configs, training_autocast
+from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
+
+TASK = "speech"
+
+
+@dataclass
+class SpeechDataConfig:
+    """Where the recordings come from, how they are split, and how training batches are augmented."""
+
+    data: str | None = None
+    """A folder of .wav files labelled by --pattern, or a CSV manifest with columns path,label[,speaker][,split]."""
+    pattern: str = "{label}_{speaker}_{index}.wav"
+    """File-name pattern of a folder's recordings: fields {label}, {speaker}, {index} and {any}."""
+    split: str = "auto"
+    """Which recordings are the test set: index (--test-indices), speakers (--test-speakers), column (the manifest's split column), random (--test-fraction), or auto (the first that applies, in that order: speakers, column, index, random)."""
+    test_indices: str = "0-4"
+    """File-name indices of the test recordings for --split index (FSDD's standard split is 0-4)."""
+    test_speakers: str | None = None
+    """Comma-separated speakers held out for testing (a speaker-independent split)."""
+    test_fraction: float = 0.1
+    """Share of the recordings tested on for --split random (seeded)."""
+    valid_fraction: float = 0.1
+    """Share of the remaining recordings held out for validation (seeded)."""
+    batch_size: int = 32
+    """Recordings per batch (batches group recordings of similar length)."""
+    speeds: str = "0.9,1.0,1.1"
+    """Speed perturbation (Ko et al. 2015): each training recording plays at one of these speeds, drawn afresh each epoch; 1.0 turns it off."""
+    time_masks: int = 2
+    """SpecAugment: time masks per training recording (0 turns them off)."""
+    time_mask_width: int = 10
+    """SpecAugment: longest time mask, in frames."""
+    feature_masks: int = 2
+    """SpecAugment: feature-channel masks per training recording (0 turns them off)."""
+    feature_mask_width: int = 8
+    """SpecAugment: widest feature mask, in channels."""
+
+    def speed_list(self) -> list[float]:
+        try:
+            speeds = [float(s) for s in self.speeds.split(",") if s.strip()]
+        except ValueError:
+            speeds = []
+        if not speeds or min(speeds) <= 0:
+            raise DataError(f"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {self.speeds!r}")
+        return speeds
+
+    def mask(self):
+        """SpecAugment as ``mask(features, generator)``, or None when it is off."""
+        if not (self.time_masks or self.feature_masks):
+            return None
+        return partial(spec_augment, time_masks=self.time_masks, time_width=self.time_mask_width,
+                       feature_masks=self.feature_masks, feature_width=self.feature_mask_width)
+
+    def waveform_transform(self, extractor: FeatureExtractor) -> TrainingFeatures:
+        """``(waveform, generator) -> features``, with the speed perturbation and masks."""
+        return TrainingFeatures(extractor, self.speed_list(), self.mask())
+
+    def training_inputs(self, extractor: FeatureExtractor, waves: list[torch.Tensor]):
+        """``(inputs, transform)`` for :class:`ClassifierTask`: without speed perturbation,
+        the features (computed once) and the masks; with it, the waveforms and
+        :meth:`waveform_transform`, which computes features afresh for every batch."""
+        if self.speed_list() == [1.0]:
+            return [extractor.extract(w) for w in waves], self.mask()
+        return waves, self.waveform_transform(extractor)
+
+    def split_of(self, recordings: list[Recording], seed: int) -> dict[str, list[Recording]]:
+        return split_recordings(recordings, self.split, self.test_indices, self.test_speakers, self.test_fraction,
+                                self.valid_fraction, seed)
+
+
+def encode_labels(recordings: list[Recording], labels: LabelSet) -> torch.Tensor:
+    for recording in recordings:
+        if recording.label not in labels.index:
+            raise DataError(f"{recording.path}: label {recording.label!r} is not among the training labels "
+                            f"({', '.join(labels.names)})")
+    return torch.tensor([labels.index[r.label] for r in recordings], dtype=torch.long)
+
+
+def per_speaker(recordings: list[Recording], correct: torch.Tensor) -> dict[str, dict]:
+    """Accuracy and count per speaker (recordings without one count as '?')."""
+    table: dict[str, list[int]] = {}
+    for recording, right in zip(recordings, correct.tolist()):
+        table.setdefault(recording.speaker or "?", []).append(right)
+    return {name: {"accuracy": sum(v) / len(v), "support": len(v)} for name, v in sorted(table.items())}
+
+
+class SpeechRun:
+    """A trained spoken-word classifier: ``predict(paths)`` and ``evaluate(recordings)``.
+
+    >>> run = rnnkit.load_speech_classifier("runs/fsdd")
+    >>> run.predict(["7_jackson_32.wav"])
+    [{'file': '7_jackson_32.wav', 'label': '7', 'probabilities': {'0': 0.0, ..., '7': 0.99, ...}}]
+    """
+
+    def __init__(self, model, labels: LabelSet, audio: AudioConfig, folder: RunFolder, config: dict, device):
+        self.model, self.labels, self.audio, self.folder, self.config = model, labels, audio, folder, config
+        self.device, self.extractor = device, FeatureExtractor(audio)
+
+    def features(self, paths) -> list[torch.Tensor]:
+        return [self.extractor.read(path) for path in paths]
+
+    def probabilities(self, features: list[torch.Tensor]) -> torch.Tensor:
+        with training_autocast(self.config, self.device):
+            return predict_probabilities(self.model, features, 64, self.device)
+
+    def predict(self, paths) -> list[dict]:
+        """Label and class probabilities of each WAV file in ``paths``."""
+        rows = self.probabilities(self.features(paths))
+        return [{"file": str(path), "label": self.labels.names[int(row.argmax())],
+                 "probabilities": dict(zip(self.labels.names, map(float, row)))} for path, row in zip(paths, rows)]
+
+    def evaluate(self, recordings: list[Recording], plot=None, title: str = "") -> dict:
+        """:func:`rnnkit.metrics.classification_report` of the recordings, plus ``per_speaker`` accuracy."""
+        if not recordings:
+            raise DataError("no recordings to evaluate")
+        targets = encode_labels(recordings, self.labels)
+        features = self.features(r.path for r in recordings)
+        probabilities = self.probabilities(features)
+        report = report_of(probabilities, targets, self.labels.names, plot, title)
+        report["per_speaker"] = per_speaker(recordings, probabilities.argmax(1) == targets)
+        return report
+
+    def split(self, source=None, split: str = "test") -> list[Recording]:
+        """The recordings of one split of ``source`` (default: the training data), split as in training."""
+        data = from_saved(SpeechDataConfig, self.config["data"])
+        recordings = read_recordings(source or data.data, data.pattern)
+        return data.split_of(recordings, self.config["train"]["seed"])[split]
+
+
+def _prepare(data: SpeechDataConfig, extractor: FeatureExtractor, seed: int):
+    """The split recordings, their labels, the training inputs and transform, and the features of the rest."""
+    parts = data.split_of(read_recordings(data.data, data.pattern), seed)
+    for name in ("train", "valid"):
+        if not parts[name]:
+            raise DataError(f"{data.data}: the {name} split is empty; check --split and the fractions")
+    labels = LabelSet.from_labels(r.label for r in parts["train"])
+    if len(labels.names) < 2:
+        raise DataError(f"{data.data}: the training recordings have {len(labels.names)} label; need at least 2")
+    waves = [extractor.waveform(*read_wav(r.path)) for r in parts["train"]]
+    inputs, transform = data.training_inputs(extractor, waves)
+    return parts, labels, inputs, transform, [extractor.read(r.path) for r in parts["valid"]]
+
+
+def train_speech_classifier(out, data: SpeechDataConfig | None = None, audio: AudioConfig | None = None,
+                            model: ClassifierConfig | None = None, train: TrainConfig | None = None,
+                            resume: bool = False, on_step=None):
+    """Trains a spoken-word classifier into ``out``; returns ``(SpeechRun, Counters,
+    test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is empty)."""
+    folder = RunFolder(out)
+    data, model, train = starting_configs(folder, TASK, SpeechDataConfig, ClassifierConfig, data, model, train, resume)
+    audio = from_saved(AudioConfig, folder.read_config(TASK)["audio"]) if resume else audio or AudioConfig()
+    if not data.data:
+        raise DataError("no recordings: set SpeechDataConfig.data (--data FOLDER or --data manifest.csv)")
+    parts, labels, inputs, transform, valid = _prepare(data, FeatureExtractor(audio), train.seed)
+    model.input_size, model.vocab_size, model.num_classes = audio.size, 0, len(labels.names)
+    counts = {name: len(part) for name, part in parts.items()}
+    if resume and folder.read_config(TASK)["data"].get("counts") != counts:
+        raise RunFolderError(f"{data.data}: the recordings changed since {folder.path} was trained ({counts}); "
+                             "resuming needs the same data")
+    torch.manual_seed(train.seed)
+    network = SequenceClassifier(model)
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
+                         "audio": asdict(audio), "data": {**asdict(data), "labels": labels.names, "counts": counts},
+                         "train": asdict(train)})
+    device = resolve_device(train.device)
+    targets = {name: encode_labels(part, labels) for name, part in parts.items()}
+    task = ClassifierTask((inputs, targets["train"]), (valid, targets["valid"]), model.num_classes, data.batch_size,
+                          train.seed, device, False, augment=transform)
+    trainer = Trainer(network, task, folder, train)
+    trainer.on_step = on_step
+    counters = trainer.fit(resume=resume)
+    run = load_speech_classifier(out, device=train.device)
+    report = None
+    if parts["test"]:
+        report = run.evaluate(parts["test"], folder.file("confusion_test.png"), f"{folder.path.name}: test")
+    return run, counters, report
+
+
+def load_speech_classifier(folder, device: str = "auto") -> SpeechRun:
+    """Loads the best weights of a speech run folder with its labels and feature settings."""
+    model, config, folder, device = load_best(folder, TASK, SequenceClassifier, ClassifierConfig, device)
+    return SpeechRun(model, LabelSet(config["data"]["labels"]), from_saved(AudioConfig, config["audio"]), folder,
+                     config, device)
+

@@ -1,0 +1,102 @@
+"""Spoken digits end to end on a slice of FSDD: learn, per-speaker reports,
+predict from WAV files, bit-identical reload and resume with augmentation, and
+CTC transcription with greedy and beam decoding."""
+
+import pytest
+import torch
+
+from rnnkit.data.speech import read_recordings
+from rnnkit.errors import DataError, RunFolderError
+from rnnkit.models.classifier import ClassifierConfig
+from rnnkit.models.ctc import CTCConfig
+from rnnkit.tasks.speech import SpeechDataConfig, load_speech_classifier, train_speech_classifier
+from rnnkit.tasks.transcribe import TranscribeDataConfig, load_transcriber, train_transcriber
+from rnnkit.train import TrainConfig
+
+from tests.conftest import FSDD_DIGITS as DIGITS
+from tests.conftest import FSDD_SPEAKERS as SPEAKERS
+
+
+def classify(digits, out, **train):
+    data = SpeechDataConfig(data=str(digits), test_indices="0-2", valid_fraction=0.15, batch_size=16)
+    model = ClassifierConfig(hidden_size=32, pooling="mean", dropout=0.1, embedding_dropout=0.0)
+    on_step = train.pop("on_step", None)
+    config = TrainConfig(**{"max_steps": 60, "eval_every": 20, "learning_rate": 1e-2, "warmup_steps": 5, "progress": False,
+                            "select_by": "accuracy", **train})
+    return train_speech_classifier(out, data, None, model, config, on_step=on_step)
+
+
+def test_classifier_learns_reports_per_speaker_and_predicts_files(fsdd_slice, tmp_path):
+    run, counters, report = classify(fsdd_slice, tmp_path / "run")
+    assert counters.step == 60 and report["accuracy"] >= 0.8
+    assert sorted(report["per_speaker"]) == sorted(SPEAKERS)
+    assert all(v["support"] == 9 for v in report["per_speaker"].values())  # 3 digits x indices 0-2
+    assert (tmp_path / "run" / "confusion_test.png").stat().st_size > 0
+    test = run.split(split="test")
+    predictions = run.predict([r.path for r in test])
+    assert [p["file"] for p in predictions] == [str(r.path) for r in test]
+    right = sum(p["label"] == r.label for p, r in zip(predictions, test)) / len(test)
+    assert right == pytest.approx(report["accuracy"])
+    again = load_speech_classifier(tmp_path / "run").predict([test[0].path])[0]
+    assert again == predictions[0]  # reload: bit-identical probabilities
+
+
+def test_resume_with_speed_perturbation_and_masks_is_bit_identical(fsdd_slice, tmp_path):
+    classify(fsdd_slice, tmp_path / "whole", max_steps=30)
+
+    def interrupt(trainer, loss):
+        if trainer.counters.step == 13:
+            trainer.stop_requested = True
+
+    assert classify(fsdd_slice, tmp_path / "split", max_steps=30, on_step=interrupt)[1].stopped_because == "interrupted"
+    _, counters, _ = train_speech_classifier(tmp_path / "split", resume=True,
+                                             train=TrainConfig(max_steps=30, progress=False))
+    assert counters.step == 30
+    whole, split = (load_speech_classifier(tmp_path / n).model.state_dict() for n in ("whole", "split"))
+    assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+def test_speaker_split_tests_only_the_held_out_speaker(fsdd_slice, tmp_path):
+    data = SpeechDataConfig(data=str(fsdd_slice), test_speakers="theo")
+    config = TrainConfig(max_steps=2, progress=False)
+    run, _, report = train_speech_classifier(tmp_path / "theo", data, None, ClassifierConfig(hidden_size=8), config)
+    assert list(report["per_speaker"]) == ["theo"] and sum(report["per_class"][d]["support"] for d in DIGITS) == 36
+    assert run.config["data"]["counts"] == {"train": 65, "valid": 7, "test": 36}
+
+
+def test_data_errors_are_named(fsdd_slice, tmp_path):
+    with pytest.raises(DataError, match=r"the valid split is empty; check --split and the fractions$"):
+        train_speech_classifier(tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.0))
+    with pytest.raises(DataError, match=r"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got '1,x'$"):
+        train_speech_classifier(tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), speeds="1,x"))
+    with pytest.raises(RunFolderError):
+        train_speech_classifier(tmp_path / "never-trained", resume=True)
+
+
+def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
+    data = TranscribeDataConfig(data=str(fsdd_slice), test_indices="0-2", epoch_sequences=64, valid_sequences=16,
+                                test_sequences=24, batch_size=16)
+    model = CTCConfig(hidden_size=24, num_layers=1)
+    config = TrainConfig(max_steps=12, eval_every=6, progress=False)
+    run, counters, report = train_transcriber(tmp_path / "ctc", data, None, model, config)
+    assert counters.step == 12 and report["sequences"] == 24 and report["beam_width"] == 8
+    assert 2 * 24 <= report["tokens"] <= 5 * 24 and report["token_error_rate"] >= 0
+    example = tmp_path / "ctc" / "example_test.wav"
+    result = run.transcribe([example], beam_width=4)[0]
+    assert result["file"] == str(example) and set(result["text"]) <= set(DIGITS)
+    assert result["text"] == "".join(result["tokens"]) and "log_probability" in result
+    assert "log_probability" not in run.transcribe([example], beam_width=1)[0]
+    sequences = run.sequences(split="test")
+    assert [t for _, t in sequences] == [t for _, t in load_transcriber(tmp_path / "ctc").sequences(split="test")]
+    recordings = read_recordings(fsdd_slice, data.pattern)
+    assert len(sequences) == 24 and all(1 <= t <= 3 for _, tokens in sequences for t in tokens)
+    assert len(recordings) == 108
+
+    def interrupt(trainer, loss):
+        if trainer.counters.step == 5:
+            trainer.stop_requested = True
+
+    train_transcriber(tmp_path / "split", data, None, model, config, on_step=interrupt)
+    train_transcriber(tmp_path / "split", resume=True, train=TrainConfig(max_steps=12, progress=False))
+    whole, split = (load_transcriber(tmp_path / n).model.state_dict() for n in ("ctc", "split"))
+    assert all(torch.equal(whole[k], split[k]) for k in whole)

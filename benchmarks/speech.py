@@ -4,6 +4,9 @@
     python benchmarks/speech.py speakers [--speakers george theo ...]
     python benchmarks/speech.py ctc
 
+Accuracy is scored at the default test-time speeds (0.9, 1.0, 1.1, log-probabilities
+averaged); "one pass" is the same model scored once at speed 1.0.
+
 Each trains with the CLI's defaults (``rnnkit train speech`` and ``rnnkit train
 transcribe`` with nothing but --data and the split), so the numbers are what a
 user gets from the README's commands:
@@ -27,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, markdown_table, write_json  # noqa: E402
 
-from rnnkit.cli.speech import CLASSIFIER_DEFAULTS, DEFAULT_EPOCHS, TRAIN_DEFAULTS  # noqa: E402
+from rnnkit.cli.speech import CLASSIFIER_DEFAULTS, CLASSIFIER_EPOCHS, CTC_EPOCHS, TRAIN_DEFAULTS  # noqa: E402
 from rnnkit.models.classifier import ClassifierConfig  # noqa: E402
 from rnnkit.tasks.speech import SpeechDataConfig, train_speech_classifier  # noqa: E402
 from rnnkit.tasks.transcribe import TranscribeDataConfig, train_transcriber  # noqa: E402
@@ -40,23 +43,29 @@ SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 
 def _train_config(seed: int, classifier: bool) -> TrainConfig:
     extra = {"select_by": "accuracy"} if classifier else {}
-    return TrainConfig(epochs=DEFAULT_EPOCHS, seed=seed, progress=False, **TRAIN_DEFAULTS, **extra)
+    return TrainConfig(epochs=CLASSIFIER_EPOCHS if classifier else CTC_EPOCHS, seed=seed, progress=False,
+                       **TRAIN_DEFAULTS, **extra)
 
 
-def classify(out: Path, seed: int, **split) -> tuple[dict, float]:
+def classify(out: Path, seed: int, **split) -> tuple[dict, dict, float]:
+    """Trains with the defaults; returns the test report (scored at the default
+    --test-speeds), the report of one pass at speed 1.0, and the training minutes."""
     start = time.perf_counter()
-    _, counters, report = train_speech_classifier(out, SpeechDataConfig(data=str(DATA), **split), None,
-                                                  ClassifierConfig(**CLASSIFIER_DEFAULTS), _train_config(seed, True))
-    return report, (time.perf_counter() - start) / 60
+    run, counters, report = train_speech_classifier(out, SpeechDataConfig(data=str(DATA), **split), None,
+                                                    ClassifierConfig(**CLASSIFIER_DEFAULTS), _train_config(seed, True))
+    minutes = (time.perf_counter() - start) / 60
+    run.test_speeds = [1.0]
+    return report, run.evaluate(run.split(split="test")), minutes
 
 
 def standard(args) -> dict:
     rows = []
     for seed in args.seeds:
-        report, minutes = classify(args.runs / f"standard-{seed}", seed)
+        report, single, minutes = classify(args.runs / f"standard-{seed}", seed)
         count = sum(c["support"] for c in report["per_class"].values())
-        rows.append({"seed": seed, "test accuracy": report["accuracy"], "macro-F1": report["macro_f1"],
-                     "errors": count - round(report["accuracy"] * count), "recordings": count, "minutes": minutes})
+        rows.append({"seed": seed, "test accuracy": report["accuracy"], "one pass": single["accuracy"],
+                     "macro-F1": report["macro_f1"], "errors": count - round(report["accuracy"] * count),
+                     "recordings": count, "minutes": minutes})
     mean = statistics.mean(r["test accuracy"] for r in rows)
     return {"rows": rows, "mean accuracy": mean, "target": "test accuracy >= 98% in <= 15 min"}
 
@@ -64,12 +73,12 @@ def standard(args) -> dict:
 def speakers(args) -> dict:
     rows = []
     for speaker in args.speakers:
-        report, minutes = classify(args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker)
-        rows.append({"held-out speaker": speaker, "accuracy": report["accuracy"], "recordings":
-                     report["per_speaker"][speaker]["support"], "minutes": minutes})
+        report, single, minutes = classify(args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker)
+        rows.append({"held-out speaker": speaker, "accuracy": report["accuracy"], "one pass": single["accuracy"],
+                     "recordings": report["per_speaker"][speaker]["support"], "minutes": minutes})
     mean = statistics.mean(r["accuracy"] for r in rows)
-    rows.append({"held-out speaker": "mean", "accuracy": mean, "recordings": sum(r["recordings"] for r in rows),
-                 "minutes": max(r["minutes"] for r in rows)})
+    rows.append({"held-out speaker": "mean", "accuracy": mean, "one pass": statistics.mean(r["one pass"] for r in rows),
+                 "recordings": sum(r["recordings"] for r in rows), "minutes": max(r["minutes"] for r in rows)})
     return {"rows": rows, "mean accuracy": mean, "target": "mean held-out-speaker accuracy >= 90%, each <= 15 min"}
 
 

@@ -5,8 +5,11 @@ This module re-exports the public names and defines nothing itself.
 
 __version__ = "0.1.0"
 
+from rnnkit.data.audio import AudioConfig  # noqa: E402
 from rnnkit.models import (  # noqa: E402
     ClassifierConfig,
+    CTCConfig,
+    CTCRecognizer,
     Forecaster,
     ForecasterConfig,
     LanguageModel,
@@ -20,6 +23,13 @@ from rnnkit.tasks.classifier import ClassifyDataConfig, load_classifier, train_c
 from rnnkit.tasks.forecast import ForecastDataConfig, train_forecaster  # noqa: E402
 from rnnkit.tasks.forecast_run import ForecastRun, load_forecaster  # noqa: E402
 from rnnkit.tasks.music import MusicDataConfig, MusicRun, load_music_model, train_music  # noqa: E402
+from rnnkit.tasks.speech import SpeechDataConfig, SpeechRun, load_speech_classifier, train_speech_classifier  # noqa: E402
+from rnnkit.tasks.transcribe import (  # noqa: E402
+    TranscribeDataConfig,
+    TranscriberRun,
+    load_transcriber,
+    train_transcriber,
+)
 from rnnkit.tasks.language_model import (  # noqa: E402
     TextDataConfig,
     load_language_model,
@@ -34,5 +44,7 @@ __all__ = [
     "SequenceClassifier", "ClassifierConfig", "ClassifyDataConfig", "train_classifier", "load_classifier",
     "Forecaster", "ForecasterConfig", "ForecastDataConfig", "ForecastRun", "train_forecaster", "load_forecaster",
     "PianoRollModel", "PianoRollModelConfig", "MusicDataConfig", "MusicRun", "train_music", "load_music_model",
+    "AudioConfig", "SpeechDataConfig", "SpeechRun", "train_speech_classifier", "load_speech_classifier",
+    "CTCRecognizer", "CTCConfig", "TranscribeDataConfig", "TranscriberRun", "train_transcriber", "load_transcriber",
     "__version__",
 ]

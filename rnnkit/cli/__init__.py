@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                                "split of the file to score (default: test)")
     evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
                           "(negative from the end; default: first, middle, last)")
+    evaluate.add_argument("--test-speeds", help="speech classifiers: score each recording at these speeds and average "
+                          "(e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
     evaluate.add_argument("--beam-width", type=int, default=8, help="transcribers: prefix beam search width, "
                           "scored beside greedy decoding (default: 8)")
     evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")

@@ -39,6 +39,8 @@ def add_predict_parser(commands):
     predict.add_argument("inputs", nargs="*", metavar="INPUT", help="texts to classify, or WAV files for speech models")
     predict.add_argument("--input", help="file to classify: .txt (one text per line), CSV/TSV/JSONL, .ts or .npz")
     predict.add_argument("--json", action="store_true", help="print one JSON object per line")
+    predict.add_argument("--test-speeds", help="speech models: score each recording at these speeds and average "
+                         "(e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
     predict.add_argument("--device", default="auto", help="cpu, cuda or auto")
     predict.set_defaults(handler=predict_labels)
     return predict

@@ -31,10 +31,10 @@ class AudioConfig:
     """Rate (Hz) every recording is resampled to before its features are computed."""
     features: str = "mfcc"
     """mfcc (cepstral coefficients of the log-mel spectrum) or log_mel (the log-mel spectrum itself)."""
-    mel_bands: int = 40
-    """Mel filters between --min-frequency and --max-frequency."""
-    mfcc_coefficients: int = 20
-    """Cepstral coefficients kept for --features mfcc, c0 included."""
+    mel_bands: int = 23
+    """Mel filters between --min-frequency and --max-frequency (23 is Kaldi's default for 8 kHz speech; 40 or more suit 16 kHz and log_mel features)."""
+    mfcc_coefficients: int = 13
+    """Cepstral coefficients kept for --features mfcc, c0 included (13 is the classic choice: higher ones carry pitch detail, which varies between speakers)."""
     window_ms: float = 25.0
     """Analysis window (Hann) length in milliseconds."""
     hop_ms: float = 10.0
@@ -199,16 +199,30 @@ def change_speed(samples: Tensor, speed: float) -> Tensor:
     return resample(samples, hundredths, 100)
 
 
+def add_noise(samples: Tensor, lowest_snr: float, generator: torch.Generator, highest_snr: float = 40.0) -> Tensor:
+    """``samples`` plus white noise at a signal-to-noise ratio drawn uniformly between
+    ``lowest_snr`` and ``highest_snr`` dB: recordings made elsewhere have other noise floors."""
+    snr = lowest_snr + (highest_snr - lowest_snr) * float(torch.rand((), generator=generator))
+    power = samples.pow(2).mean().clamp_min(1e-10)
+    noise = torch.randn(samples.shape, generator=generator) * (power / 10 ** (snr / 10)).sqrt()
+    return samples + noise
+
+
 class TrainingFeatures:
-    """``(waveform, generator) -> features``: a random speed from ``speeds``, the
-    features, then ``mask(features, generator)`` (e.g. :func:`spec_augment`) if given.
+    """``(waveform, generator) -> features``: a random speed from ``speeds``, white
+    noise (:func:`add_noise`) if ``noise_snr`` is set, the features, then
+    ``mask(features, generator)`` (e.g. :func:`spec_augment`) if given.
     Fresh every epoch, so the model never sees the same variant twice."""
 
-    def __init__(self, extractor: FeatureExtractor, speeds=(1.0,), mask=None):
-        self.extractor, self.speeds, self.mask = extractor, tuple(speeds), mask
+    def __init__(self, extractor: FeatureExtractor, speeds=(1.0,), mask=None, noise_snr: float | None = None):
+        self.extractor, self.speeds, self.mask, self.noise_snr = extractor, tuple(speeds), mask, noise_snr
 
     def __call__(self, samples: Tensor, generator: torch.Generator) -> Tensor:
         speed = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
-        features = self.extractor.extract(change_speed(samples, speed) if speed != 1 else samples)
+        if speed != 1:
+            samples = change_speed(samples, speed)
+        if self.noise_snr is not None:
+            samples = add_noise(samples, self.noise_snr, generator)
+        features = self.extractor.extract(samples)
         return self.mask(features, generator) if self.mask is not None else features
 

@@ -11,7 +11,7 @@ from functools import partial
 import torch
 
 import rnnkit
-from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures, spec_augment
+from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures, change_speed, spec_augment
 from rnnkit.data.wav import read_wav
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import Recording, read_recordings, split_recordings
@@ -44,9 +44,13 @@ class SpeechDataConfig:
     """Share of the remaining recordings held out for validation (seeded)."""
     batch_size: int = 32
     """Recordings per batch (batches group recordings of similar length)."""
-    speeds: str = "0.9,1.0,1.1"
+    speeds: str = "0.85,0.9,0.95,1.0,1.05,1.1,1.15"
     """Speed perturbation (Ko et al. 2015): each training recording plays at one of these speeds, drawn afresh each epoch; 1.0 turns it off."""
-    time_masks: int = 2
+    noise_snr: float | None = 15.0
+    """Add white noise to each training recording at a random signal-to-noise ratio between this and 40 dB (None: no noise)."""
+    test_speeds: str = "0.9,1.0,1.1"
+    """Test-time augmentation: score each recording at these speeds and average the log-probabilities (e.g. 0.9,1.0,1.1); 1.0 scores it once."""
+    time_masks: int = 3
     """SpecAugment: time masks per training recording (0 turns them off)."""
     time_mask_width: int = 10
     """SpecAugment: longest time mask, in frames."""
@@ -56,13 +60,10 @@ class SpeechDataConfig:
     """SpecAugment: widest feature mask, in channels."""
 
     def speed_list(self) -> list[float]:
-        try:
-            speeds = [float(s) for s in self.speeds.split(",") if s.strip()]
-        except ValueError:
-            speeds = []
-        if not speeds or min(speeds) <= 0:
-            raise DataError(f"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {self.speeds!r}")
-        return speeds
+        return _speeds("speeds", self.speeds)
+
+    def test_speed_list(self) -> list[float]:
+        return _speeds("test_speeds", self.test_speeds)
 
     def mask(self):
         """SpecAugment as ``mask(features, generator)``, or None when it is off."""
@@ -73,19 +74,29 @@ class SpeechDataConfig:
 
     def waveform_transform(self, extractor: FeatureExtractor) -> TrainingFeatures:
         """``(waveform, generator) -> features``, with the speed perturbation and masks."""
-        return TrainingFeatures(extractor, self.speed_list(), self.mask())
+        return TrainingFeatures(extractor, self.speed_list(), self.mask(), self.noise_snr)
 
     def training_inputs(self, extractor: FeatureExtractor, waves: list[torch.Tensor]):
-        """``(inputs, transform)`` for :class:`ClassifierTask`: without speed perturbation,
-        the features (computed once) and the masks; with it, the waveforms and
+        """``(inputs, transform)`` for :class:`ClassifierTask`: without speed perturbation
+        or noise, the features (computed once) and the masks; else the waveforms and
         :meth:`waveform_transform`, which computes features afresh for every batch."""
-        if self.speed_list() == [1.0]:
+        if self.speed_list() == [1.0] and self.noise_snr is None:
             return [extractor.extract(w) for w in waves], self.mask()
         return waves, self.waveform_transform(extractor)
 
     def split_of(self, recordings: list[Recording], seed: int) -> dict[str, list[Recording]]:
         return split_recordings(recordings, self.split, self.test_indices, self.test_speakers, self.test_fraction,
                                 self.valid_fraction, seed)
+
+
+def _speeds(name: str, text: str) -> list[float]:
+    try:
+        speeds = [float(s) for s in str(text).split(",") if s.strip()]
+    except ValueError:
+        speeds = []
+    if not speeds or min(speeds) <= 0:
+        raise DataError(f"{name} must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {text!r}")
+    return speeds
 
 
 def encode_labels(recordings: list[Recording], labels: LabelSet) -> torch.Tensor:
@@ -115,17 +126,24 @@ class SpeechRun:
     def __init__(self, model, labels: LabelSet, audio: AudioConfig, folder: RunFolder, config: dict, device):
         self.model, self.labels, self.audio, self.folder, self.config = model, labels, audio, folder, config
         self.device, self.extractor = device, FeatureExtractor(audio)
+        self.test_speeds = from_saved(SpeechDataConfig, config["data"]).test_speed_list()
+        """Speeds each recording is scored at (test-time augmentation); [1.0] scores it as it is."""
 
-    def features(self, paths) -> list[torch.Tensor]:
-        return [self.extractor.read(path) for path in paths]
-
-    def probabilities(self, features: list[torch.Tensor]) -> torch.Tensor:
-        with training_autocast(self.config, self.device):
-            return predict_probabilities(self.model, features, 64, self.device)
+    def probabilities(self, paths) -> torch.Tensor:
+        """Class probabilities ``(n, classes)`` of WAV files: the softmax of the mean
+        log-probability over :attr:`test_speeds`."""
+        waves = [self.extractor.waveform(*read_wav(path)) for path in paths]
+        total = 0
+        for speed in self.test_speeds:
+            features = [self.extractor.extract(change_speed(w, speed) if speed != 1 else w) for w in waves]
+            with training_autocast(self.config, self.device):
+                total = total + predict_probabilities(self.model, features, 64, self.device).clamp_min(1e-12).log()
+        return torch.softmax(total / len(self.test_speeds), dim=1)
 
     def predict(self, paths) -> list[dict]:
         """Label and class probabilities of each WAV file in ``paths``."""
-        rows = self.probabilities(self.features(paths))
+        paths = list(paths)
+        rows = self.probabilities(paths)
         return [{"file": str(path), "label": self.labels.names[int(row.argmax())],
                  "probabilities": dict(zip(self.labels.names, map(float, row)))} for path, row in zip(paths, rows)]
 
@@ -134,8 +152,7 @@ class SpeechRun:
         if not recordings:
             raise DataError("no recordings to evaluate")
         targets = encode_labels(recordings, self.labels)
-        features = self.features(r.path for r in recordings)
-        probabilities = self.probabilities(features)
+        probabilities = self.probabilities([r.path for r in recordings])
         report = report_of(probabilities, targets, self.labels.names, plot, title)
         report["per_speaker"] = per_speaker(recordings, probabilities.argmax(1) == targets)
         return report

@@ -38,9 +38,12 @@ def test_predict_gives_each_files_label_and_probabilities(runs, capsys, fsdd_sli
     assert [r["file"] for r in rows] == list(map(str, files))
     assert all(set(r["probabilities"]) == {"0", "1", "2"} and r["label"] in "012" for r in rows)
     assert all(abs(sum(r["probabilities"].values()) - 1) < 1e-5 for r in rows)
-    assert main(["predict", str(speech), str(files[0])]) == 0
+    assert main(["predict", str(speech), str(files[0]), "--test-speeds", "0.9,1.1"]) == 0
     label, probability, name = capsys.readouterr().out.strip().split("\t")
     assert label in "012" and 0 < float(probability) <= 1 and name == str(files[0])
+    assert main(["predict", str(speech), str(files[0]), "--test-speeds", "fast"]) == 2
+    assert capsys.readouterr().err == ("rnnkit: error: test_speeds must be positive numbers separated by commas, "
+                                       "e.g. 0.9,1.0,1.1; got 'fast'\n")
 
 
 def test_transcribe_prints_digit_strings(runs, capsys):

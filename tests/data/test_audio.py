@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.data.audio import (AudioConfig, FeatureExtractor, TrainingFeatures, change_speed, deltas, mel_filterbank,
-                               power_spectrogram, spec_augment)
+from rnnkit.data.audio import (AudioConfig, FeatureExtractor, TrainingFeatures, add_noise, change_speed, deltas,
+                               mel_filterbank, power_spectrogram, spec_augment)
 from rnnkit.data.wav import read_wav
 
 librosa = pytest.importorskip("librosa", reason="librosa is the reference for the features (pip install -e '.[dev]')")
@@ -66,7 +66,7 @@ def test_extractor_resamples_stacks_deltas_and_normalises(recording):
     config = AudioConfig(sample_rate=16000, deltas=2)
     extractor = FeatureExtractor(config)
     features = extractor.extract(samples, rate)
-    assert features.shape[1] == config.size == 60
+    assert features.shape[1] == config.size == 39  # 13 MFCCs, deltas, delta-deltas
     upsampled = extractor.waveform(samples, rate)
     assert len(upsampled) == 2 * len(samples) and features.shape[0] == 1 + len(upsampled) // config.hop
     assert features.mean(0).abs().max() < 1e-4 and (features.std(0, correction=0) - 1).abs().max() < 1e-3
@@ -80,7 +80,7 @@ def test_tiny_and_silent_inputs_give_finite_frames():
     extractor = FeatureExtractor(AudioConfig())
     for samples in (torch.zeros(1), torch.zeros(4000), torch.randn(7)):
         features = extractor.extract(samples)
-        assert features.shape == (1 + len(samples) // 80, 60) and torch.isfinite(features).all()
+        assert features.shape == (1 + len(samples) // 80, 39) and torch.isfinite(features).all()
 
 
 def test_bad_settings_are_named():
@@ -88,7 +88,7 @@ def test_bad_settings_are_named():
         AudioConfig(features="mel")
     with pytest.raises(ValueError, match=r"mel filters need 0 <= min_frequency < max_frequency <= 4000 Hz"):
         FeatureExtractor(AudioConfig(max_frequency=5000.0))
-    with pytest.raises(ValueError, match=r"mfcc_coefficients \(50\) cannot exceed mel_bands \(40\)"):
+    with pytest.raises(ValueError, match=r"mfcc_coefficients \(50\) cannot exceed mel_bands \(23\)"):
         FeatureExtractor(AudioConfig(mfcc_coefficients=50))
 
 
@@ -118,3 +118,13 @@ def test_speed_changes_duration_and_pitch_together():
     transform = TrainingFeatures(FeatureExtractor(AudioConfig()), speeds=(0.9, 1.1))
     lengths = {len(transform(tone, torch.Generator().manual_seed(seed))) for seed in range(8)}
     assert lengths == {1 + len(change_speed(tone, s)) // 80 for s in (0.9, 1.1)}
+
+
+def test_noise_lands_between_the_signal_to_noise_ratios():
+    tone = torch.sin(2 * np.pi * 300 * torch.arange(8000) / 8000)
+    for seed in range(5):
+        noisy = add_noise(tone, 10.0, torch.Generator().manual_seed(seed), highest_snr=20.0)
+        snr = 10 * torch.log10(tone.pow(2).mean() / (noisy - tone).pow(2).mean())
+        assert 9.8 < snr < 20.2
+    same = add_noise(tone, 10.0, torch.Generator().manual_seed(3))
+    assert torch.equal(same, add_noise(tone, 10.0, torch.Generator().manual_seed(3)))

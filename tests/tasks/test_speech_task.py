@@ -5,10 +5,14 @@ CTC transcription with greedy and beam decoding."""
 import pytest
 import torch
 
+from rnnkit.data.audio import change_speed
 from rnnkit.data.speech import read_recordings
+from rnnkit.data.wav import read_wav
 from rnnkit.errors import DataError, RunFolderError
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.ctc import CTCConfig
+from rnnkit.tasks.classifier import predict_probabilities
+from rnnkit.tasks.common import training_autocast
 from rnnkit.tasks.speech import SpeechDataConfig, load_speech_classifier, train_speech_classifier
 from rnnkit.tasks.transcribe import TranscribeDataConfig, load_transcriber, train_transcriber
 from rnnkit.train import TrainConfig
@@ -39,6 +43,15 @@ def test_classifier_learns_reports_per_speaker_and_predicts_files(fsdd_slice, tm
     assert right == pytest.approx(report["accuracy"])
     again = load_speech_classifier(tmp_path / "run").predict([test[0].path])[0]
     assert again == predictions[0]  # reload: bit-identical probabilities
+    run.test_speeds = [0.9, 1.0, 1.1]  # test-time augmentation: the mean log-probability over the speeds
+    paths = [r.path for r in test[:4]]
+    averaged = run.probabilities(paths)
+    logs = []
+    for speed in run.test_speeds:
+        features = [run.extractor.extract(change_speed(run.extractor.waveform(*read_wav(p)), speed)) for p in paths]
+        with training_autocast(run.config, run.device):
+            logs.append(predict_probabilities(run.model, features, 64, run.device).log())
+    assert torch.allclose(averaged, torch.softmax(torch.stack(logs).mean(0), 1), atol=1e-6)
 
 
 def test_resume_with_speed_perturbation_and_masks_is_bit_identical(fsdd_slice, tmp_path):

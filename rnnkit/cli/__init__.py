@@ -41,12 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="score a trained model on a file", epilog=EXAMPLES,
                                    formatter_class=FORMATTER)
     evaluate.add_argument("run", help="run folder written by 'rnnkit train'")
-    evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on")
+    evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on "
+                          "(speech: the folder or manifest)")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
     evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
     evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
-                          help="forecasters: which rows of the file to backtest, by the run's --split; music: which "
-                               "split of the file to score (default: test)")
+                          help="forecasters: which rows of the file to backtest, by the run's --split; music and speech: which "
+                               "split of the data to score, split as in training (default: test)")
     evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
                           "(negative from the end; default: first, middle, last)")
     evaluate.add_argument("--test-speeds", help="speech classifiers: score each recording at these speeds and average "

@@ -84,7 +84,8 @@ def train_ctc(args) -> int:
     if report is not None:
         print(f"test ({counters.stopped_because}): {_errors(report)}")
         example = run.folder.file("example_test.wav")
-        print(f"try it: rnnkit transcribe {args.out} {example}")
+        said = run.folder.file("example_test.txt").read_text().strip()
+        print(f"try it: rnnkit transcribe {args.out} {example}   (the recording says {said})")
     return 130 if interrupted(counters, "transcribe", args.out) else 0
 
 
@@ -101,7 +102,9 @@ def print_report(report: dict, title: str) -> None:
 
     print_classification(report, title)
     print("accuracy per speaker:")
-    print(pd.DataFrame(report["per_speaker"]).T.to_string(float_format=lambda x: f"{x:.4f}"))
+    table = pd.DataFrame(report["per_speaker"]).T
+    table["support"] = table["support"].astype(int)
+    print(table.to_string(float_format=lambda x: f"{x:.4f}"))
 
 
 def _with_test_speeds(run, speeds: str | None):

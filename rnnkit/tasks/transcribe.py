@@ -210,7 +210,7 @@ def train_transcriber(out, data: TranscribeDataConfig | None = None, audio: Audi
                       on_step=None):
     """Trains a CTC transcriber into ``out``; returns ``(TranscriberRun, Counters, test
     report)``: :meth:`TranscriberRun.evaluate` on the test sequences with beam search (None without test recordings).
-    The first test sequence is saved as ``example_test.wav`` to try ``rnnkit transcribe`` on."""
+    The first test sequence is saved as ``example_test.wav`` (its words in ``example_test.txt``) to try ``rnnkit transcribe`` on."""
     folder = RunFolder(out)
     data, model, train = starting_configs(folder, TASK, TranscribeDataConfig, CTCConfig, data, model, train, resume)
     audio = from_saved(AudioConfig, folder.read_config(TASK)["audio"]) if resume else audio or AudioConfig()
@@ -240,8 +240,9 @@ def train_transcriber(out, data: TranscribeDataConfig | None = None, audio: Audi
     if not parts["test"]:
         return run, counters, None
     test = _joiner(parts["test"], labels, data, extractor)
-    wave, _ = test.draw(torch.Generator().manual_seed(train.seed + 2), 1)[0]
+    wave, tokens = test.draw(torch.Generator().manual_seed(train.seed + 2), 1)[0]
     write_wav(folder.file("example_test.wav"), wave, audio.sample_rate)
+    folder.file("example_test.txt").write_text(run.separator.join(labels.names[t - 1] for t in tokens) + "\n")
     return run, counters, run.evaluate(run.sequences(split="test"))
 
 

@@ -28,6 +28,7 @@ def test_train_prints_the_test_report_per_speaker(runs, capsys, fsdd_slice):
     assert main(["evaluate", str(speech), "--data", str(fsdd_slice)]) == 0
     printed = capsys.readouterr().out
     assert printed.startswith(f"{fsdd_slice} (test): accuracy ") and "accuracy per speaker:" in printed
+    assert "jackson    " in printed and " 9\n" in printed  # support as a count: 3 digits x indices 0-2
 
 
 def test_predict_gives_each_files_label_and_probabilities(runs, capsys, fsdd_slice):
@@ -54,6 +55,8 @@ def test_transcribe_prints_digit_strings(runs, capsys):
     assert result["file"] == str(example) and set(result["text"]) <= set("012")
     assert main(["transcribe", str(ctc), str(example)]) == 0
     assert capsys.readouterr().out.endswith(f"\t{example}\n")
+    said = (ctc / "example_test.txt").read_text().strip()
+    assert 2 <= len(said) <= 5 and set(said) <= set("012")
 
 
 def test_evaluate_scores_greedy_and_beam_decoding(runs, capsys, fsdd_slice):

@@ -46,8 +46,8 @@ class SpeechDataConfig:
     """Recordings per batch (batches group recordings of similar length)."""
     speeds: str = "0.85,0.9,0.95,1.0,1.05,1.1,1.15"
     """Speed perturbation (Ko et al. 2015): each training recording plays at one of these speeds, drawn afresh each epoch; 1.0 turns it off."""
-    noise_snr: float | None = 15.0
-    """Add white noise to each training recording at a random signal-to-noise ratio between this and 40 dB (None: no noise)."""
+    noise_snr: float = 15.0
+    """Add white noise to each training recording at a random signal-to-noise ratio between this and 40 dB; 0 turns it off."""
     test_speeds: str = "0.9,1.0,1.1"
     """Test-time augmentation: score each recording at these speeds and average the log-probabilities (e.g. 0.9,1.0,1.1); 1.0 scores it once."""
     time_masks: int = 3
@@ -74,13 +74,13 @@ class SpeechDataConfig:
 
     def waveform_transform(self, extractor: FeatureExtractor) -> TrainingFeatures:
         """``(waveform, generator) -> features``, with the speed perturbation and masks."""
-        return TrainingFeatures(extractor, self.speed_list(), self.mask(), self.noise_snr)
+        return TrainingFeatures(extractor, self.speed_list(), self.mask(), self.noise_snr or None)
 
     def training_inputs(self, extractor: FeatureExtractor, waves: list[torch.Tensor]):
         """``(inputs, transform)`` for :class:`ClassifierTask`: without speed perturbation
         or noise, the features (computed once) and the masks; else the waveforms and
         :meth:`waveform_transform`, which computes features afresh for every batch."""
-        if self.speed_list() == [1.0] and self.noise_snr is None:
+        if self.speed_list() == [1.0] and not self.noise_snr:
             return [extractor.extract(w) for w in waves], self.mask()
         return waves, self.waveform_transform(extractor)
 

@@ -113,3 +113,17 @@ def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
     train_transcriber(tmp_path / "split", resume=True, train=TrainConfig(max_steps=12, progress=False))
     whole, split = (load_transcriber(tmp_path / n).model.state_dict() for n in ("ctc", "split"))
     assert all(torch.equal(whole[k], split[k]) for k in whole)
+
+
+def test_features_are_computed_once_unless_speed_or_noise_needs_the_waveform():
+    from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures
+
+    extractor = FeatureExtractor(AudioConfig())
+    waves = [torch.randn(800), torch.randn(1200)]
+    inputs, transform = SpeechDataConfig(speeds="1.0", noise_snr=0, time_masks=0, feature_masks=0).training_inputs(
+        extractor, waves)
+    assert transform is None and [x.shape for x in inputs] == [(11, 39), (16, 39)]
+    inputs, transform = SpeechDataConfig(speeds="1.0").training_inputs(extractor, waves)
+    assert inputs is waves and isinstance(transform, TrainingFeatures) and transform.noise_snr == 15.0
+    inputs, transform = SpeechDataConfig(noise_snr=0).training_inputs(extractor, waves)
+    assert inputs is waves and transform.noise_snr is None and len(transform.speeds) == 7

@@ -42,8 +42,7 @@ def add_predict_parser(commands):
     predict.add_argument("--test-speeds", help="speech models: score each recording at these speeds and average "
                          "(e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
     predict.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    predict.set_defaults(handler=predict_labels)
-    return predict
+    return predict  # the caller dispatches on the run's task (classify or speech)
 
 
 def train(args) -> int:

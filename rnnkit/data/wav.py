@@ -10,6 +10,7 @@ WAVE_FORMAT_EXTENSIBLE header. Anything else gets a one-line error naming the fi
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from pathlib import Path
@@ -121,9 +122,11 @@ def write_wav(path, samples: Tensor, sample_rate: int) -> None:
     temporary.replace(path)
 
 
+@functools.lru_cache(maxsize=32)
 def _sinc_kernels(old: int, new: int, zero_crossings: int, rolloff: float) -> tuple[Tensor, int]:
     """One Hann-windowed sinc low-pass kernel per output phase (Smith, "Digital
-    Audio Resampling"; the kernel torchaudio's ``resample`` uses)."""
+    Audio Resampling"; the kernel torchaudio's ``resample`` uses). Cached: speed
+    perturbation resamples every training recording with the same few ratios."""
     cutoff = min(old, new) * rolloff  # just under the lower Nyquist rate, so nothing aliases
     width = math.ceil(zero_crossings * old / cutoff)
     taps = torch.arange(-width, width + old, dtype=torch.float64)[None] / old

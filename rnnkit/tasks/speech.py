@@ -178,28 +178,42 @@ def _prepare(data: SpeechDataConfig, extractor: FeatureExtractor, seed: int):
     return parts, labels, inputs, transform, [extractor.read(r.path) for r in parts["valid"]]
 
 
+def starting_speech_configs(folder: RunFolder, task: str, data_cls, model_cls, data, audio, model, train, resume: bool):
+    """:func:`starting_configs` plus the audio config (the saved one when resuming);
+    the data config must name the recordings."""
+    data, model, train = starting_configs(folder, task, data_cls, model_cls, data, model, train, resume)
+    audio = from_saved(AudioConfig, folder.read_config(task)["audio"]) if resume else audio or AudioConfig()
+    if not data.data:
+        raise DataError(f"no recordings: set {data_cls.__name__}.data (--data FOLDER or --data manifest.csv)")
+    return data, audio, model, train
+
+
+def write_speech_config(folder: RunFolder, task: str, data, audio: AudioConfig, model, train: TrainConfig,
+                        labels: LabelSet, parts: dict, resume: bool) -> None:
+    """Writes ``config.json`` with the labels and the split sizes; resuming needs the same split sizes."""
+    counts = {name: len(part) for name, part in parts.items()}
+    if resume and folder.read_config(task)["data"].get("counts") != counts:
+        raise RunFolderError(f"{data.data}: the recordings changed since {folder.path} was trained ({counts}); "
+                             "resuming needs the same data")
+    folder.path.mkdir(parents=True, exist_ok=True)
+    folder.write_config({"task": task, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
+                         "audio": asdict(audio), "data": {**asdict(data), "labels": labels.names, "counts": counts},
+                         "train": asdict(train)})
+
+
 def train_speech_classifier(out, data: SpeechDataConfig | None = None, audio: AudioConfig | None = None,
                             model: ClassifierConfig | None = None, train: TrainConfig | None = None,
                             resume: bool = False, on_step=None):
     """Trains a spoken-word classifier into ``out``; returns ``(SpeechRun, Counters,
     test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is empty)."""
     folder = RunFolder(out)
-    data, model, train = starting_configs(folder, TASK, SpeechDataConfig, ClassifierConfig, data, model, train, resume)
-    audio = from_saved(AudioConfig, folder.read_config(TASK)["audio"]) if resume else audio or AudioConfig()
-    if not data.data:
-        raise DataError("no recordings: set SpeechDataConfig.data (--data FOLDER or --data manifest.csv)")
+    data, audio, model, train = starting_speech_configs(folder, TASK, SpeechDataConfig, ClassifierConfig, data, audio,
+                                                        model, train, resume)
     parts, labels, inputs, transform, valid = _prepare(data, FeatureExtractor(audio), train.seed)
     model.input_size, model.vocab_size, model.num_classes = audio.size, 0, len(labels.names)
-    counts = {name: len(part) for name, part in parts.items()}
-    if resume and folder.read_config(TASK)["data"].get("counts") != counts:
-        raise RunFolderError(f"{data.data}: the recordings changed since {folder.path} was trained ({counts}); "
-                             "resuming needs the same data")
+    write_speech_config(folder, TASK, data, audio, model, train, labels, parts, resume)
     torch.manual_seed(train.seed)
     network = SequenceClassifier(model)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-                         "audio": asdict(audio), "data": {**asdict(data), "labels": labels.names, "counts": counts},
-                         "train": asdict(train)})
     device = resolve_device(train.device)
     targets = {name: encode_labels(part, labels) for name, part in parts.items()}
     task = ClassifierTask((inputs, targets["train"]), (valid, targets["valid"]), model.num_classes, data.batch_size,

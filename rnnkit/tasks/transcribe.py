@@ -12,22 +12,21 @@ never trains on.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 from torch.nn import functional as F
 
-import rnnkit
 from rnnkit.data.audio import AudioConfig, FeatureExtractor
 from rnnkit.data.buckets import pad_sequences
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import draw_sequences, join_recordings, read_recordings
 from rnnkit.data.wav import read_wav, write_wav
-from rnnkit.errors import DataError, RunFolderError
+from rnnkit.errors import DataError
 from rnnkit.metrics.transcription import error_rate
 from rnnkit.models.ctc import CTCConfig, CTCRecognizer, beam_decode, greedy_decode
-from rnnkit.tasks.common import from_saved, load_best, starting_configs, training_autocast
-from rnnkit.tasks.speech import SpeechDataConfig
+from rnnkit.tasks.common import from_saved, load_best, training_autocast
+from rnnkit.tasks.speech import SpeechDataConfig, encode_labels, starting_speech_configs, write_speech_config
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASK = "transcribe"
@@ -195,12 +194,7 @@ class TranscriberRun:
 def _joiner(recordings, labels: LabelSet, data: TranscribeDataConfig, extractor: FeatureExtractor) -> Joiner:
     if not recordings:
         raise DataError(f"{data.data}: a split has no recordings; check --split and the fractions")
-    tokens = []
-    for recording in recordings:
-        if recording.label not in labels.index:
-            raise DataError(f"{recording.path}: label {recording.label!r} is not among the training labels "
-                            f"({', '.join(labels.names)})")
-        tokens.append(labels.index[recording.label] + 1)
+    tokens = (encode_labels(recordings, labels) + 1).tolist()  # 0 is the CTC blank
     waves = [extractor.waveform(*read_wav(r.path)) for r in recordings]
     return Joiner(waves, tokens, data, extractor.config.sample_rate)
 
@@ -212,25 +206,17 @@ def train_transcriber(out, data: TranscribeDataConfig | None = None, audio: Audi
     report)``: :meth:`TranscriberRun.evaluate` on the test sequences with beam search (None without test recordings).
     The first test sequence is saved as ``example_test.wav`` (its words in ``example_test.txt``) to try ``rnnkit transcribe`` on."""
     folder = RunFolder(out)
-    data, model, train = starting_configs(folder, TASK, TranscribeDataConfig, CTCConfig, data, model, train, resume)
-    audio = from_saved(AudioConfig, folder.read_config(TASK)["audio"]) if resume else audio or AudioConfig()
-    if not data.data:
-        raise DataError("no recordings: set TranscribeDataConfig.data (--data FOLDER or --data manifest.csv)")
+    data, audio, model, train = starting_speech_configs(folder, TASK, TranscribeDataConfig, CTCConfig, data, audio,
+                                                        model, train, resume)
     extractor = FeatureExtractor(audio)
     parts = data.split_of(read_recordings(data.data, data.pattern), train.seed)
     labels = LabelSet.from_labels(r.label for r in parts["train"])
-    counts = {name: len(part) for name, part in parts.items()}
-    if resume and folder.read_config(TASK)["data"].get("counts") != counts:
-        raise RunFolderError(f"{data.data}: the recordings changed since {folder.path} was trained; resuming needs the same data")
     joiner = _joiner(parts["train"], labels, data, extractor)
     valid = _joiner(parts["valid"], labels, data, extractor).fixed(data.valid_sequences, train.seed + 1, extractor)
     model.input_size, model.num_tokens = audio.size, len(labels.names)
+    write_speech_config(folder, TASK, data, audio, model, train, labels, parts, resume)
     torch.manual_seed(train.seed)
     network = CTCRecognizer(model)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-                         "audio": asdict(audio), "data": {**asdict(data), "labels": labels.names, "counts": counts},
-                         "train": asdict(train)})
     task = TranscribeTask(joiner, data.waveform_transform(extractor), valid, data, train.seed,
                           resolve_device(train.device))
     trainer = Trainer(network, task, folder, train)

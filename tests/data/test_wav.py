@@ -83,7 +83,7 @@ def test_fsdd_file_matches_pythons_wave_module(shared_data):
     assert got_rate == rate == 8000 and np.array_equal(samples.numpy(), expected.astype(np.float32))
 
 
-def errors(tmp_path):
+def errors():
     good = wav_bytes(np.zeros((10, 1), dtype="<i2"), 8000, 1, 16)
     return {
         "empty.wav": (b"", "empty file; expected a WAV (RIFF/WAVE) file"),
@@ -102,7 +102,7 @@ def errors(tmp_path):
 
 @pytest.mark.parametrize("name", ["empty.wav", "text.wav", "alaw.wav", "pcm12.wav", "nodata.wav", "short.wav", "silent.wav"])
 def test_bad_wavs_get_one_line_errors_naming_the_file(tmp_path, name):
-    content, message = errors(tmp_path)[name]
+    content, message = errors()[name]
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(DataError) as caught:

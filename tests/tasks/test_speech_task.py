@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from rnnkit.data.audio import change_speed
-from rnnkit.data.speech import read_recordings
+from rnnkit.metrics.transcription import edit_distance
 from rnnkit.data.wav import read_wav
 from rnnkit.errors import DataError, RunFolderError
 from rnnkit.models.classifier import ClassifierConfig
@@ -93,17 +93,18 @@ def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
     config = TrainConfig(max_steps=12, eval_every=6, progress=False)
     run, counters, report = train_transcriber(tmp_path / "ctc", data, None, model, config)
     assert counters.step == 12 and report["sequences"] == 24 and report["beam_width"] == 8
-    assert 2 * 24 <= report["tokens"] <= 5 * 24 and report["token_error_rate"] >= 0
+    assert 2 * 24 <= report["tokens"] <= 5 * 24
+    sequences = run.sequences(split="test")
+    assert run.evaluate(sequences) == report  # the test sequences are rebuilt exactly from the saved run
+    hypotheses = [ids for ids, _ in run.decode([f for f, _ in sequences], beam_width=1)]
+    errors = sum(edit_distance(t, h) for (_, t), h in zip(sequences, hypotheses))
+    assert run.evaluate(sequences, beam_width=1)["token_error_rate"] == errors / report["tokens"]
     example = tmp_path / "ctc" / "example_test.wav"
     result = run.transcribe([example], beam_width=4)[0]
     assert result["file"] == str(example) and set(result["text"]) <= set(DIGITS)
     assert result["text"] == "".join(result["tokens"]) and "log_probability" in result
     assert "log_probability" not in run.transcribe([example], beam_width=1)[0]
-    sequences = run.sequences(split="test")
-    assert [t for _, t in sequences] == [t for _, t in load_transcriber(tmp_path / "ctc").sequences(split="test")]
-    recordings = read_recordings(fsdd_slice, data.pattern)
-    assert len(sequences) == 24 and all(1 <= t <= 3 for _, tokens in sequences for t in tokens)
-    assert len(recordings) == 108
+    assert all(1 <= t <= 3 for _, tokens in sequences for t in tokens)
 
     def interrupt(trainer, loss):
         if trainer.counters.step == 5:

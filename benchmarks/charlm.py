@@ -173,8 +173,8 @@ def _train_and_score(out: Path, time_budget: float, precision: str, recipe: dict
     started = time.monotonic()
     _, counters = train_language_model(out, data, model, train)
     return {"precision": precision, "time budget s": train.time_budget, "steps": counters.step,
-            "wall s": time.monotonic() - started, "val nats/char (90/10)": counters.best_loss,
-            "val bits/char": counters.best_loss / 0.6931471805599453, "folder": str(out)}
+            "wall s": time.monotonic() - started, "val nats/char (90/10)": counters.best_score,
+            "val bits/char": counters.best_score / 0.6931471805599453, "folder": str(out)}
 
 
 def quality(args) -> list[dict]:

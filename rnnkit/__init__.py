@@ -3,8 +3,6 @@
 This module re-exports the public names and defines nothing itself.
 """
 
-__version__ = "0.1.0"
-
 from rnnkit.data.audio import AudioConfig  # noqa: E402
 from rnnkit.models import (  # noqa: E402
     ClassifierConfig,
@@ -18,24 +16,45 @@ from rnnkit.models import (  # noqa: E402
     PianoRollModelConfig,
     SequenceClassifier,
 )
-from rnnkit.nn import GRU, LSTM, RNN, GRUCell, LSTMCell, MinGRU, MinLSTM, Recurrent, RNNCell, detach_state  # noqa: E402
-from rnnkit.tasks.classifier import ClassifyDataConfig, load_classifier, train_classifier  # noqa: E402
+from rnnkit.nn import (  # noqa: E402
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    MinGRU,
+    MinLSTM,
+    Recurrent,
+    RNNCell,
+    detach_state,
+)
+from rnnkit.tasks.classifier import (  # noqa: E402
+    ClassifyDataConfig,
+    load_classifier,
+    train_classifier,
+)
 from rnnkit.tasks.forecast import ForecastDataConfig, train_forecaster  # noqa: E402
 from rnnkit.tasks.forecast_run import ForecastRun, load_forecaster  # noqa: E402
+from rnnkit.tasks.language_model import (  # noqa: E402
+    TextDataConfig,
+    load_language_model,
+    train_language_model,
+)
 from rnnkit.tasks.music import MusicDataConfig, MusicRun, load_music_model, train_music  # noqa: E402
-from rnnkit.tasks.speech import SpeechDataConfig, SpeechRun, load_speech_classifier, train_speech_classifier  # noqa: E402
+from rnnkit.tasks.speech import (  # noqa: E402
+    SpeechDataConfig,
+    SpeechRun,
+    load_speech_classifier,
+    train_speech_classifier,
+)
 from rnnkit.tasks.transcribe import (  # noqa: E402
     TranscribeDataConfig,
     TranscriberRun,
     load_transcriber,
     train_transcriber,
 )
-from rnnkit.tasks.language_model import (  # noqa: E402
-    TextDataConfig,
-    load_language_model,
-    train_language_model,
-)
 from rnnkit.train import TrainConfig  # noqa: E402
+from rnnkit.version import __version__  # noqa: E402
 
 __all__ = [
     "RNN", "LSTM", "GRU", "MinGRU", "MinLSTM", "RNNCell", "LSTMCell", "GRUCell", "Recurrent", "detach_state",

@@ -1,22 +1,69 @@
 """``rnnkit <command>``: the one argument parser. It turns flags into typed
-configs and calls a task; nothing else in rnnkit parses arguments. Each task's
-flags and handlers live in its own module here (``lm``, ``classify``, ``forecast``, ``music``, ``speech``, ``lab``)."""
+configs and calls a task; nothing else in rnnkit parses arguments.
+
+Each task's module here (``lm``, ``classify``, ``forecast``, ``music``,
+``speech``) adds its ``train`` subcommand and its flags of the shared commands,
+and names its handlers; the shared commands (``generate``, ``predict``,
+``evaluate``) are built here once and dispatch on the run folder's task.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+from functools import partial
 
 from rnnkit.cli import classify, forecast, lab, lm, music, speech
+from rnnkit.cli.arguments import FORMATTER
 from rnnkit.errors import RnnkitError
+from rnnkit.train import RunFolder
 
-EXAMPLES = lm.EXAMPLES + "".join(m.EXAMPLES.replace("examples:\n", "") for m in (classify, forecast, music, speech, lab))
-FORMATTER = argparse.RawDescriptionHelpFormatter
-EVALUATORS = {"lm": lm.evaluate, "classify": classify.evaluate, "forecast": forecast.evaluate,
-              "music": music.evaluate, "speech": speech.evaluate, "transcribe": speech.evaluate_transcriber}
-PREDICTORS = {"classify": classify.predict_labels, "speech": speech.predict_files}
-GENERATORS = {"lm": lm.generate_text, "music": music.generate_piece}
+TASK_MODULES = (lm, classify, forecast, music, speech)
+EXAMPLES = lm.EXAMPLES + "".join(module.EXAMPLES.replace("examples:\n", "")
+                                 for module in (*TASK_MODULES[1:], lab))
+HANDLERS = {key: handler for module in TASK_MODULES for key, handler in module.HANDLERS.items()}
+"""(task, shared command) -> handler."""
+SHARED_COMMANDS = {
+    "generate": "sample text (language models) or MIDI (music models)",
+    "predict": "labels and class probabilities (text, sequence and speech classifiers)",
+    "evaluate": "score a trained model on a file",
+}
+HINTS = {("transcribe", "predict"): "; use 'rnnkit transcribe'", ("forecast", "predict"): "; use 'rnnkit forecast'"}
+
+
+def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None:
+    """The flags a shared command has for every task; task modules add their own groups."""
+    parser.add_argument("run", help="run folder written by 'rnnkit train'")
+    if command == "generate":
+        parser.add_argument("--length", type=int, default=500, help="characters (or music steps) to generate")
+        parser.add_argument("--temperature", type=float, default=1.0,
+                            help="<1 is more conservative; 0 is greedy")
+        parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+    elif command == "predict":
+        parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                            help="texts to classify, or WAV files for speech models")
+        parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+    else:
+        parser.add_argument("--data", required=True, help="file to score, in the format the model was trained "
+                            "on (speech: the folder or manifest)")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast "
+                            "windows (forecasters)")
+        parser.add_argument("--split", default="test", choices=("train", "valid", "test"),
+                            help="forecasters: which rows of the file to backtest, by the run's --split; "
+                            "music and speech: which split of the data to score, split as in training "
+                            "(default: test)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
+
+
+def _dispatch(command: str, args) -> int:
+    task = RunFolder(args.run).read_config().get("task")
+    handler = HANDLERS.get((task, command))
+    if handler is None:
+        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit {command}' does not know"
+                          + HINTS.get((task, command), ""))
+    return handler(args)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,61 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     forecast.add_train_parser(tasks)
     music.add_train_parser(tasks)
     speech.add_train_parsers(tasks)
-    generate = lm.add_generate_parser(commands)
-    music.add_generate_arguments(generate)
-    generate.set_defaults(handler=_generate)
-    classify.add_predict_parser(commands).set_defaults(handler=_predict)
+    for command, help_text in SHARED_COMMANDS.items():
+        shared = commands.add_parser(command, help=help_text, epilog=EXAMPLES, formatter_class=FORMATTER)
+        _add_common_arguments(command, shared)
+        for module in TASK_MODULES:
+            module.add_shared_arguments(command, shared)
+        shared.set_defaults(handler=partial(_dispatch, command))
     speech.add_transcribe_parser(commands)
     forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
-
-    evaluate = commands.add_parser("evaluate", help="score a trained model on a file", epilog=EXAMPLES,
-                                   formatter_class=FORMATTER)
-    evaluate.add_argument("run", help="run folder written by 'rnnkit train'")
-    evaluate.add_argument("--data", required=True, help="file to score, in the format the model was trained on "
-                          "(speech: the folder or manifest)")
-    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
-    evaluate.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast windows (forecasters)")
-    evaluate.add_argument("--split", default="test", choices=("train", "valid", "test"),
-                          help="forecasters: which rows of the file to backtest, by the run's --split; music and speech: which "
-                               "split of the data to score, split as in training (default: test)")
-    evaluate.add_argument("--windows", help="forecasters: backtest windows to plot, comma-separated indices "
-                          "(negative from the end; default: first, middle, last)")
-    evaluate.add_argument("--test-speeds", help="speech classifiers: score each recording at these speeds and average "
-                          "(e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
-    evaluate.add_argument("--beam-width", type=int, default=8, help="transcribers: prefix beam search width, "
-                          "scored beside greedy decoding (default: 8)")
-    evaluate.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    evaluate.set_defaults(handler=_evaluate)
     return parser
-
-
-def _task_of(run) -> str:
-    from rnnkit.train import RunFolder
-
-    return RunFolder(run).read_config().get("task")
-
-
-def _generate(args) -> int:
-    task = _task_of(args.run)
-    if task not in GENERATORS:
-        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit generate' does not know")
-    return GENERATORS[task](args)
-
-
-def _predict(args) -> int:
-    task = _task_of(args.run)
-    if task not in PREDICTORS:
-        hint = "; use 'rnnkit transcribe'" if task == "transcribe" else ""
-        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit predict' does not know{hint}")
-    return PREDICTORS[task](args)
-
-
-def _evaluate(args) -> int:
-    task = _task_of(args.run)
-    if task not in EVALUATORS:
-        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit evaluate' does not know")
-    return EVALUATORS[task](args)
 
 
 def main(argv=None) -> int:

@@ -6,9 +6,16 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import sys
 import textwrap
 import types
 import typing
+
+from rnnkit.tasks.common import LIMITS, Recipe
+from rnnkit.train import TrainConfig
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+"""Every command's help keeps its examples' line breaks."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -44,12 +51,16 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls, skip=(), title: s
     (pass the same to :func:`build_config`)."""
     group = parser.add_argument_group(title or cls.__name__, (cls.__doc__ or "").strip().splitlines()[0])
     docs, hints = field_docs(cls), typing.get_type_hints(cls)
+    defaults = defaults or {}
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
         kind, _ = _base_type(hints[field.name])
         flag = "--" + field.name.replace("_", "-")
-        help_text = f"{docs.get(field.name, '')} (default: {(defaults or {}).get(field.name, field.default)})"
+        default = defaults.get(field.name, field.default)
+        when = " when no other limit is given" if cls is TrainConfig and field.name in defaults \
+            and field.name in LIMITS else ""
+        help_text = f"{docs.get(field.name, '')} (default: {default}{when})"
         if kind is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         else:
@@ -63,43 +74,38 @@ def build_config(cls, namespace: argparse.Namespace, defaults: dict | None = Non
     return cls(**{**(defaults or {}), **given, **overrides})
 
 
-def train_config(namespace: argparse.Namespace, default_limit: str, value: float, **defaults):
-    """The ``TrainConfig`` from the flags; without any limit, ``default_limit``
-    (``epochs``, ``max_steps`` or ``time_budget``) becomes ``value``, and a note says so. ``defaults``
-    replace TrainConfig's own defaults for flags that were not given."""
-    import sys
-
-    from rnnkit.train import TrainConfig
-
-    config = build_config(TrainConfig, namespace)
-    for name, default in defaults.items():
-        if getattr(namespace, name, None) is None:
-            setattr(config, name, default)
-    if not (config.max_steps or config.epochs or config.time_budget):
-        setattr(config, default_limit, value)
-        if not getattr(namespace, "resume", False):
-            unit = {"epochs": "epochs", "max_steps": "steps"}.get(default_limit, "s")
-            print(f"no limit given: training for {value:g} {unit} (set --epochs, --time-budget or --max-steps)",
-                  file=sys.stderr)
+def train_config(namespace: argparse.Namespace, recipe: Recipe) -> TrainConfig:
+    """The ``TrainConfig`` from the flags and the task's recipe. The recipe's limits
+    apply only when the flags give none, and a note says so."""
+    limits = recipe.default_limits()
+    given_limit = any(getattr(namespace, name, None) is not None for name in LIMITS)
+    defaults = {k: v for k, v in recipe.train_defaults.items() if k not in LIMITS or not given_limit}
+    config = build_config(TrainConfig, namespace, defaults)
+    if not given_limit and not getattr(namespace, "resume", False):
+        units = {"epochs": "epochs", "max_steps": "steps", "time_budget": "s"}
+        shown = " or ".join(f"{value:g} {units[name]}" for name, value in limits.items())
+        print(f"no limit given: training for {shown}, whichever comes first "
+              "(set --epochs, --time-budget or --max-steps)" if len(limits) > 1 else
+              f"no limit given: training for {shown} (set --epochs, --time-budget or --max-steps)",
+              file=sys.stderr)
     return config
 
 
-def add_train_task(tasks, name: str, help_text: str, examples: str, configs, handler):
+def add_train_task(tasks, recipe: Recipe, help_text: str, examples: str, configs, handler):
     """``rnnkit train NAME``: ``--out``, ``--resume`` and one flag group per config,
-    given as ``(title, dataclass, fields to skip[, the task's defaults])``; returns the parser."""
-    parser = tasks.add_parser(name, help=help_text, epilog=examples, formatter_class=argparse.RawDescriptionHelpFormatter)
+    given as ``(title, dataclass, fields to skip)``; the recipe's defaults show in the help."""
+    parser = tasks.add_parser(recipe.task, help=help_text, epilog=examples, formatter_class=FORMATTER)
     parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
-    for title, cls, skip, *defaults in configs:
-        add_config_arguments(parser, cls, skip=skip, title=title, defaults=defaults[0] if defaults else None)
+    defaults = {recipe.model_config: recipe.model_defaults, TrainConfig: recipe.train_defaults}
+    for title, cls, skip in configs:
+        add_config_arguments(parser, cls, skip=skip, title=title, defaults=defaults.get(cls))
     parser.set_defaults(handler=handler)
     return parser
 
 
 def interrupted(counters, task: str, out) -> bool:
     """After Ctrl-C: says where the run stopped and how to continue it (the caller exits 130)."""
-    import sys
-
     if counters.stopped_because != "interrupted":
         return False
     print(f"interrupted at step {counters.step}; saved {out}. "

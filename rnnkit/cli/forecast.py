@@ -1,11 +1,23 @@
-"""``rnnkit train forecast``, ``rnnkit forecast`` and the forecaster's ``evaluate``."""
+"""``rnnkit train forecast``, ``rnnkit forecast`` and the forecaster's part of ``evaluate``."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+import pandas as pd
+
+from rnnkit.cli.arguments import (
+    FORMATTER,
+    add_train_task,
+    build_config,
+    interrupted,
+    train_config,
+)
+from rnnkit.io import parse_list, write_text
+from rnnkit.tasks import forecast as task
+from rnnkit.tasks.forecast_data import RECIPE, ForecastDataConfig
+from rnnkit.tasks.forecast_run import load_forecaster
+from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
   rnnkit train forecast --data ETTh1.csv --target HUFL,HULL,MUFL,MULL,LUFL,LULL,OT --split ett \\
@@ -16,21 +28,22 @@ EXAMPLES = """examples:
   rnnkit evaluate runs/etth1 --data ETTh1.csv --plot windows.png --json
 """
 
-# Steps, not epochs: a monthly series makes 2 batches per epoch, ETTh1 about 125.
-DEFAULT_STEPS = 1000
-FORMATTER = argparse.RawDescriptionHelpFormatter
 SHOWN_METRICS = ("mae", "mse", "rmse", "smape", "mase", "scaled_mse", "scaled_mae")
 
 
 def add_train_parser(tasks) -> None:
-    from rnnkit.models.forecaster import ForecasterConfig
-    from rnnkit.tasks.forecast import ForecastDataConfig
-    from rnnkit.train import TrainConfig
-
-    add_train_task(tasks, "forecast", "multi-step forecaster for CSV time series", EXAMPLES,
+    add_train_task(tasks, RECIPE, "multi-step forecaster for CSV time series", EXAMPLES,
                    [("data", ForecastDataConfig, ()),
-                    ("model", ForecasterConfig, ("targets", "past_covariates", "future_covariates")),
+                    ("model", RECIPE.model_config, ("targets", "past_covariates", "future_covariates")),
                     ("training", TrainConfig, ())], train)
+
+
+def add_shared_arguments(command: str, parser) -> None:
+    """The forecaster's flags of the shared commands."""
+    if command == "evaluate":
+        parser.add_argument_group("forecasters").add_argument(
+            "--windows", help="backtest windows to plot, comma-separated indices "
+            "(negative from the end; default: first, middle, last)")
 
 def add_forecast_parser(commands) -> None:
     parser = commands.add_parser("forecast", help="forecast the steps after the end of a series",
@@ -45,12 +58,9 @@ def add_forecast_parser(commands) -> None:
 
 
 def train(args) -> int:
-    from rnnkit.models.forecaster import ForecasterConfig
-    from rnnkit.tasks import forecast as task
-
-    config = train_config(args, "max_steps", DEFAULT_STEPS, eval_every=100)
-    data = build_config(task.ForecastDataConfig, args)
-    model = build_config(ForecasterConfig, args)
+    config = train_config(args, RECIPE)
+    data = build_config(ForecastDataConfig, args)
+    model = build_config(RECIPE.model_config, args, RECIPE.model_defaults)
     run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)
     report = run.backtest(run.data.data, plot=run.folder.file("forecast_test.png"),
                           plot_errors=run.folder.file("error_by_horizon.png"))
@@ -67,8 +77,6 @@ def _rows(report: dict) -> str:
 
 
 def print_report(report: dict, title: str) -> None:
-    import pandas as pd
-
     print(f"{title}: {report['windows']} windows, horizon {report['horizon']}, season {report['season']}")
     overall = pd.DataFrame({name: model["overall"] for name, model in report["models"].items()}).T
     print(overall[list(SHOWN_METRICS)].to_string(float_format=lambda x: f"{x:.4f}"))
@@ -84,16 +92,10 @@ def print_report(report: dict, title: str) -> None:
 
 
 def forecast(args) -> int:
-    from rnnkit.tasks.forecast_run import load_forecaster
-
     run = load_forecaster(args.run, device=args.device)
     table = run.forecast(args.data, future_path=args.future)
     if args.out:
-        from pathlib import Path
-
-        from rnnkit.train.checkpoint import atomic_write
-
-        atomic_write(Path(args.out), table.to_csv(index=False).encode())
+        write_text(args.out, table.to_csv(index=False))
         print(f"wrote {len(table)} forecast rows to {args.out}")
     else:
         print(table.to_string(index=False))
@@ -104,15 +106,10 @@ def forecast(args) -> int:
 
 
 def evaluate(args) -> int:
-    from rnnkit.tasks.forecast_run import load_forecaster
-
     run = load_forecaster(args.run, device=args.device)
     windows = None
     if args.windows:
-        try:
-            windows = [int(w) for w in args.windows.split(",")]
-        except ValueError:
-            raise ValueError(f"--windows {args.windows!r}: expected comma-separated integers such as 0,10,-1") from None
+        windows = parse_list(args.windows, int, "--windows", "0,10,-1")
     report = run.backtest(args.data, split=args.split, plot=args.plot, windows=windows)
     if args.json:
         print(json.dumps(report))
@@ -121,3 +118,7 @@ def evaluate(args) -> int:
     if args.plot:
         print(f"forecast plot: {args.plot}")
     return 0
+
+
+HANDLERS = {("forecast", "evaluate"): evaluate}
+"""(task, shared command) -> handler."""

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-import argparse
-
-from rnnkit.cli.arguments import add_config_arguments, build_config
+from rnnkit.cli.arguments import FORMATTER, add_config_arguments, build_config
+from rnnkit.lab.compare import CompareConfig, compare
+from rnnkit.lab.diagnose import DiagnoseConfig, diagnose_cells, diagnose_run
 
 EXAMPLES = """examples:
-  rnnkit compare --task adding --out runs/compare-adding            # rnn, lstm, gru at T = 100, 200, 400
+  rnnkit compare --task adding                        # rnn, lstm, gru at T = 100, 200, 400 -> runs/compare-adding
   rnnkit compare --task copy --cells rnn,lstm,gru,mingru,minlstm --lengths 50,100 --seeds 0,1 --out runs/copy
-  rnnkit compare --task lm --cells lstm,gru,mingru --time-budget 120 --out runs/compare-lm
-  rnnkit compare --task music --data JSB_Chorales.mat --hidden-size 36 --time-budget 120 --out runs/compare-jsb
+  rnnkit compare --task lm --cells lstm,gru,mingru --time-budget 120
+  rnnkit compare --task music --data JSB_Chorales.mat --hidden-size 36 --time-budget 120
   rnnkit diagnose runs/compare-adding/runs/adding-T200-lstm-seed0
-  rnnkit diagnose --cells rnn,lstm,gru --length 200 --out runs/diagnose
+  rnnkit diagnose --cells rnn,lstm,gru --length 200                 # fresh cells -> runs/diagnose
 """
-
-FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 def add_parsers(commands) -> None:
-    from rnnkit.lab.compare import CompareConfig
-    from rnnkit.lab.diagnose import DiagnoseConfig
-
-    compare = commands.add_parser("compare", help="train cells side by side on long-range problems or an LM",
-                                  epilog=EXAMPLES, formatter_class=FORMATTER)
-    compare.add_argument("--out", required=True, help="folder for the tables, plots and run folders")
-    add_config_arguments(compare, CompareConfig, title="comparison")
-    compare.set_defaults(handler=run_compare)
+    compare_parser = commands.add_parser("compare", help="train cells side by side on long-range problems or an LM",
+                                         epilog=EXAMPLES, formatter_class=FORMATTER)
+    compare_parser.add_argument("--out", help="folder for the tables, plots and run folders "
+                                "(default: runs/compare-TASK)")
+    add_config_arguments(compare_parser, CompareConfig, title="comparison")
+    compare_parser.set_defaults(handler=run_compare)
 
     diagnose = commands.add_parser("diagnose", help="gradient diagnostics: dloss/dh_t by distance, norms over "
                                    "training", epilog=EXAMPLES, formatter_class=FORMATTER)
@@ -42,17 +38,19 @@ def _log(message: str) -> None:
 
 
 def run_compare(args) -> int:
-    from rnnkit.lab.compare import CompareConfig, compare
-
-    compare(build_config(CompareConfig, args), args.out, log=_log)
+    config = build_config(CompareConfig, args)
+    out = args.out or f"runs/compare-{config.task}"
+    compare(config, out, log=_log)
+    print(f"wrote the comparison to {out}", flush=True)
     return 0
 
 
 def run_diagnose(args) -> int:
-    from rnnkit.lab.diagnose import DiagnoseConfig, diagnose_cells, diagnose_run
-
     if args.run:
+        out = args.out or args.run
         diagnose_run(args.run, args.out, log=_log)
     else:
-        diagnose_cells(build_config(DiagnoseConfig, args), args.out or "runs/diagnose", log=_log, device=args.device)
+        out = args.out or "runs/diagnose"
+        diagnose_cells(build_config(DiagnoseConfig, args), out, log=_log, device=args.device)
+    print(f"wrote the diagnostics to {out}", flush=True)
     return 0

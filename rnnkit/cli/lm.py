@@ -1,12 +1,13 @@
-"""``rnnkit train lm``, ``generate`` and the language model's ``evaluate``."""
+"""``rnnkit train lm`` and the language model's part of ``generate`` and ``evaluate``."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
 from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+from rnnkit.tasks import language_model as task
+from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
   rnnkit train lm --out runs/shakespeare                 # bundled tiny Shakespeare, 110 s
@@ -16,43 +17,31 @@ EXAMPLES = """examples:
   rnnkit evaluate runs/shakespeare --data other.txt --json
 """
 
-DEFAULT_TIME_BUDGET = 110.0
-FORMATTER = argparse.RawDescriptionHelpFormatter
-
 
 def add_train_parser(tasks) -> None:
-    from rnnkit.models import LanguageModelConfig
-    from rnnkit.tasks.language_model import TextDataConfig
-    from rnnkit.train import TrainConfig
+    parser = add_train_task(tasks, task.RECIPE, "character-level language model", EXAMPLES,
+                            [("data", task.TextDataConfig, ()),
+                             ("model", task.LanguageModelConfig, ("vocab_size",)),
+                             ("training", TrainConfig, ())], train)
+    parser.add_argument("--sample-length", type=int, default=500,
+                        help="characters to print after training (0: none)")
 
-    lm = add_train_task(tasks, "lm", "character-level language model", EXAMPLES,
-                        [("data", TextDataConfig, ()), ("model", LanguageModelConfig, ("vocab_size",)),
-                         ("training", TrainConfig, ())], train)
-    lm.add_argument("--sample-length", type=int, default=500, help="characters to print after training (0: none)")
 
-def add_generate_parser(commands):
-    generate = commands.add_parser("generate", help="sample text (language models) or MIDI (music models)",
-                                   epilog=EXAMPLES, formatter_class=FORMATTER)
-    generate.add_argument("run", help="run folder written by 'rnnkit train lm' or 'rnnkit train music'")
-    generate.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
-    generate.add_argument("--length", type=int, default=500, help="characters (or music steps) to generate")
-    generate.add_argument("--temperature", type=float, default=1.0, help="<1 is more conservative; 0 is greedy")
-    generate.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely")
-    generate.add_argument("--top-p", type=float, default=None, help="sample only within probability mass p")
-    generate.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
-    generate.add_argument("--num-samples", type=int, default=1, help="independent samples, generated as a batch")
-    generate.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    generate.set_defaults(handler=generate_text)
-    return generate
+def add_shared_arguments(command: str, parser) -> None:
+    """The language model's flags of the shared commands."""
+    if command == "generate":
+        group = parser.add_argument_group("language models")
+        group.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
+        group.add_argument("--top-k", type=int, default=None, help="sample only among the k most likely")
+        group.add_argument("--top-p", type=float, default=None, help="sample only within probability mass p")
+        group.add_argument("--num-samples", type=int, default=1,
+                           help="independent samples, generated as a batch")
 
 
 def train(args) -> int:
-    from rnnkit.models import LanguageModelConfig
-    from rnnkit.tasks import language_model as task
-
-    config = train_config(args, "time_budget", DEFAULT_TIME_BUDGET)
+    config = train_config(args, task.RECIPE)
     data = build_config(task.TextDataConfig, args)
-    model = build_config(LanguageModelConfig, args)
+    model = build_config(task.LanguageModelConfig, args, task.RECIPE.model_defaults)
     run, counters = task.train_language_model(args.out, data, model, config, resume=args.resume)
     if interrupted(counters, "lm", args.out):
         return 130
@@ -61,10 +50,8 @@ def train(args) -> int:
     return 0
 
 
-def generate_text(args) -> int:
-    from rnnkit.tasks.language_model import load_language_model
-
-    run = load_language_model(args.run, device=args.device)
+def generate(args) -> int:
+    run = task.load_language_model(args.run, device=args.device)
     stream = sys.stdout if args.num_samples == 1 else None
     texts = run.generate(args.prompt, args.length, args.temperature, args.top_k, args.top_p, args.seed,
                          args.num_samples, stream=stream)
@@ -72,14 +59,12 @@ def generate_text(args) -> int:
         for index, text in enumerate(texts):
             print(f"--- sample {index + 1} ---\n{args.prompt}{text}")
     else:
-        print()
+        print(flush=True)
     return 0
 
 
 def evaluate(args) -> int:
-    from rnnkit.tasks.language_model import load_language_model
-
-    metrics = load_language_model(args.run, device=args.device).evaluate(args.data)
+    metrics = task.load_language_model(args.run, device=args.device).evaluate(args.data)
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -87,3 +72,7 @@ def evaluate(args) -> int:
               f"perplexity {metrics['perplexity']:.3f} | {metrics['chars']} chars scored, "
               f"{metrics['unknown_chars']} not in the vocabulary")
     return 0
+
+
+HANDLERS = {("lm", "generate"): generate, ("lm", "evaluate"): evaluate}
+"""(task, shared command) -> handler."""

@@ -1,4 +1,4 @@
-"""``rnnkit train music``, the music model's ``evaluate`` and ``generate``."""
+"""``rnnkit train music`` and the music model's part of ``evaluate`` and ``generate``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 
 from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+from rnnkit.data.music import plot_piano_roll, read_piano_rolls, write_midi
+from rnnkit.errors import DataError
+from rnnkit.tasks import music as task
+from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
   rnnkit train music --data JSB_Chorales.mat --out runs/jsb                # the JSB recipe: the defaults
@@ -14,20 +18,17 @@ EXAMPLES = """examples:
   rnnkit generate runs/jsb --length 64 --out primed.mid --prime bach.mid --prime-steps 16 --temperature 0.9
 """
 
-DEFAULT_STEPS = 12000
-
 
 def add_train_parser(tasks) -> None:
-    from rnnkit.models.music import PianoRollModelConfig
-    from rnnkit.tasks.music import MusicDataConfig
-    from rnnkit.train import TrainConfig
+    add_train_task(tasks, task.RECIPE, "polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)",
+                   EXAMPLES, [("data", task.MusicDataConfig, ()), ("model", task.PianoRollModelConfig, ("keys",)),
+                              ("training", TrainConfig, ())], train)
 
-    add_train_task(tasks, "music", "polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)", EXAMPLES,
-                   [("data", MusicDataConfig, ()), ("model", PianoRollModelConfig, ("keys",)),
-                    ("training", TrainConfig, ())], train)
 
-def add_generate_arguments(parser) -> None:
-    """The music flags of the shared ``rnnkit generate`` command."""
+def add_shared_arguments(command: str, parser) -> None:
+    """The music model's flags of the shared commands."""
+    if command != "generate":
+        return
     group = parser.add_argument_group("music models")
     group.add_argument("--out", help="MIDI file to write (a PNG piano roll is written next to it)")
     group.add_argument("--prime", help="start from the opening of this piece: a .mid file, or a .mat/.json "
@@ -38,15 +39,10 @@ def add_generate_arguments(parser) -> None:
 
 
 def train(args) -> int:
-    from rnnkit.models.music import PianoRollModelConfig
-    from rnnkit.tasks import music as task
-
-    config = train_config(args, "max_steps", DEFAULT_STEPS, eval_every=100, warmup_steps=50)
+    config = train_config(args, task.RECIPE)
     data = build_config(task.MusicDataConfig, args)
-    model = build_config(PianoRollModelConfig, args)
+    model = build_config(task.PianoRollModelConfig, args, task.RECIPE.model_defaults)
     run, counters = task.train_music(args.out, data, model, config, resume=args.resume)
-    from rnnkit.errors import DataError
-
     for split in ("valid", "test"):
         try:
             result = run.evaluate(run.config["data"]["data"], split)
@@ -61,9 +57,7 @@ def train(args) -> int:
 
 
 def evaluate(args) -> int:
-    from rnnkit.tasks.music import load_music_model
-
-    result = load_music_model(args.run, device=args.device).evaluate(args.data, args.split)
+    result = task.load_music_model(args.run, device=args.device).evaluate(args.data, args.split)
     if args.json:
         print(json.dumps(result))
     else:
@@ -73,9 +67,6 @@ def evaluate(args) -> int:
 
 
 def _prime(args):
-    from rnnkit.data.music import read_piano_rolls
-    from rnnkit.errors import DataError
-
     if not args.prime:
         return None
     pieces = read_piano_rolls(args.prime)
@@ -88,14 +79,10 @@ def _prime(args):
     return pieces[split][int(index)][:args.prime_steps]
 
 
-def generate_piece(args) -> int:
-    from rnnkit.data.music import plot_piano_roll, write_midi
-    from rnnkit.errors import DataError
-    from rnnkit.tasks.music import load_music_model
-
+def generate(args) -> int:
     if not args.out:
         raise DataError("a music model writes MIDI: give --out piece.mid")
-    run = load_music_model(args.run, device=args.device)
+    run = task.load_music_model(args.run, device=args.device)
     prime = _prime(args)
     roll = run.generate(args.length, prime, args.temperature, args.seed)
     # MIDI-trained models keep their resolution; the benchmark rolls are one step per quarter note.
@@ -107,3 +94,7 @@ def generate_piece(args) -> int:
     notes = int(roll.sum())
     print(f"wrote {args.out} ({len(roll)} steps, {notes} key-steps) and {picture}")
     return 0
+
+
+HANDLERS = {("music", "generate"): generate, ("music", "evaluate"): evaluate}
+"""(task, shared command) -> handler."""

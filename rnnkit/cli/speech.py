@@ -3,10 +3,22 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+import pandas as pd
+
+from rnnkit.cli.arguments import (
+    FORMATTER,
+    add_train_task,
+    build_config,
+    interrupted,
+    train_config,
+)
+from rnnkit.cli.classify import print_report as print_classification
+from rnnkit.data.audio import AudioConfig
+from rnnkit.errors import DataError
+from rnnkit.tasks import speech, transcribe
+from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
   rnnkit train speech --data fsdd/recordings --out runs/fsdd
@@ -18,31 +30,30 @@ EXAMPLES = """examples:
   rnnkit transcribe runs/digits runs/digits/example_test.wav --beam-width 16
 """
 
-FORMATTER = argparse.RawDescriptionHelpFormatter
-# FSDD has ~2,400 training recordings: 80 epochs of the classifier take ~3 minutes here, 40 of CTC ~6.
-CLASSIFIER_EPOCHS, CTC_EPOCHS = 80.0, 40.0
-# Speech-sized defaults for the shared classifier (its own defaults suit word embeddings).
-# Validation every 200 steps: about every 2-3 epochs of FSDD.
-TRAIN_DEFAULTS = {"eval_every": 200}
-CLASSIFIER_DEFAULTS = {"hidden_size": 128, "dropout": 0.3, "embedding_dropout": 0.1, "pooling": "mean"}
 
 
 def add_train_parsers(tasks) -> None:
-    from rnnkit.data.audio import AudioConfig
-    from rnnkit.models.classifier import ClassifierConfig
-    from rnnkit.models.ctc import CTCConfig
-    from rnnkit.tasks.speech import SpeechDataConfig
-    from rnnkit.tasks.transcribe import TranscribeDataConfig
-    from rnnkit.train import TrainConfig
-
     derived = ("num_classes", "vocab_size", "input_size", "embedding_size", "word_dropout", "freeze_embeddings")
-    add_train_task(tasks, "speech", "spoken-word classifier on WAV files (e.g. spoken digits)", EXAMPLES,
-                   [("data", SpeechDataConfig, ()), ("features", AudioConfig, ()), ("model", ClassifierConfig, derived, CLASSIFIER_DEFAULTS),
-                    ("training", TrainConfig, (), {**TRAIN_DEFAULTS, "select_by": "accuracy"})], train_classifier)
-    add_train_task(tasks, "transcribe", "CTC transcriber of spoken sequences (e.g. digit strings)", EXAMPLES,
-                   [("data", TranscribeDataConfig, ("test_speeds",)), ("features", AudioConfig, ()),
-                    ("model", CTCConfig, ("input_size", "num_tokens")), ("training", TrainConfig, (), TRAIN_DEFAULTS)],
-                   train_ctc)
+    add_train_task(tasks, speech.RECIPE, "spoken-word classifier on WAV files (e.g. spoken digits)", EXAMPLES,
+                   [("data", speech.SpeechDataConfig, ()), ("features", AudioConfig, ()),
+                    ("model", speech.RECIPE.model_config, derived), ("training", TrainConfig, ())],
+                   train_classifier)
+    add_train_task(tasks, transcribe.RECIPE, "CTC transcriber of spoken sequences (e.g. digit strings)",
+                   EXAMPLES, [("data", transcribe.TranscribeDataConfig, ("test_speeds",)),
+                              ("features", AudioConfig, ()),
+                              ("model", transcribe.RECIPE.model_config, ("input_size", "num_tokens")),
+                              ("training", TrainConfig, ())], train_ctc)
+
+
+def add_shared_arguments(command: str, parser) -> None:
+    """The speech models' flags of the shared commands."""
+    group = parser.add_argument_group("speech models")
+    if command in ("predict", "evaluate"):
+        group.add_argument("--test-speeds", help="speech classifiers: score each recording at these speeds and "
+                           "average (e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
+    if command == "evaluate":
+        group.add_argument("--beam-width", type=int, default=8, help="transcribers: prefix beam search width, "
+                           "scored beside greedy decoding (default: 8)")
 
 
 def add_transcribe_parser(commands) -> None:
@@ -53,16 +64,12 @@ def add_transcribe_parser(commands) -> None:
     parser.add_argument("--beam-width", type=int, default=8, help="prefix beam search width; 1 decodes greedily (default: 8)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    parser.set_defaults(handler=transcribe)
+    parser.set_defaults(handler=transcribe_files)
 
 
 def train_classifier(args) -> int:
-    from rnnkit.data.audio import AudioConfig
-    from rnnkit.models.classifier import ClassifierConfig
-    from rnnkit.tasks import speech
-
-    config = train_config(args, "epochs", CLASSIFIER_EPOCHS, select_by="accuracy", **TRAIN_DEFAULTS)
-    model = build_config(ClassifierConfig, args, defaults=CLASSIFIER_DEFAULTS)
+    config = train_config(args, speech.RECIPE)
+    model = build_config(speech.RECIPE.model_config, args, speech.RECIPE.model_defaults)
     run, counters, report = speech.train_speech_classifier(
         args.out, build_config(speech.SpeechDataConfig, args), build_config(AudioConfig, args), model, config,
         resume=args.resume)
@@ -73,14 +80,11 @@ def train_classifier(args) -> int:
 
 
 def train_ctc(args) -> int:
-    from rnnkit.data.audio import AudioConfig
-    from rnnkit.models.ctc import CTCConfig
-    from rnnkit.tasks import transcribe as task
-
-    config = train_config(args, "epochs", CTC_EPOCHS, **TRAIN_DEFAULTS)
-    run, counters, report = task.train_transcriber(
-        args.out, build_config(task.TranscribeDataConfig, args), build_config(AudioConfig, args),
-        build_config(CTCConfig, args), config, resume=args.resume)
+    config = train_config(args, transcribe.RECIPE)
+    run, counters, report = transcribe.train_transcriber(
+        args.out, build_config(transcribe.TranscribeDataConfig, args), build_config(AudioConfig, args),
+        build_config(transcribe.RECIPE.model_config, args, transcribe.RECIPE.model_defaults), config,
+        resume=args.resume)
     if report is not None:
         print(f"test ({counters.stopped_because}): {_errors(report)}")
         example = run.folder.file("example_test.wav")
@@ -96,10 +100,6 @@ def _errors(report: dict) -> str:
 
 
 def print_report(report: dict, title: str) -> None:
-    import pandas as pd
-
-    from rnnkit.cli.classify import print_report as print_classification
-
     print_classification(report, title)
     print("accuracy per speaker:")
     table = pd.DataFrame(report["per_speaker"]).T
@@ -108,20 +108,15 @@ def print_report(report: dict, title: str) -> None:
 
 
 def _with_test_speeds(run, speeds: str | None):
-    from rnnkit.tasks.speech import SpeechDataConfig
-
     if speeds is not None:
-        run.test_speeds = SpeechDataConfig(test_speeds=speeds).test_speed_list()
+        run.test_speeds = speech.SpeechDataConfig(test_speeds=speeds).test_speed_list()
     return run
 
 
-def predict_files(args) -> int:
-    from rnnkit.errors import DataError
-    from rnnkit.tasks.speech import load_speech_classifier
-
-    if args.input or not args.inputs:
+def predict(args) -> int:
+    if getattr(args, "input", None) or not args.inputs:
         raise DataError(f"{args.run}: classifies recordings; give WAV files as arguments (no --input)")
-    run = _with_test_speeds(load_speech_classifier(args.run, device=args.device), args.test_speeds)
+    run = _with_test_speeds(speech.load_speech_classifier(args.run, device=args.device), args.test_speeds)
     for result in run.predict(args.inputs):
         if args.json:
             print(json.dumps(result))
@@ -130,19 +125,15 @@ def predict_files(args) -> int:
     return 0
 
 
-def transcribe(args) -> int:
-    from rnnkit.tasks.transcribe import load_transcriber
-
-    run = load_transcriber(args.run, device=args.device)
+def transcribe_files(args) -> int:
+    run = transcribe.load_transcriber(args.run, device=args.device)
     for result in run.transcribe(args.files, beam_width=args.beam_width):
         print(json.dumps(result) if args.json else f"{result['text']}\t{result['file']}")
     return 0
 
 
 def evaluate(args) -> int:
-    from rnnkit.tasks.speech import load_speech_classifier
-
-    run = _with_test_speeds(load_speech_classifier(args.run, device=args.device), args.test_speeds)
+    run = _with_test_speeds(speech.load_speech_classifier(args.run, device=args.device), args.test_speeds)
     report = run.evaluate(run.split(args.data, args.split), plot=args.plot, title=f"{args.data}: {args.split}")
     if args.json:
         print(json.dumps(report))
@@ -152,9 +143,7 @@ def evaluate(args) -> int:
 
 
 def evaluate_transcriber(args) -> int:
-    from rnnkit.tasks.transcribe import load_transcriber
-
-    run = load_transcriber(args.run, device=args.device)
+    run = transcribe.load_transcriber(args.run, device=args.device)
     sequences = run.sequences(args.data, args.split)
     reports = [run.evaluate(sequences, beam_width=width) for width in (1, args.beam_width)]
     if args.json:
@@ -163,3 +152,8 @@ def evaluate_transcriber(args) -> int:
         for name, report in zip(("greedy", "beam"), reports):
             print(f"{args.data} ({args.split}), {name}: {_errors(report)}")
     return 0
+
+
+HANDLERS = {("speech", "predict"): predict, ("speech", "evaluate"): evaluate,
+            ("transcribe", "evaluate"): evaluate_transcriber}
+"""(task, shared command) -> handler."""

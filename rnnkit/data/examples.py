@@ -15,7 +15,12 @@ import torch
 
 from rnnkit.data.sequences import NUMERIC_SUFFIXES, read_sequences
 from rnnkit.data.tables import read_labelled_text
-from rnnkit.data.words import SubwordTokenizer, Vocabulary, WordTokenizer, tokenizer_from_dict
+from rnnkit.data.words import (
+    SubwordTokenizer,
+    Vocabulary,
+    WordTokenizer,
+    tokenizer_from_dict,
+)
 from rnnkit.errors import DataError
 
 

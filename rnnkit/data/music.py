@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnkit.errors import DataError
+from rnnkit.io import atomic_write, new_figure, save_figure
 
 KEYS = 88
 LOWEST = 21  # MIDI pitch of column 0 (A0)
@@ -129,8 +130,6 @@ def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: fl
     is one held note (the benchmark rolls cannot tell held from repeated notes)."""
     import mido
 
-    from rnnkit.train.checkpoint import atomic_write
-
     ticks_per_step = 480 // steps_per_quarter
     active = np.vstack([np.zeros((1, KEYS)), roll > 0.5, np.zeros((1, KEYS))]).astype(np.int8)
     change = np.diff(active, axis=0)  # +1 where a note starts at step t, -1 where it ends
@@ -150,12 +149,7 @@ def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: fl
 
 
 def plot_piano_roll(roll: np.ndarray, path, title: str, primed_steps: int = 0) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(min(16, 4 + roll.shape[0] / 16), 4))
+    figure, axis = new_figure(figsize=(min(16, 4 + roll.shape[0] / 16), 4))
     axis.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
                 extent=(0, roll.shape[0], LOWEST - 0.5, LOWEST + KEYS - 0.5))
     if primed_steps:
@@ -164,6 +158,4 @@ def plot_piano_roll(roll: np.ndarray, path, title: str, primed_steps: int = 0) -
     axis.set_xlabel("time step")
     axis.set_ylabel("MIDI pitch")
     axis.set_title(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)

@@ -18,6 +18,7 @@ from torch import Tensor
 
 from rnnkit.data.tables import read_rows
 from rnnkit.errors import DataError
+from rnnkit.io import parse_list
 
 FIELDS = {"label": r"(?P<label>.+?)", "speaker": r"(?P<speaker>.+?)", "index": r"(?P<index>\d+)", "any": r".*?"}
 SPLITS = ("auto", "index", "speakers", "column", "random")
@@ -116,7 +117,7 @@ def _resolve(split: str, recordings, test_speakers) -> str:
 def _ranges(text: str) -> set[int]:
     """``"0-4,7"`` -> {0, 1, 2, 3, 4, 7}."""
     values = set()
-    for part in filter(None, text.replace(" ", "").split(",")):
+    for part in parse_list(text.replace(" ", "")):
         low, _, high = part.partition("-")
         if not (low.isdigit() and (high.isdigit() or not high)):
             raise DataError(f"test indices {text!r}: expected numbers and ranges such as 0-4,7")
@@ -166,7 +167,7 @@ def _test_rule(split: str, recordings, test_indices: str, test_speakers: str | N
             raise DataError(f"{missing.path}: split 'index' needs an {{index}} in the file-name pattern")
         indices = _ranges(test_indices)
         return lambda r: r.index in indices
-    names = {s.strip() for s in (test_speakers or "").split(",") if s.strip()}
+    names = set(parse_list(test_speakers))
     known = {r.speaker for r in recordings}
     if not names or not names <= known:
         raise DataError(f"test speakers {test_speakers!r}: expected names among the speakers "

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 
 from rnnkit.errors import DataError
+from rnnkit.io import parse_list
 
 SCALERS = ("standard", "minmax", "none")
 SPLITS = ("train", "valid", "test")
@@ -25,7 +26,7 @@ def split_rows(length: int, spec: str, time: pd.DatetimeIndex | None = None,
     4 and 4 months of 30 days, the convention of Informer (Zhou et al. 2021) and
     the papers that compare with it, which leaves the rest unused.
     """
-    parts = [p.strip() for p in spec.split(",")]
+    parts = parse_list(spec)
     if spec.strip() == "ett":
         if time is None or len(time) < 2:
             raise DataError("--split ett needs a --time-column with a regular step")

@@ -11,19 +11,27 @@ next to the gradient diagnostics of every trained model.
 
 from __future__ import annotations
 
-import json
-import math
-import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from rnnkit.io import parse_list
 from rnnkit.lab import gradients
-from rnnkit.lab.problems import ProblemModel, ProblemModelConfig, ProblemTask, baseline, solved
+from rnnkit.lab.budget import matched_width, parameter_count
+from rnnkit.lab.lm import compare_language_models
+from rnnkit.lab.music import compare_music
+from rnnkit.lab.problems import (
+    ProblemModel,
+    ProblemModelConfig,
+    ProblemTask,
+    baseline,
+    solved,
+)
 from rnnkit.lab.report import save_tables
 from rnnkit.nn.checks import check_choice
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
+from rnnkit.train.progress import MetricsLog
 
 TASKS = ("adding", "copy", "lm", "music")
 
@@ -68,27 +76,7 @@ class CompareConfig:
         return 2e-3 if self.task in ("lm", "music") else 1e-2
 
     def parsed(self, name: str, kind=int) -> list:
-        try:
-            return [kind(part) for part in str(getattr(self, name)).split(",") if part.strip()]
-        except ValueError:
-            raise ValueError(f"{name} must be comma-separated values; got {getattr(self, name)!r}") from None
-
-
-def parameter_count(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
-
-
-def matched_width(build, budget: int, largest: int = 4096) -> int:
-    """The width whose model (``build(width)``) has the parameter count nearest ``budget``."""
-    low, high = 1, largest
-    while low < high:  # the first width at or above the budget (counts grow with width)
-        middle = (low + high) // 2
-        if parameter_count(build(middle)) < budget:
-            low = middle + 1
-        else:
-            high = middle
-    candidates = [w for w in (low - 1, low) if w >= 1]
-    return min(candidates, key=lambda w: abs(parameter_count(build(w)) - budget))
+        return parse_list(getattr(self, name), kind, name, "100,200,400" if kind is int else "rnn,lstm")
 
 
 def _train_problem(config: CompareConfig, cell: str, length: int, width: int, seed: int, out: Path, log) -> dict:
@@ -125,12 +113,8 @@ def compare(config: CompareConfig, out, log=print) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     cells, seeds = config.parsed("cells", str), config.parsed("seeds")
     if config.task == "lm":
-        from rnnkit.lab.lm import compare_language_models
-
         rows = compare_language_models(config, cells, seeds, out, log)
     elif config.task == "music":
-        from rnnkit.lab.music import compare_music
-
         rows = compare_music(config, cells, seeds, out, log)
     else:
         rows = []
@@ -151,27 +135,9 @@ def _plot_length(rows, length, config: CompareConfig, out: Path) -> None:
                                         f"{config.task}, T={length}: gradient reaching h_t (trained models)")
     curves = {}
     for row in mine:
-        records = Path(row["_folder"]) / "metrics.jsonl"
-        logged = [json.loads(line) for line in records.read_text().splitlines()]
+        logged = MetricsLog(row["_folder"]).read()
         steps = [r["step"] for r in logged if "train_grad_norm" in r]
         curves[row["cell"]] = (steps, [r["train_grad_norm"] for r in logged if "train_grad_norm" in r])
     gradients.plot_gradient_norms(curves, out / f"grad_norms_T{length}.png",
                                   f"{config.task}, T={length}: gradient norm during training "
                                   f"(clip at {config.clip_norm:g})")
-
-
-def summarise(rows: list[dict]) -> list[dict]:
-    """One row per (T, cell): means over seeds and how many seeds solved it."""
-    groups: dict = {}
-    for row in rows:
-        groups.setdefault((row["T"], row["cell"]), []).append(row)
-    table = []
-    for (length, cell), runs in groups.items():
-        metric = statistics.mean(r["metric"] for r in runs)
-        table.append({"T": length, "cell": cell, "hidden": runs[0]["hidden_size"], "parameters": runs[0]["parameters"],
-                      "s/1k steps": statistics.mean(r["seconds_per_1k_steps"] for r in runs),
-                      "metric": metric, "baseline": runs[0]["baseline"],
-                      "metric/baseline": metric / runs[0]["baseline"] if runs[0]["baseline"] else math.nan,
-                      "solved": "-" if runs[0]["solved"] == "-" else
-                      f"{sum(bool(r['solved']) for r in runs)}/{len(runs)}"})
-    return table

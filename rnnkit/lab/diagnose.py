@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import RunFolderError
+from rnnkit.io import parse_list
 from rnnkit.lab import gradients
 from rnnkit.lab.problems import ProblemModel, ProblemModelConfig, ProblemTask
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
@@ -83,7 +84,7 @@ def diagnose_cells(config: DiagnoseConfig, out, log=print, device: str = "auto")
     """Fresh cells: gradient by distance at initialisation, and gradient norms over short runs."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cells = [c for c in config.cells.split(",") if c]
+    cells = parse_list(config.cells)
     at_init, norms, decay = {}, {}, {}
     for cell in cells:
         model_config = ProblemModelConfig(config.problem, cell, config.hidden_size, config.gate_init, config.length)

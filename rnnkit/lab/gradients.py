@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from rnnkit.io import new_figure, save_figure
 from rnnkit.lab.problems import generate, problem_loss
 
 
@@ -59,24 +60,13 @@ def decay_per_100_steps(norms: np.ndarray) -> float:
 
 def _log_plot(lines: dict, path, title: str, xlabel: str, ylabel: str, **style) -> Path:
     """One PNG with a log-scale line per ``label -> (x, y)``, written to a temporary name, then renamed."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4.2))
+    figure, axis = new_figure(figsize=(7, 4.2))
     for label, (x, y) in lines.items():
         axis.semilogy(x, y, label=label, **style)
     axis.set(xlabel=xlabel, ylabel=ylabel, title=title)
     axis.grid(alpha=0.3, which="both")
     axis.legend()
-    figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    temporary.replace(path)  # never half a PNG
-    return path
+    return save_figure(figure, path, dpi=110)
 
 
 def plot_gradient_by_distance(curves: dict, path, title: str) -> Path:

@@ -7,18 +7,20 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from rnnkit.data import BUNDLED_CORPUS, read_text
-from rnnkit.lab import compare as lab
+from rnnkit.data import BUNDLED_CORPUS, read_text, split_text
+from rnnkit.lab.budget import matched_width, parameter_count
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.language_model import TextDataConfig, parse_split, train_language_model
+from rnnkit.tasks.language_model import (
+    TextDataConfig,
+    parse_split,
+    train_language_model,
+)
 from rnnkit.train import TrainConfig
 
 
 def unigram_baseline(text: str, split: str) -> float:
     """Nats per char of predicting the validation text from the training text's character
     frequencies alone (the loss of a model that ignores context)."""
-    from rnnkit.data import split_text
-
     train, valid, _ = split_text(text, parse_split(split))
     counts, total = Counter(train), len(train)
     scored = [c for c in valid if c in counts]
@@ -29,25 +31,25 @@ def compare_language_models(config, cells, seeds, out: Path, log) -> list[dict]:
     path = Path(config.data) if config.data else BUNDLED_CORPUS
     data = TextDataConfig(data=str(path), batch_size=config.batch_size)
     vocabulary = len(set(read_text(path))) + 1
-    floor = unigram_baseline(read_text(path), data.split)
+    baseline = unigram_baseline(read_text(path), data.split)
 
     def build(cell, width):
         return LanguageModel(LanguageModelConfig(vocab_size=vocabulary, cell=cell, hidden_size=width))
 
-    budget = lab.parameter_count(build("lstm", config.hidden_size))
+    budget = parameter_count(build("lstm", config.hidden_size))
     rows = []
     for cell in cells:
-        width = lab.matched_width(lambda w: build(cell, w), budget)
+        width = matched_width(lambda w: build(cell, w), budget)
         for seed in seeds:
             train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
                                 clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=500)
             folder = out / "runs" / f"lm-{cell}-seed{seed}"
             run, counters = train_language_model(folder, data, LanguageModelConfig(cell=cell, hidden_size=width),
                                                  train)
-            log(f"lm {cell} seed {seed}: {counters.best_loss:.4f} nats/char after {counters.step} steps")
+            log(f"lm {cell} seed {seed}: {counters.best_score:.4f} nats/char after {counters.step} steps")
             rows.append({"T": data.seq_len, "cell": cell, "seed": seed, "hidden_size": width,
-                         "parameters": lab.parameter_count(run.model),
+                         "parameters": parameter_count(run.model),
                          "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                         "metric": counters.best_loss, "baseline": floor, "solved": "-",
+                         "metric": counters.best_score, "baseline": baseline, "solved": "-",
                          "gradient_decay_per_100_steps": math.nan, "_folder": folder})
     return rows

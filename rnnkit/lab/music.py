@@ -11,7 +11,7 @@ import numpy as np
 
 from rnnkit.data.music import read_piano_rolls
 from rnnkit.errors import DataError
-from rnnkit.lab import compare as lab
+from rnnkit.lab.budget import matched_width, parameter_count
 from rnnkit.models.music import PianoRollModel, PianoRollModelConfig
 from rnnkit.tasks.music import MusicDataConfig, train_music
 from rnnkit.train import TrainConfig
@@ -32,12 +32,12 @@ def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
     splits = read_piano_rolls(config.data)
     if "test" not in splits or "train" not in splits:
         raise DataError(f"{config.data}: needs train and test pieces")
-    floor = marginal_baseline(splits)
-    budget = lab.parameter_count(PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size)))
+    baseline = marginal_baseline(splits)
+    budget = parameter_count(PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size)))
     data = MusicDataConfig(data=str(config.data), batch_size=8)
     rows = []
     for cell in cells:
-        width = lab.matched_width(lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget)
+        width = matched_width(lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget)
         for seed in seeds:
             train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
                                 clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=100)
@@ -46,8 +46,8 @@ def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
             test = run.evaluate(config.data, "test")["loss"]
             log(f"music {cell} seed {seed}: test {test:.4f} nats/step after {counters.step} steps")
             rows.append({"T": "pieces", "cell": cell, "seed": seed, "hidden_size": width,
-                         "parameters": lab.parameter_count(run.model),
+                         "parameters": parameter_count(run.model),
                          "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                         "metric": test, "baseline": floor, "solved": "-",
+                         "metric": test, "baseline": baseline, "solved": "-",
                          "gradient_decay_per_100_steps": math.nan, "_folder": folder})
     return rows

@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from rnnkit.train.checkpoint import atomic_write
+from rnnkit.io import atomic_write, new_figure, save_figure
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """One row per (T, cell): means over seeds and how many seeds solved it."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault((row["T"], row["cell"]), []).append(row)
+    table = []
+    for (length, cell), runs in groups.items():
+        metric = statistics.mean(r["metric"] for r in runs)
+        table.append({"T": length, "cell": cell, "hidden": runs[0]["hidden_size"], "parameters": runs[0]["parameters"],
+                      "s/1k steps": statistics.mean(r["seconds_per_1k_steps"] for r in runs),
+                      "metric": metric, "baseline": runs[0]["baseline"],
+                      "metric/baseline": metric / runs[0]["baseline"] if runs[0]["baseline"] else math.nan,
+                      "solved": "-" if runs[0]["solved"] == "-" else
+                      f"{sum(bool(r['solved']) for r in runs)}/{len(runs)}"})
+    return table
 
 
 def markdown(table: list[dict]) -> str:
@@ -24,10 +44,6 @@ def markdown(table: list[dict]) -> str:
 
 
 def save_tables(rows: list[dict], config, out: Path, log) -> None:
-    import pandas as pd
-
-    from rnnkit.lab.compare import summarise
-
     table = summarise(rows)
     frame = pd.DataFrame(table)
     for length, part in frame.groupby("T", sort=False):
@@ -45,12 +61,7 @@ def save_tables(rows: list[dict], config, out: Path, log) -> None:
 
 def plot_table(table: list[dict], config, path: Path) -> None:
     """Final metric against T per cell (log scale, baseline dashed), and seconds per 1k steps."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (left, right) = new_figure(1, 2, figsize=(11, 4.2))
     for cell in dict.fromkeys(row["cell"] for row in table):
         rows = [r for r in table if r["cell"] == cell]
         x = [r["T"] for r in rows] if config.task not in ("lm", "music") else [cell]
@@ -70,8 +81,4 @@ def plot_table(table: list[dict], config, path: Path) -> None:
     for axis in (left, right):
         axis.grid(alpha=0.3, which="both")
         axis.legend()
-    figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=110)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path, dpi=110)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.io import new_figure, save_figure
+
 
 def confusion_matrix(targets, predictions, num_classes: int) -> np.ndarray:
     """``matrix[true, predicted]`` counts, ``(num_classes, num_classes)``."""
@@ -35,13 +37,8 @@ def classification_report(matrix: np.ndarray, labels) -> dict:
 
 def plot_confusion_matrix(matrix: np.ndarray, labels, path, title: str = "") -> Path:
     """A PNG heat map of ``matrix`` (rows: true label, columns: predicted) with counts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
     size = max(4.0, 0.6 * len(labels) + 2)
-    figure, axes = plt.subplots(figsize=(size, size * 0.85))
+    figure, axes = new_figure(figsize=(size, size * 0.85))
     axes.imshow(matrix, cmap="Blues")
     ticks = range(len(labels))
     axes.set_xticks(ticks, [str(x) for x in labels], rotation=45, ha="right")
@@ -53,10 +50,4 @@ def plot_confusion_matrix(matrix: np.ndarray, labels, path, title: str = "") -> 
     for (row, column), count in np.ndenumerate(matrix):
         axes.text(column, row, str(count), ha="center", va="center",
                   color="white" if count > peak / 2 else "black")
-    figure.tight_layout()
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=120)
-    plt.close(figure)
-    temporary.replace(path)  # write, then rename: never half a PNG
-    return path
+    return save_figure(figure, path, dpi=120)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnkit.io import new_figure, save_figure
+
 
 def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
     """MASE's denominator per target column (Hyndman & Koehler 2006): the in-sample
@@ -44,12 +46,7 @@ def scaled_metrics(forecast: np.ndarray, actual: np.ndarray, axis=None) -> dict:
 def plot_forecasts(panels: list[dict], path, title: str) -> None:
     """One panel per window: ``{"history_time", "history", "time", "actual", "forecast",
     "low", "high", "label"}`` (1-D arrays; ``actual``/``low``/``high`` may be None)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
+    figure, axes = new_figure(len(panels), 1, figsize=(9, 2.6 * len(panels)), squeeze=False)
     for axis, panel in zip(axes[:, 0], panels):
         axis.plot(panel["history_time"], panel["history"], color="0.4", label="history")
         if panel.get("actual") is not None:
@@ -61,25 +58,16 @@ def plot_forecasts(panels: list[dict], path, title: str) -> None:
         axis.set_title(panel["label"], fontsize=9)
         axis.legend(fontsize=7, loc="upper left")
     figure.suptitle(title)
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)
 
 
 def plot_error_by_horizon(errors: dict[str, np.ndarray], path, title: str, metric: str = "MAE") -> None:
     """``errors``: model name -> error per horizon step, one line each."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure, axis = new_figure(figsize=(7, 4))
     for name, values in errors.items():
         axis.plot(np.arange(1, len(values) + 1), values, label=name)
     axis.set_xlabel("steps ahead")
     axis.set_ylabel(metric)
     axis.set_title(title)
     axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    save_figure(figure, path)

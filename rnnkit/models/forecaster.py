@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.io import parse_list
 from rnnkit.nn import make_recurrent
 from rnnkit.nn.checks import check_choice
 
@@ -66,7 +67,7 @@ class ForecasterConfig:
     """Number of covariates known ahead (calendar features, ...); set from the data."""
 
     def levels(self) -> list[float]:
-        levels = [float(q) for q in self.quantiles.split(",") if q.strip()] if self.quantiles else []
+        levels = parse_list(self.quantiles, float, "quantiles", "0.1,0.5,0.9")
         if any(not 0 < q < 1 for q in levels) or levels != sorted(set(levels)):
             raise ValueError(f"quantiles must be increasing levels in (0, 1); got {self.quantiles!r}")
         return levels

@@ -25,8 +25,22 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import padding, paths
-from rnnkit.nn.cells import NONLINEARITIES, gru_step, gru_update, lstm_step, lstm_update, rnn_step, rnn_update
-from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
+from rnnkit.nn.cells import (
+    NONLINEARITIES,
+    gru_step,
+    gru_update,
+    lstm_step,
+    lstm_update,
+    rnn_step,
+    rnn_update,
+)
+from rnnkit.nn.checks import (
+    check_choice,
+    check_layer_input,
+    check_lengths,
+    check_size,
+    check_state,
+)
 from rnnkit.nn.paths import CellKind
 from rnnkit.nn.stepping import Stepping
 

@@ -1,14 +1,42 @@
-"""What every task shares: run-folder configs, resume and data fingerprints."""
+"""The run scaffold every task shares.
+
+Training a task is always the same five moves, done here once:
+
+1. :func:`start_run` resolves the configs: the saved ones when resuming (only
+   the limits may change), else the given ones, else the task's measured
+   recipe (:class:`Recipe`);
+2. the task reads its data and sizes the model to it (its own code);
+3. :func:`fit` checks that a resumed run reads the same data, writes
+   ``config.json``, seeds, builds the network and runs the one
+   :class:`~rnnkit.train.Trainer`;
+4. :meth:`Run.load` reloads the best weights as the task's :class:`Run`;
+5. the run predicts and evaluates in the precision it was trained in.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import torch
 
 from rnnkit.errors import RunFolderError
-from rnnkit.train import RunFolder, TrainConfig, resolve_device
+from rnnkit.train import (
+    Counters,
+    RunFolder,
+    TrainConfig,
+    Trainer,
+    TrainingTask,
+    resolve_device,
+)
 from rnnkit.train.config import autocast, resolve_precision
+from rnnkit.version import __version__
+
+LIMITS = ("max_steps", "epochs", "time_budget")
 
 
 def sha256(path) -> str:
@@ -27,48 +55,147 @@ def from_saved(cls, saved: dict):
     return cls(**{k: v for k, v in saved.items() if k in names})
 
 
-def resume_configs(folder: RunFolder, task: str, data_cls, model_cls, train: TrainConfig | None):
-    """The data, model and training configs saved in ``folder``; of ``train``,
-    only the limits and the progress display may change on resume."""
-    saved = folder.read_config(task)
+@dataclass(frozen=True)
+class Recipe:
+    """A task's name, its config classes and its defaults: the recipe BENCHMARKS.md measured.
+
+    ``train_defaults`` are :class:`TrainConfig` fields; the limits among them
+    (``max_steps``, ``epochs``, ``time_budget``) apply only when no limit is given.
+    """
+
+    task: str
+    data_config: type
+    model_config: type
+    model_defaults: dict = field(default_factory=dict)
+    train_defaults: dict = field(default_factory=dict)
+    extra_configs: dict = field(default_factory=dict)
+    """Further configs saved beside the model's, by name (the audio features of speech tasks)."""
+
+    def default_model(self):
+        return self.model_config(**self.model_defaults)
+
+    def default_train(self) -> TrainConfig:
+        return TrainConfig(**self.train_defaults)
+
+    def default_limits(self) -> dict:
+        return {name: value for name, value in self.train_defaults.items() if name in LIMITS}
+
+
+@dataclass
+class RunStart:
+    """The resolved configs of a run that is about to train."""
+
+    recipe: Recipe
+    folder: RunFolder
+    data: Any
+    model: Any
+    train: TrainConfig
+    extras: dict
+    resume: bool
+
+    @property
+    def device(self) -> torch.device:
+        return resolve_device(self.train.device)
+
+
+def start_run(recipe: Recipe, out, data=None, model=None, train: TrainConfig | None = None,
+              resume: bool = False, **extras) -> RunStart:
+    """The configs a run starts from. Resuming takes those saved in ``out``; of
+    ``train`` only the limits and the progress display may change. Otherwise a
+    config not given is the recipe's."""
+    folder = RunFolder(out)
+    if not resume:
+        configs = {name: extras.get(name) or cls() for name, cls in recipe.extra_configs.items()}
+        return RunStart(recipe, folder, data or recipe.data_config(), model or recipe.default_model(),
+                        train or recipe.default_train(), configs, False)
+    saved = folder.read_config(recipe.task)
     if not folder.has_training_state():
         raise RunFolderError(f"{folder.path}: has no training state to resume (state.json is missing)")
     resumed = TrainConfig(**saved["train"])
     if train is not None:
         resumed.max_steps, resumed.epochs, resumed.time_budget = train.max_steps, train.epochs, train.time_budget
         resumed.progress = train.progress
-    return from_saved(data_cls, saved["data"]), from_saved(model_cls, saved["model"]), resumed
+    configs = {name: from_saved(cls, saved[name]) for name, cls in recipe.extra_configs.items()}
+    return RunStart(recipe, folder, from_saved(recipe.data_config, saved["data"]),
+                    from_saved(recipe.model_config, saved["model"]), resumed, configs, True)
 
 
-def starting_configs(folder: RunFolder, task: str, data_cls, model_cls, data, model, train, resume: bool):
-    """The configs a run starts from: the saved ones when resuming (see
-    :func:`resume_configs`), else the given ones, with the defaults for any not given."""
-    if resume:
-        return resume_configs(folder, task, data_cls, model_cls, train)
-    return data or data_cls(), model or model_cls(), train or TrainConfig()
-
-
-def check_unchanged(folder: RunFolder, task: str, files: dict) -> None:
-    """Resuming needs the data the run was trained on: compares each file's hash."""
-    saved = folder.read_config(task)["data"].get("sha256", {})
-    saved = saved if isinstance(saved, dict) else {"data": saved}
+def _check_unchanged(start: RunStart, files: dict, fingerprint: dict) -> None:
+    """Resuming needs the data the run was trained on: each file's hash and each fingerprint."""
+    saved = start.folder.read_config(start.recipe.task)["data"]
+    hashes = saved.get("sha256", {})
+    hashes = hashes if isinstance(hashes, dict) else {"data": hashes}
     for role, path in files.items():
-        if path is not None and role in saved and sha256(Path(path)) != saved[role]:
-            raise RunFolderError(f"{path}: changed since {folder.path} was trained; resuming needs the same data")
+        if role in hashes and sha256(path) != hashes[role]:
+            raise RunFolderError(f"{path}: changed since {start.folder.path} was trained; "
+                                 "resuming needs the same data")
+    for name, value in fingerprint.items():
+        if saved.get(name) != value:
+            raise RunFolderError(f"{start.data.data}: the data changed since {start.folder.path} was trained "
+                                 f"({name} {value}, was {saved.get(name)}); resuming needs the same data")
 
 
-def load_best(folder, task: str, model_cls, config_cls, device: str = "auto"):
-    """The best weights of a ``task`` run folder in eval mode on ``device``:
-    returns ``(model, saved config, RunFolder, torch.device)``."""
-    folder = RunFolder(folder)
-    config = folder.read_config(task)
-    model = model_cls(from_saved(config_cls, config["model"]))
-    folder.load_model(model)
-    device = resolve_device(device)
-    model.to(device).eval()
-    return model, config, folder, device
+def fit(start: RunStart, build_network: Callable[[], torch.nn.Module], task: TrainingTask,
+        files: dict | None = None, derived: dict | None = None, fingerprint: dict | None = None,
+        on_step=None) -> Counters:
+    """Writes ``config.json``, seeds, builds the network and trains it into the run folder.
+
+    ``files``: role -> data file whose hash is saved (and, on resume, compared);
+    ``derived``: what the task learnt from the data (vocabulary, labels,
+    scalers), saved beside the data config; ``fingerprint``: values that must
+    not change between a run and its resumption (e.g. split sizes).
+    """
+    files = {role: Path(path) for role, path in (files or {}).items() if path and Path(path).is_file()}
+    fingerprint = fingerprint or {}
+    if start.resume:
+        _check_unchanged(start, files, fingerprint)
+    hashes = {role: sha256(path) for role, path in files.items()}
+    start.folder.path.mkdir(parents=True, exist_ok=True)
+    start.folder.write_config({
+        "task": start.recipe.task, "rnnkit_version": __version__, "model": asdict(start.model),
+        **{name: asdict(config) for name, config in start.extras.items()},
+        "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
+        "train": asdict(start.train)})
+    torch.manual_seed(start.train.seed)
+    network = build_network()
+    return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(resume=start.resume)
 
 
-def training_autocast(config: dict, device):
-    """The autocast context of the run's training precision, for scoring and predicting."""
-    return autocast(resolve_precision(config["train"]["precision"], device), device)
+class Run:
+    """A trained run folder, loaded for use: ``model`` (best weights, eval mode),
+    ``config`` (the saved ``config.json``), ``folder`` and ``device``.
+
+    Each task subclasses it with its ``recipe`` and ``network`` (the model class)
+    and reads what it needs from ``config`` in :meth:`__init__`.
+    """
+
+    recipe: ClassVar[Recipe]
+    network: ClassVar[type]
+
+    def __init__(self, model: torch.nn.Module, config: dict, folder: RunFolder, device: torch.device):
+        self.model, self.config, self.folder, self.device = model, config, folder, device
+
+    @classmethod
+    def load(cls, folder, device: str = "auto"):
+        """The best weights of a run folder (``model.safetensors``) on ``device``, in eval mode."""
+        folder = RunFolder(folder)
+        config = folder.read_config(cls.recipe.task)
+        model = cls.network(from_saved(cls.recipe.model_config, config["model"]))
+        folder.load_model(model)
+        device = resolve_device(device)
+        model.to(device).eval()
+        return cls(model, config, folder, device)
+
+    def config_of(self, name: str):
+        """A saved config as its dataclass: ``"data"``, ``"model"``, ``"train"`` or an extra."""
+        classes = {"data": self.recipe.data_config, "model": self.recipe.model_config,
+                   "train": TrainConfig, **self.recipe.extra_configs}
+        return from_saved(classes[name], self.config[name])
+
+    @contextlib.contextmanager
+    def inference(self):
+        """No gradients, in the run's training precision: a model trained in bf16
+        can score differently in float32, so every task predicts as it trained."""
+        precision = resolve_precision(self.config["train"]["precision"], self.device)
+        with torch.no_grad(), autocast(precision, self.device):
+            yield

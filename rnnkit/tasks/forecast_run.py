@@ -3,24 +3,39 @@ a series, and backtest it by rolling origin next to the baselines."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import torch
 
 from rnnkit.data.series import Series, numeric_columns, read_table
-from rnnkit.data.windows import Scaler, Windows, calendar_features, future_times, split_rows, window_origins
+from rnnkit.data.windows import (
+    Scaler,
+    Windows,
+    calendar_features,
+    future_times,
+    split_rows,
+    window_origins,
+)
 from rnnkit.errors import DataError
-from rnnkit.metrics.forecasting import forecast_metrics, plot_error_by_horizon, plot_forecasts, scaled_metrics
+from rnnkit.metrics.forecasting import (
+    forecast_metrics,
+    plot_error_by_horizon,
+    plot_forecasts,
+    scaled_metrics,
+)
 from rnnkit.models.baselines import LinearBaseline, naive, seasonal_naive
 from rnnkit.models.forecaster import Forecaster, ForecasterConfig
-from rnnkit.tasks.common import from_saved, load_best, training_autocast
-from rnnkit.tasks.forecast import TASK, ForecastDataConfig, features, read, split_columns
-from rnnkit.train import RunFolder
+from rnnkit.tasks.common import Run
+from rnnkit.tasks.forecast_data import (
+    RECIPE,
+    future_features,
+    read_forecast_series,
+    split_columns,
+)
 from rnnkit.train.checkpoint import load_tensors
 
 
-class ForecastRun:
+class ForecastRun(Run):
     """A trained forecaster, from Python.
 
     >>> run = rnnkit.load_forecaster("runs/etth1")
@@ -28,25 +43,30 @@ class ForecastRun:
     >>> run.backtest("ETTh1.csv")["models"]["model"]["overall"]["scaled_mse"]
     """
 
-    def __init__(self, model: Forecaster, baseline: LinearBaseline, config: dict, folder: RunFolder, device):
-        self.model, self.baseline, self.config, self.folder, self.device = model, baseline, config, folder, device
-        self.data = from_saved(ForecastDataConfig, config["data"])
+    recipe, network = RECIPE, Forecaster
+
+    def __init__(self, model: Forecaster, config: dict, folder, device):
+        super().__init__(model, config, folder, device)
+        self.baseline = LinearBaseline(load_tensors(folder.file("baseline.safetensors"))["weight"])
+        self.data = self.config_of("data")
         self.scaler = Scaler(**config["data"]["scaling"])
         self.season = config["data"]["season"]
 
     @property
-    def shape(self) -> ForecasterConfig:
+    def model_config(self) -> ForecasterConfig:
+        """The model's sizes: lookback, horizon, targets and covariates."""
         return self.model.config
 
-    def read(self, path) -> Series:
-        series = read(self.data, path)
+    def read_series(self, path) -> Series:
+        """The series in ``path`` read as in training; its targets must be the model's."""
+        series = read_forecast_series(self.data, path)
         if series.target_names != self.config["data"]["columns"]["targets"]:
             raise DataError(f"{path}: this model forecasts {self.config['data']['columns']['targets']}")
         return series
 
     def _forecast(self, history, past, future) -> torch.Tensor:
         """Scaled forecasts ``(batch, horizon, targets[, quantiles])`` as float32 on the CPU."""
-        with torch.no_grad(), training_autocast(self.config, self.device):
+        with self.inference():
             return self.model(history, past, future).float().cpu()
 
     def predict(self, history: np.ndarray, past: np.ndarray | None = None,
@@ -54,22 +74,22 @@ class ForecastRun:
         """Forecast from arrays in original units: ``history (lookback, targets)``,
         ``past (lookback, past_covariates)``, ``future (lookback + horizon,
         future_covariates)`` -> ``(horizon, targets[, quantiles])``."""
-        shape = self.shape
-        width = shape.targets + shape.past_covariates + shape.future_covariates
-        values = np.zeros((shape.lookback + shape.horizon, width), dtype=np.float32)
-        values[:shape.lookback, :shape.targets] = history
+        sizes = self.model_config
+        width = sizes.targets + sizes.past_covariates + sizes.future_covariates
+        values = np.zeros((sizes.lookback + sizes.horizon, width), dtype=np.float32)
+        values[:sizes.lookback, :sizes.targets] = history
         if past is not None:
-            values[:shape.lookback, shape.targets:shape.targets + shape.past_covariates] = past
+            values[:sizes.lookback, sizes.targets:sizes.targets + sizes.past_covariates] = past
         if future is not None:
-            values[:, shape.targets + shape.past_covariates:] = future
+            values[:, sizes.targets + sizes.past_covariates:] = future
         scaled = torch.from_numpy(self.scaler.transform(values).astype(np.float32)).to(self.device)
-        targets, past_part, future_part = split_columns(scaled, shape)
-        forecast = self._forecast(targets[None, :shape.lookback], past_part[None, :shape.lookback], future_part[None])
+        targets, past_part, future_part = split_columns(scaled, sizes)
+        forecast = self._forecast(targets[None, :sizes.lookback], past_part[None, :sizes.lookback], future_part[None])
         return self._unscale(forecast[0].numpy())
 
     def _unscale(self, forecast: np.ndarray) -> np.ndarray:
         """Scaled ``(..., targets[, quantiles])`` -> original units."""
-        count = self.shape.targets
+        count = self.model_config.targets
         shift, scale = np.asarray(self.scaler.shift[:count]), np.asarray(self.scaler.scale[:count])
         if self.model.levels:
             return forecast * scale[:, None] + shift[:, None]
@@ -79,12 +99,12 @@ class ForecastRun:
         """The ``horizon`` steps after the end of the series in ``path``: one column per
         target (and per quantile level: ``OT_q0.9``), with the times when known.
         Known-future covariate columns come from ``future_path`` (``horizon`` rows)."""
-        shape, series = self.shape, self.read(path)
-        if len(series) < shape.lookback:
-            raise DataError(f"{path}: has {len(series)} rows; forecasting needs the last {shape.lookback} (the lookback)")
-        times = future_times(series.time, series.frequency, shape.horizon) if series.time is not None else None
+        sizes, series = self.model_config, self.read_series(path)
+        if len(series) < sizes.lookback:
+            raise DataError(f"{path}: has {len(series)} rows; forecasting needs the last {sizes.lookback} (the lookback)")
+        times = future_times(series.time, series.frequency, sizes.horizon) if series.time is not None else None
         future = self._future_covariates(series, times, future_path)
-        history, past = series.targets[-shape.lookback:], series.past[-shape.lookback:]
+        history, past = series.targets[-sizes.lookback:], series.past[-sizes.lookback:]
         forecast = self.predict(history, past, future)
         table = {} if times is None else {"time": times}
         for j, name in enumerate(series.target_names):
@@ -97,33 +117,33 @@ class ForecastRun:
 
     def plot_forecast(self, path, table: pd.DataFrame, png) -> None:
         """The last lookback of each target and :meth:`forecast`'s ``table`` after it (with its interval)."""
-        shape, series = self.shape, self.read(path)
+        sizes, series = self.model_config, self.read_series(path)
         axis = series.time if series.time is not None else np.arange(len(series))
-        ahead = table["time"] if "time" in table else np.arange(len(series), len(series) + shape.horizon)
+        ahead = table["time"] if "time" in table else np.arange(len(series), len(series) + sizes.horizon)
         panels = []
         for j, name in enumerate(series.target_names[:4]):  # a readable figure: at most four panels
             levels = [f"{name}_q{q:g}" for q in self.model.levels]
-            panels.append({"history_time": axis[-shape.lookback:], "history": series.targets[-shape.lookback:, j],
+            panels.append({"history_time": axis[-sizes.lookback:], "history": series.targets[-sizes.lookback:, j],
                            "time": ahead, "forecast": table[name].to_numpy(),
                            "low": table[levels[0]].to_numpy() if levels else None,
                            "high": table[levels[-1]].to_numpy() if levels else None, "label": name})
         plot_forecasts(panels, png, f"{self.folder.path.name}: forecast after {path}")
 
     def _future_covariates(self, series: Series, times, future_path) -> np.ndarray:
-        shape, lookback = self.shape, self.shape.lookback
+        sizes, lookback = self.model_config, self.model_config.lookback
         own = series.future[-lookback:]
         if series.future_names:
             if future_path is None:
                 raise DataError(f"this model uses known-future covariates {series.future_names}: give their next "
-                                f"{shape.horizon} values with --future FILE")
+                                f"{sizes.horizon} values with --future FILE")
             ahead = read_table(future_path)
             missing = [n for n in series.future_names if n not in ahead.columns]
-            if missing or len(ahead) < shape.horizon:
-                raise DataError(f"{future_path}: needs columns {series.future_names} with {shape.horizon} rows; "
+            if missing or len(ahead) < sizes.horizon:
+                raise DataError(f"{future_path}: needs columns {series.future_names} with {sizes.horizon} rows; "
                                 f"found columns {list(ahead.columns)} with {len(ahead)} rows")
-            own = np.concatenate([own, numeric_columns(ahead.iloc[:shape.horizon], future_path, series.future_names)])
+            own = np.concatenate([own, numeric_columns(ahead.iloc[:sizes.horizon], future_path, series.future_names)])
         else:
-            own = np.zeros((lookback + shape.horizon, 0))
+            own = np.zeros((lookback + sizes.horizon, 0))
         if self.data.calendar:
             every = series.time[-lookback:].append(times)
             own = np.concatenate([own, calendar_features(every, series.frequency)[0]], 1)
@@ -135,15 +155,15 @@ class ForecastRun:
         Returns ``origins (windows,)``, ``series``, and scaled ``(windows, horizon,
         targets)`` arrays: ``actual`` and ``forecasts[name]`` for the model, naive,
         seasonal naive and linear; ``quantiles`` adds the model's levels as a last axis."""
-        shape, series = self.shape, self.read(path)
-        future, _ = features(series, self.data)
+        sizes, series = self.model_config, self.read_series(path)
+        future, _ = future_features(series, self.data)
         scaled = self.scaler.transform(np.concatenate([series.targets, series.past, future], 1))
         span = split_rows(len(series), self.data.split, series.time, series.frequency)[split]
-        origins = window_origins(span, shape.lookback, shape.horizon, self.data.eval_stride)
+        origins = window_origins(span, sizes.lookback, sizes.horizon, self.data.eval_stride)
         if not len(origins):
             raise DataError(f"{path}: the {split} rows [{span[0]}, {span[1]}) hold no window of lookback "
-                            f"{shape.lookback} + horizon {shape.horizon}")
-        windows = Windows(*split_columns(scaled, shape), shape.lookback, shape.horizon, self.device)
+                            f"{sizes.lookback} + horizon {sizes.horizon}")
+        windows = Windows(*split_columns(scaled, sizes), sizes.lookback, sizes.horizon, self.device)
         forecasts, actual, quantiles = self._backtest_forecasts(windows, origins)
         return {"origins": origins, "span": span, "series": series, "forecasts": forecasts, "actual": actual,
                 "quantiles": quantiles}
@@ -166,7 +186,7 @@ class ForecastRun:
                 "per_step": _lists({**forecast_metrics(original, actual, scale, (0, 2)),
                                     **scaled_metrics(forecast, scaled_actual, (0, 2))})}
         report = {"split": split, "rows": list(result["span"]), "windows": len(result["origins"]),
-                  "horizon": self.shape.horizon, "season": self.season, "models": models}
+                  "horizon": self.model_config.horizon, "season": self.season, "models": models}
         if plot:
             self._plot_windows(result["series"], result["origins"], result["forecasts"]["model"],
                                result["quantiles"], plot, path, windows)
@@ -176,8 +196,8 @@ class ForecastRun:
         return report
 
     def _backtest_forecasts(self, windows: Windows, origins):
-        shape = self.shape
-        names = ["model", "naive", "linear"] + (["seasonal_naive"] if self.season <= shape.lookback else [])
+        sizes = self.model_config
+        names = ["model", "naive", "linear"] + (["seasonal_naive"] if self.season <= sizes.lookback else [])
         parts = {name: [] for name in names}
         actuals, quantiles = [], []
         for start in range(0, len(origins), 1024):
@@ -186,16 +206,16 @@ class ForecastRun:
             history = history.float().cpu()
             parts["model"].append(self.model.point(forecast))
             quantiles.append(forecast)
-            parts["naive"].append(naive(history, shape.horizon))
+            parts["naive"].append(naive(history, sizes.horizon))
             parts["linear"].append(self.baseline(history))
             if "seasonal_naive" in parts:
-                parts["seasonal_naive"].append(seasonal_naive(history, shape.horizon, self.season))
+                parts["seasonal_naive"].append(seasonal_naive(history, sizes.horizon, self.season))
             actuals.append(actual.cpu())
         joined = {name: torch.cat(chunks).numpy() for name, chunks in parts.items()}
         return joined, torch.cat(actuals).numpy(), torch.cat(quantiles).numpy()
 
     def _plot_windows(self, series: Series, origins, forecast, quantiles, path_png, path, windows=None) -> None:
-        shape, panels = self.shape, []
+        sizes, panels = self.model_config, []
         pick = windows if windows is not None else sorted({0, len(origins) // 2, len(origins) - 1})
         for i in pick:
             if not -len(origins) <= i < len(origins):
@@ -205,9 +225,9 @@ class ForecastRun:
         original, bands = self._unscale(forecast), self._unscale(quantiles) if self.model.levels else None
         for i in pick:
             t = origins[i]
-            panels.append({"history_time": axis[t - shape.lookback:t],
-                           "history": series.targets[t - shape.lookback:t, 0],
-                           "time": axis[t:t + shape.horizon], "actual": series.targets[t:t + shape.horizon, 0],
+            panels.append({"history_time": axis[t - sizes.lookback:t],
+                           "history": series.targets[t - sizes.lookback:t, 0],
+                           "time": axis[t:t + sizes.horizon], "actual": series.targets[t:t + sizes.horizon, 0],
                            "forecast": original[i, :, 0],
                            "low": None if bands is None else bands[i, :, 0, 0],
                            "high": None if bands is None else bands[i, :, 0, -1],
@@ -226,6 +246,4 @@ def _lists(metrics: dict) -> dict:
 
 def load_forecaster(folder, device: str = "auto") -> ForecastRun:
     """Loads the best weights of a forecasting run folder with its scaler and linear baseline."""
-    model, config, folder, device = load_best(folder, TASK, Forecaster, ForecasterConfig, device)
-    baseline = LinearBaseline(load_tensors(folder.file("baseline.safetensors"))["weight"])
-    return ForecastRun(model, baseline, config, folder, device)
+    return ForecastRun.load(folder, device)

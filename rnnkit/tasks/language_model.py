@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
 
-import rnnkit
-from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text, split_text
+from rnnkit.data import (
+    BUNDLED_CORPUS,
+    CharTokenizer,
+    StreamBatches,
+    read_text,
+    split_text,
+)
 from rnnkit.errors import DataError
 from rnnkit.generate import sample
+from rnnkit.io import parse_list
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.common import check_unchanged, load_best, sha256, starting_configs
-from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-
-TASK = "lm"
+from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.train import TrainConfig
 
 
 @dataclass
@@ -38,13 +42,13 @@ class TextDataConfig:
 
 def parse_split(text: str) -> tuple[float, ...]:
     try:
-        return tuple(float(part) for part in str(text).split(","))
-    except ValueError:
-        raise DataError(f"split must be comma-separated fractions such as 0.9,0.05,0.05; got {text!r}") from None
+        return tuple(parse_list(text, float, "split", "0.9,0.05,0.05"))
+    except ValueError as error:
+        raise DataError(str(error)) from None
 
 
 class LanguageModelTask:
-    """What the trainer needs for LM training (see :mod:`rnnkit.train.trainer`)."""
+    """LM training, as the trainer sees it (:class:`rnnkit.train.TrainingTask`)."""
 
     unit = "chars"
 
@@ -93,24 +97,31 @@ def evaluate_ids(model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512
     return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(loss), "chars": count}
 
 
-class LanguageModelRun:
+RECIPE = Recipe("lm", TextDataConfig, LanguageModelConfig,
+                # The bundled corpus's recipe: 110 s of training reach about 1.55 nats/char here.
+                train_defaults={"time_budget": 110.0})
+
+
+class LanguageModelRun(Run):
     """A trained language model with its tokenizer: evaluate and generate from Python.
 
     >>> run = rnnkit.load_language_model("runs/shakespeare")
     >>> print(run.generate("ROMEO:", length=200, temperature=0.8, seed=1))
     """
 
-    def __init__(self, model: LanguageModel, tokenizer: CharTokenizer, folder: RunFolder, config: dict):
-        self.model, self.tokenizer, self.folder, self.config = model, tokenizer, folder, config
+    recipe, network = RECIPE, LanguageModel
+
+    def __init__(self, model, config, folder, device):
+        super().__init__(model, config, folder, device)
+        self.tokenizer = CharTokenizer.from_dict(config["data"]["vocabulary"])
 
     def evaluate(self, path) -> dict:
         text = read_text(path)
         ids = self.tokenizer.encode(text)
         if ids.numel() < 3:
             raise DataError(f"{path}: has {ids.numel()} characters; evaluation needs at least 3")
-        self.model.eval()
-        with torch.no_grad():
-            metrics = evaluate_ids(self.model, ids.to(next(self.model.parameters()).device))
+        with self.inference():
+            metrics = evaluate_ids(self.model, ids.to(self.device))
         return {**metrics, "unknown_chars": self.tokenizer.unknown_count}
 
     def encode_prompt(self, prompt: str) -> torch.Tensor:
@@ -121,18 +132,24 @@ class LanguageModelRun:
             raise DataError("the prompt is empty; give at least one character (e.g. a newline)")
         return self.tokenizer.encode(prompt)
 
-    def generate(self, prompt: str = "\n", length: int = 500, temperature: float = 1.0, top_k=None, top_p=None,
-                 seed=None, num_samples: int = 1, stream=None) -> list[str] | str:
+    def generate(self, prompt: str = "\n", length: int = 500, temperature: float = 1.0, top_k=None,
+                 top_p=None, seed=None, num_samples: int = 1, stream=None) -> list[str] | str:
         """Text continuing ``prompt``; a list when ``num_samples > 1``. ``stream`` (a file)
-        receives the characters as they are made (the first sample only)."""
-        ids = self.encode_prompt(prompt).to(next(self.model.parameters()).device)
+        receives the characters of the first sample as they are made; it is flushed
+        at each line's end, and the caller flushes it at the end."""
+        ids = self.encode_prompt(prompt).to(self.device)
         on_token = None
         if stream is not None:
+            characters = self.tokenizer.characters
+
             def on_token(tokens):
-                stream.write(self.tokenizer.characters[int(tokens[0])])
-                stream.flush()
-        out = sample(self.model, ids.unsqueeze(0).expand(num_samples, -1), length, temperature, top_k, top_p,
-                     seed, banned=(0,), on_token=on_token)
+                character = characters[int(tokens[0])]
+                stream.write(character)
+                if character == "\n":  # a line at a time: a flush per character halves the speed
+                    stream.flush()
+        with self.inference():
+            out = sample(self.model, ids.unsqueeze(0).expand(num_samples, -1), length, temperature, top_k,
+                         top_p, seed, banned=(0,), on_token=on_token)
         texts = [self.tokenizer.decode(row) for row in out]
         return texts if num_samples > 1 else texts[0]
 
@@ -156,34 +173,21 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
     of ``train`` may be changed) and training continues exactly where it stopped.
     Returns ``(LanguageModelRun, Counters)``.
     """
-    folder = RunFolder(out)
-    data, model, train = starting_configs(folder, TASK, TextDataConfig, LanguageModelConfig, data, model, train, resume)
-    path, tokenizer, train_ids, valid_ids = _load_data(data)
-    if resume:
-        check_unchanged(folder, TASK, {"data": path})
-    model.vocab_size = tokenizer.vocab_size
-    torch.manual_seed(train.seed)
-    network = LanguageModel(model)
-    config = {"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-              "data": {**asdict(data), "sha256": sha256(path), "vocabulary": tokenizer.to_dict()},
-              "train": asdict(train)}
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_config(config)
-    task = LanguageModelTask(train_ids, valid_ids, data, train.seed, resolve_device(train.device), str(path))
-    trainer = Trainer(network, task, folder, train)
-    trainer.on_step = on_step
-    counters = trainer.fit(resume=resume)
-    return load_language_model(out, device=train.device), counters
+    start = start_run(RECIPE, out, data, model, train, resume)
+    path, tokenizer, train_ids, valid_ids = _load_data(start.data)
+    start.model.vocab_size = tokenizer.vocab_size
+    task = LanguageModelTask(train_ids, valid_ids, start.data, start.train.seed, start.device, str(path))
+    counters = fit(start, lambda: LanguageModel(start.model), task, files={"data": path},
+                   derived={"vocabulary": tokenizer.to_dict()}, on_step=on_step)
+    return LanguageModelRun.load(out, device=start.train.device), counters
 
 
 def load_language_model(folder, device: str = "auto") -> LanguageModelRun:
     """Loads the best weights of a run folder (``model.safetensors``) with its vocabulary."""
-    model, config, folder, _ = load_best(folder, TASK, LanguageModel, LanguageModelConfig, device)
-    tokenizer = CharTokenizer.from_dict(config["data"]["vocabulary"])
-    return LanguageModelRun(model, tokenizer, folder, config)
+    return LanguageModelRun.load(folder, device)
 
 
 def print_sample(run: LanguageModelRun, length: int, seed: int) -> None:
     print(f"\n--- {length} characters sampled from {run.folder.path} (temperature 0.8) ---")
     run.generate("\n", length, temperature=0.8, seed=seed, stream=sys.stdout)
-    print()
+    print(flush=True)

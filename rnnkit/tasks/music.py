@@ -11,21 +11,22 @@ it (trained, not scored), which is how a fresh piece starts.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-import rnnkit
 from rnnkit.data.buckets import bucket_batches, pad_sequences
 from rnnkit.data.music import read_piano_rolls
 from rnnkit.errors import DataError
-from rnnkit.models.music import PianoRollModel, PianoRollModelConfig, nll_per_step, sample_step
-from rnnkit.tasks.common import check_unchanged, load_best, sha256, starting_configs, training_autocast
-from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-
-TASK = "music"
+from rnnkit.models.music import (
+    PianoRollModel,
+    PianoRollModelConfig,
+    nll_per_step,
+    sample_step,
+)
+from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.train import TrainConfig
 
 
 @dataclass
@@ -71,9 +72,10 @@ def split_nll(model, pieces: list[torch.Tensor], device, batch_size: int = 16) -
 
 
 class MusicTask:
-    """What the trainer needs (see :mod:`rnnkit.train.trainer`)."""
+    """Music as the trainer sees it (:class:`rnnkit.train.TrainingTask`). Its items
+    are time steps of music (piano-roll frames), not training steps."""
 
-    unit = "steps"
+    unit = "frames"
 
     def __init__(self, train, valid, batch_size: int, seed: int, device):
         self.train, self.valid, self.batch_size, self.seed, self.device = train, valid, batch_size, seed, device
@@ -92,7 +94,15 @@ class MusicTask:
         return {"loss": split_nll(model, self.valid, self.device)["loss"]}
 
 
-class MusicRun:
+RECIPE = Recipe(
+    "music", MusicDataConfig, PianoRollModelConfig,
+    # The JSB recipe (BENCHMARKS.md: 8.42 test NLL in 1.9 minutes here). 12,000 steps
+    # of JSB's short chorales; a corpus of longer pieces stops at the 15-minute budget
+    # instead, with the learning-rate schedule following the time.
+    train_defaults={"max_steps": 12000, "time_budget": 900.0, "eval_every": 100, "warmup_steps": 50})
+
+
+class MusicRun(Run):
     """A trained piano-roll model: score files and compose.
 
     >>> run = rnnkit.load_music_model("runs/jsb")
@@ -100,8 +110,7 @@ class MusicRun:
     >>> roll = run.generate(length=64, temperature=1.0, seed=0)    # (64, 88) of 0/1
     """
 
-    def __init__(self, model: PianoRollModel, config: dict, folder: RunFolder, device):
-        self.model, self.config, self.folder, self.device = model, config, folder, device
+    recipe, network = RECIPE, PianoRollModel
 
     def evaluate(self, path, split: str = "test") -> dict:
         """``{"loss": NLL per step, "steps", "pieces", "split"}`` of ``split`` in ``path``."""
@@ -110,7 +119,7 @@ class MusicRun:
                                   self.config["train"]["seed"])
         if split not in splits:
             raise DataError(f"{path}: has no {split!r} split; it has {', '.join(splits)}")
-        with torch.no_grad(), training_autocast(self.config, self.device):
+        with self.inference():
             return {**split_nll(self.model, to_tensors(splits[split]), self.device), "split": split}
 
     def generate(self, length: int, prime: np.ndarray | None = None, temperature: float = 1.0,
@@ -123,7 +132,7 @@ class MusicRun:
         generator.manual_seed(seed if seed is not None else torch.seed())
         silence = torch.zeros(1, self.model.config.keys, device=self.device)
         steps = [torch.as_tensor(prime, dtype=torch.float32, device=self.device)] if prime is not None else []
-        with torch.no_grad():
+        with self.inference():
             # The silent start frame, then the prime in one call; only the state is kept.
             logits, state = self.model(torch.cat([silence] + steps)[None], None)
             logits = logits[:, -1]
@@ -138,32 +147,22 @@ class MusicRun:
 def train_music(out, data: MusicDataConfig | None = None, model: PianoRollModelConfig | None = None,
                 train: TrainConfig | None = None, resume: bool = False, on_step=None):
     """Trains a piano-roll model into ``out``; returns ``(MusicRun, Counters)``."""
-    folder = RunFolder(out)
-    data, model, train = starting_configs(folder, TASK, MusicDataConfig, PianoRollModelConfig, data, model, train,
-                                          resume)
-    if resume:
-        check_unchanged(folder, TASK, {"data": data.data})
+    start = start_run(RECIPE, out, data, model, train, resume)
+    data = start.data
     if not data.data:
         raise DataError("no data file: set MusicDataConfig.data (--data)")
-    splits = read_piano_rolls(data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction, train.seed)
+    splits = read_piano_rolls(data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction,
+                              start.train.seed)
     train_set, valid_set = to_tensors(splits.get("train", [])), to_tensors(splits.get("valid", []))
     if not train_set or not valid_set:
         raise DataError(f"{data.data}: needs training and validation pieces of at least 2 steps; found "
                         f"{len(train_set)} and {len(valid_set)}")
-    torch.manual_seed(train.seed)
-    network = PianoRollModel(model)
-    folder.path.mkdir(parents=True, exist_ok=True)
-    hashes = {} if Path(data.data).is_dir() else {"data": sha256(data.data)}
-    folder.write_config({"task": TASK, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-                         "data": {**asdict(data), "sha256": hashes}, "train": asdict(train)})
-    device = resolve_device(train.device)
-    trainer = Trainer(network, MusicTask(train_set, valid_set, data.batch_size, train.seed, device), folder, train)
-    trainer.on_step = on_step
-    counters = trainer.fit(resume=resume)
-    return load_music_model(out, device=train.device), counters
+    task = MusicTask(train_set, valid_set, data.batch_size, start.train.seed, start.device)
+    counters = fit(start, lambda: PianoRollModel(start.model), task, files={"data": data.data},
+                   on_step=on_step)
+    return MusicRun.load(out, device=start.train.device), counters
 
 
 def load_music_model(folder, device: str = "auto") -> MusicRun:
     """Loads the best weights of a music run folder."""
-    model, config, folder, device = load_best(folder, TASK, PianoRollModel, PianoRollModelConfig, device)
-    return MusicRun(model, config, folder, device)
+    return MusicRun.load(folder, device)

@@ -5,23 +5,27 @@ with accuracy per speaker."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 
 import torch
 
-import rnnkit
-from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures, change_speed, spec_augment
-from rnnkit.data.wav import read_wav
+from rnnkit.data.audio import (
+    AudioConfig,
+    FeatureExtractor,
+    TrainingFeatures,
+    change_speed,
+    spec_augment,
+)
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import Recording, read_recordings, split_recordings
-from rnnkit.errors import DataError, RunFolderError
+from rnnkit.data.wav import read_wav
+from rnnkit.errors import DataError
+from rnnkit.io import parse_list
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classifier import ClassifierTask, predict_probabilities, report_of
-from rnnkit.tasks.common import from_saved, load_best, starting_configs, training_autocast
-from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-
-TASK = "speech"
+from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.train import TrainConfig
 
 
 @dataclass
@@ -91,7 +95,7 @@ class SpeechDataConfig:
 
 def _speeds(name: str, text: str) -> list[float]:
     try:
-        speeds = [float(s) for s in str(text).split(",") if s.strip()]
+        speeds = parse_list(text, float)
     except ValueError:
         speeds = []
     if not speeds or min(speeds) <= 0:
@@ -115,7 +119,17 @@ def per_speaker(recordings: list[Recording], correct: torch.Tensor) -> dict[str,
     return {name: {"accuracy": sum(v) / len(v), "support": len(v)} for name, v in sorted(table.items())}
 
 
-class SpeechRun:
+RECIPE = Recipe(
+    "speech", SpeechDataConfig, ClassifierConfig,
+    # Speech-sized settings for the shared classifier (its own defaults suit word embeddings).
+    model_defaults={"hidden_size": 128, "dropout": 0.3, "embedding_dropout": 0.1, "pooling": "mean"},
+    # FSDD has ~2,400 training recordings: 80 epochs take ~3 minutes here; validation
+    # every 200 steps is about every 2-3 epochs.
+    train_defaults={"epochs": 80.0, "eval_every": 200, "select_by": "accuracy"},
+    extra_configs={"audio": AudioConfig})
+
+
+class SpeechRun(Run):
     """A trained spoken-word classifier: ``predict(paths)`` and ``evaluate(recordings)``.
 
     >>> run = rnnkit.load_speech_classifier("runs/fsdd")
@@ -123,10 +137,14 @@ class SpeechRun:
     [{'file': '7_jackson_32.wav', 'label': '7', 'probabilities': {'0': 0.0, ..., '7': 0.99, ...}}]
     """
 
-    def __init__(self, model, labels: LabelSet, audio: AudioConfig, folder: RunFolder, config: dict, device):
-        self.model, self.labels, self.audio, self.folder, self.config = model, labels, audio, folder, config
-        self.device, self.extractor = device, FeatureExtractor(audio)
-        self.test_speeds = from_saved(SpeechDataConfig, config["data"]).test_speed_list()
+    recipe, network = RECIPE, SequenceClassifier
+
+    def __init__(self, model, config, folder, device):
+        super().__init__(model, config, folder, device)
+        self.labels = LabelSet(config["data"]["labels"])
+        self.audio = self.config_of("audio")
+        self.extractor = FeatureExtractor(self.audio)
+        self.test_speeds = self.config_of("data").test_speed_list()
         """Speeds each recording is scored at (test-time augmentation); [1.0] scores it as it is."""
 
     def probabilities(self, paths) -> torch.Tensor:
@@ -136,7 +154,7 @@ class SpeechRun:
         total = 0
         for speed in self.test_speeds:
             features = [self.extractor.extract(change_speed(w, speed) if speed != 1 else w) for w in waves]
-            with training_autocast(self.config, self.device):
+            with self.inference():
                 total = total + predict_probabilities(self.model, features, 64, self.device).clamp_min(1e-12).log()
         return torch.softmax(total / len(self.test_speeds), dim=1)
 
@@ -159,7 +177,7 @@ class SpeechRun:
 
     def split(self, source=None, split: str = "test") -> list[Recording]:
         """The recordings of one split of ``source`` (default: the training data), split as in training."""
-        data = from_saved(SpeechDataConfig, self.config["data"])
+        data = self.config_of("data")
         recordings = read_recordings(source or data.data, data.pattern)
         return data.split_of(recordings, self.config["train"]["seed"])[split]
 
@@ -178,27 +196,19 @@ def _prepare(data: SpeechDataConfig, extractor: FeatureExtractor, seed: int):
     return parts, labels, inputs, transform, [extractor.read(r.path) for r in parts["valid"]]
 
 
-def starting_speech_configs(folder: RunFolder, task: str, data_cls, model_cls, data, audio, model, train, resume: bool):
-    """:func:`starting_configs` plus the audio config (the saved one when resuming);
-    the data config must name the recordings."""
-    data, model, train = starting_configs(folder, task, data_cls, model_cls, data, model, train, resume)
-    audio = from_saved(AudioConfig, folder.read_config(task)["audio"]) if resume else audio or AudioConfig()
-    if not data.data:
-        raise DataError(f"no recordings: set {data_cls.__name__}.data (--data FOLDER or --data manifest.csv)")
-    return data, audio, model, train
+def start_speech_run(recipe: Recipe, out, data, audio, model, train, resume: bool):
+    """:func:`start_run` for the speech tasks, whose data config must name the recordings."""
+    start = start_run(recipe, out, data, model, train, resume, audio=audio)
+    if not start.data.data:
+        raise DataError(f"no recordings: set {recipe.data_config.__name__}.data "
+                        "(--data FOLDER or --data manifest.csv)")
+    return start
 
 
-def write_speech_config(folder: RunFolder, task: str, data, audio: AudioConfig, model, train: TrainConfig,
-                        labels: LabelSet, parts: dict, resume: bool) -> None:
-    """Writes ``config.json`` with the labels and the split sizes; resuming needs the same split sizes."""
-    counts = {name: len(part) for name, part in parts.items()}
-    if resume and folder.read_config(task)["data"].get("counts") != counts:
-        raise RunFolderError(f"{data.data}: the recordings changed since {folder.path} was trained ({counts}); "
-                             "resuming needs the same data")
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_config({"task": task, "rnnkit_version": rnnkit.__version__, "model": asdict(model),
-                         "audio": asdict(audio), "data": {**asdict(data), "labels": labels.names, "counts": counts},
-                         "train": asdict(train)})
+def speech_fingerprint(labels: LabelSet, parts: dict) -> tuple[dict, dict]:
+    """``(derived, fingerprint)`` for :func:`fit`: the labels, and the split sizes,
+    which must not change between a run and its resumption."""
+    return {"labels": labels.names}, {"counts": {name: len(part) for name, part in parts.items()}}
 
 
 def train_speech_classifier(out, data: SpeechDataConfig | None = None, audio: AudioConfig | None = None,
@@ -206,31 +216,26 @@ def train_speech_classifier(out, data: SpeechDataConfig | None = None, audio: Au
                             resume: bool = False, on_step=None):
     """Trains a spoken-word classifier into ``out``; returns ``(SpeechRun, Counters,
     test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is empty)."""
-    folder = RunFolder(out)
-    data, audio, model, train = starting_speech_configs(folder, TASK, SpeechDataConfig, ClassifierConfig, data, audio,
-                                                        model, train, resume)
-    parts, labels, inputs, transform, valid = _prepare(data, FeatureExtractor(audio), train.seed)
-    model.input_size, model.vocab_size, model.num_classes = audio.size, 0, len(labels.names)
-    write_speech_config(folder, TASK, data, audio, model, train, labels, parts, resume)
-    torch.manual_seed(train.seed)
-    network = SequenceClassifier(model)
-    device = resolve_device(train.device)
+    start = start_speech_run(RECIPE, out, data, audio, model, train, resume)
+    data, model = start.data, start.model
+    parts, labels, inputs, transform, valid = _prepare(data, FeatureExtractor(start.extras["audio"]),
+                                                       start.train.seed)
+    model.input_size, model.vocab_size = start.extras["audio"].size, 0
+    model.num_classes = len(labels.names)
     targets = {name: encode_labels(part, labels) for name, part in parts.items()}
-    task = ClassifierTask((inputs, targets["train"]), (valid, targets["valid"]), model.num_classes, data.batch_size,
-                          train.seed, device, False, augment=transform)
-    trainer = Trainer(network, task, folder, train)
-    trainer.on_step = on_step
-    counters = trainer.fit(resume=resume)
-    run = load_speech_classifier(out, device=train.device)
+    task = ClassifierTask((inputs, targets["train"]), (valid, targets["valid"]), model.num_classes,
+                          data.batch_size, start.train.seed, start.device, False, augment=transform)
+    derived, fingerprint = speech_fingerprint(labels, parts)
+    counters = fit(start, lambda: SequenceClassifier(model), task, derived=derived, fingerprint=fingerprint,
+                   on_step=on_step)
+    run = SpeechRun.load(out, device=start.train.device)
     report = None
     if parts["test"]:
-        report = run.evaluate(parts["test"], folder.file("confusion_test.png"), f"{folder.path.name}: test")
+        report = run.evaluate(parts["test"], start.folder.file("confusion_test.png"),
+                              f"{start.folder.path.name}: test")
     return run, counters, report
 
 
 def load_speech_classifier(folder, device: str = "auto") -> SpeechRun:
     """Loads the best weights of a speech run folder with its labels and feature settings."""
-    model, config, folder, device = load_best(folder, TASK, SequenceClassifier, ClassifierConfig, device)
-    return SpeechRun(model, LabelSet(config["data"]["labels"]), from_saved(AudioConfig, config["audio"]), folder,
-                     config, device)
-
+    return SpeechRun.load(folder, device)

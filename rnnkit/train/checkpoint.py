@@ -17,7 +17,6 @@ renamed, so a crash or Ctrl-C never leaves half a file behind.
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 
@@ -27,21 +26,7 @@ from safetensors.torch import load as load_safetensors_bytes
 from safetensors.torch import save as save_safetensors_bytes
 
 from rnnkit.errors import RunFolderError
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def write_json(path: Path, payload) -> None:
-    atomic_write(path, (json.dumps(payload, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+from rnnkit.io import atomic_write, write_json
 
 
 def read_json(path: Path):

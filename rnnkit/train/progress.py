@@ -9,6 +9,8 @@ import time
 import warnings
 from pathlib import Path
 
+from rnnkit.io import new_figure, save_figure
+
 
 def _clock(seconds: float) -> str:
     seconds = int(max(0, seconds))
@@ -102,14 +104,9 @@ class MetricsLog:
 
 def plot_learning_curve(records: list[dict], path: Path, title: str) -> None:
     """Train and validation loss against step, as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     train = [(r["step"], r["train_loss"]) for r in records if "train_loss" in r]
     valid = [(r["step"], r["val_loss"]) for r in records if "val_loss" in r]
-    figure, axis = plt.subplots(figsize=(7, 4))
+    figure, axis = new_figure(figsize=(7, 4))
     if train:
         axis.plot(*zip(*train), label="train", alpha=0.7)
     if valid:
@@ -119,8 +116,4 @@ def plot_learning_curve(records: list[dict], path: Path, title: str) -> None:
     axis.set_title(title)
     axis.grid(alpha=0.3)
     axis.legend()
-    figure.tight_layout()
-    temporary = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    figure.savefig(temporary, dpi=100)
-    plt.close(figure)
-    temporary.replace(path)
+    save_figure(figure, path)

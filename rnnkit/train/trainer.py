@@ -1,16 +1,10 @@
 """The one trainer: it knows nothing about any task.
 
-A task hands it an object with:
+A task is anything that fits :class:`TrainingTask`; callbacks go in at
+construction. Minimal use::
 
-- ``batches(epoch) -> Sequence`` of batches for that epoch (indexable, so a
-  resumed run picks up at the exact batch);
-- ``loss(model, batch, carry) -> (loss, carry, items)``: mean loss of the
-  batch, the state to carry into the next batch (None if nothing is carried)
-  and how many items (e.g. characters) it covered, for the rate;
-- ``evaluate(model) -> dict`` with a ``loss`` key (lower is better);
-- ``unit``: what items are called in the progress line ("chars", "samples");
-- optionally ``higher_is_better``: the names of ``evaluate``'s metrics that
-  ``TrainConfig.select_by`` may choose instead of the loss.
+    trainer = Trainer(model, task, RunFolder("runs/x"), TrainConfig(max_steps=100), on_step=print_loss)
+    counters = trainer.fit()
 """
 
 from __future__ import annotations
@@ -19,15 +13,39 @@ import contextlib
 import math
 import signal
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol
 
 import torch
 
 from rnnkit.errors import TrainingDiverged
 from rnnkit.nn import detach_state
 from rnnkit.train.checkpoint import RunFolder
-from rnnkit.train.config import TrainConfig, autocast, learning_rate_factor, resolve_precision
+from rnnkit.train.config import (
+    TrainConfig,
+    autocast,
+    learning_rate_factor,
+    resolve_precision,
+)
 from rnnkit.train.progress import MetricsLog, Progress, plot_learning_curve
+
+
+class TrainingTask(Protocol):
+    """What the trainer needs from a task."""
+
+    unit: ClassVar[str]
+    """What the items of :meth:`loss` are called in the progress line ("chars", "examples")."""
+
+    def batches(self, epoch: int) -> Sequence:
+        """The batches of one epoch, indexable so that a resumed run picks up at the exact batch."""
+
+    def loss(self, model: torch.nn.Module, batch, carry) -> tuple[torch.Tensor, Any, int]:
+        """``(mean loss of the batch, state to carry into the next batch or None, items covered)``."""
+
+    def evaluate(self, model: torch.nn.Module) -> dict:
+        """Validation metrics with a ``loss`` key (lower is better). A task may also name,
+        in a ``higher_is_better`` tuple, the metrics that ``TrainConfig.select_by`` may choose."""
 
 
 @dataclass
@@ -38,7 +56,9 @@ class Counters:
     epoch: int = 0
     batch_index: int = 0
     elapsed: float = 0.0
-    best_loss: float = math.inf
+    best_score: float = math.inf
+    """The best validation ``select_by`` metric as a number where lower is better
+    (the loss itself, or minus an accuracy); see :meth:`Trainer.best_metric`."""
     best_step: int = -1
     evals_without_improvement: int = 0
     stopped_because: str = ""
@@ -54,8 +74,11 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Trains ``model`` on ``task`` into ``folder`` under ``config``. Call :meth:`fit`."""
 
-    def __init__(self, model: torch.nn.Module, task, folder: RunFolder, config: TrainConfig):
+    def __init__(self, model: torch.nn.Module, task: TrainingTask, folder: RunFolder, config: TrainConfig,
+                 on_step: Callable[[Trainer, float], None] | None = None):
+        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in here)."""
         self.model, self.task, self.folder, self.config = model, task, folder, config
+        self.on_step = on_step
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
         self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
@@ -67,7 +90,6 @@ class Trainer:
         self.carry = None
         self.stop_requested = False
         self._steps_per_epoch: int | None = None
-        self.on_step = None  # optional callback(trainer, loss): tests and tools hook in here
         self.metrics = None  # opened by fit(), which knows whether the run is new
         self.progress = Progress(getattr(task, "unit", "items"), enabled=config.progress)
 
@@ -145,9 +167,9 @@ class Trainer:
         self.metrics.log(counters.step, **{f"val_{k}": v for k, v in metrics.items()
                                            if isinstance(v, (int, float))})
         score = self._selection_score(metrics)
-        improved = score < counters.best_loss
+        improved = score < counters.best_score
         if improved:
-            counters.best_loss, counters.best_step = score, counters.step
+            counters.best_score, counters.best_step = score, counters.step
             counters.evals_without_improvement = 0
             self.folder.save_model(self.model)
         else:
@@ -156,7 +178,7 @@ class Trainer:
         self.progress.message(f"step {counters.step}: validation {shown}{' (best)' if improved else ''}")
 
     def _selection_score(self, metrics: dict) -> float:
-        """The ``select_by`` metric as a number where lower is better (so ``best_loss``
+        """The ``select_by`` metric as a number where lower is better (so ``best_score``
         holds minus the accuracy when selecting by accuracy)."""
         name = self.config.select_by
         return metrics[name] if name == "loss" else -metrics[name]
@@ -171,6 +193,8 @@ class Trainer:
     def _resume(self) -> None:
         saved, extra = self.folder.load_training_state(self.model, self.optimizer)
         parts, is_tuple = saved.pop("carry_parts"), saved.pop("carry_is_tuple")
+        if "best_loss" in saved:  # run folders written before the field was renamed
+            saved["best_score"] = saved.pop("best_loss")
         self.counters = Counters(**saved)
         self.counters.stopped_because = ""  # a resumed run goes on, whatever stopped it before
         carry = [extra[f"carry.{i}"].to(self.device) for i in range(parts)]
@@ -254,7 +278,11 @@ class Trainer:
         records = self.metrics.read()
         if records:
             plot_learning_curve(records, self.folder.file("learning_curve.png"), str(self.folder.path.name))
-        name = self.config.select_by
-        best = counters.best_loss if name == "loss" else -counters.best_loss
-        self.progress.message(f"stopped: {counters.stopped_because}; best validation {name} "
-                              f"{best:.4f} at step {counters.best_step}")
+        self.progress.message(f"stopped: {counters.stopped_because}; best validation "
+                              f"{self.config.select_by} {best_metric(counters, self.config):.4f} "
+                              f"at step {counters.best_step}")
+
+
+def best_metric(counters: Counters, config: TrainConfig) -> float:
+    """The best validation value of ``config.select_by`` in its own sign (an accuracy, a loss)."""
+    return counters.best_score if config.select_by == "loss" else -counters.best_score

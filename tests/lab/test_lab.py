@@ -81,7 +81,18 @@ def test_cli_compare_and_errors(tmp_path, capsys):
 def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["compare", "--help"])
-    assert "rnnkit compare --task adding --out runs/compare-adding" in capsys.readouterr().out
+    assert "rnnkit compare --task adding " in capsys.readouterr().out
+
+
+def test_compare_and_diagnose_write_to_a_default_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["compare", "--task", "copy", "--cells", "gru", "--lengths", "5", "--steps", "4",
+                 "--hidden-size", "8", "--batch-size", "4"]) == 0
+    assert (tmp_path / "runs" / "compare-copy" / "compare.md").is_file()
+    assert "wrote the comparison to runs/compare-copy" in capsys.readouterr().out
+    assert main(["diagnose", "--cells", "gru", "--length", "10", "--hidden-size", "8", "--steps", "3"]) == 0
+    assert "wrote the diagnostics to runs/diagnose" in capsys.readouterr().out
+    assert any((tmp_path / "runs" / "diagnose").glob("*.png"))
 
 
 def test_compare_language_models_under_one_time_budget(tmp_path):

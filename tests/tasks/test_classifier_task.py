@@ -126,7 +126,7 @@ def test_select_by_accuracy_keeps_the_most_accurate_weights(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     accuracies = {r["step"]: r["val_accuracy"] for r in records if "val_accuracy" in r}
     assert counters.best_step == max(accuracies, key=lambda step: (accuracies[step], -step))
-    assert -counters.best_loss == max(accuracies.values())
+    assert -counters.best_score == max(accuracies.values())
     with pytest.raises(ValueError) as error:
         _train(tmp_path, "other", select_by="perplexity")
     assert str(error.value) == "select_by must be one of loss, accuracy, macro_f1 for this task; got 'perplexity'"

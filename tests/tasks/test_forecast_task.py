@@ -97,7 +97,7 @@ def test_covariates_calendar_and_quantile_intervals(tmp_path):
     data = ForecastDataConfig(data=str(path), target="load", covariates="temp", future_covariates="event",
                               calendar=True, batch_size=32)
     run, _ = train_forecaster(tmp_path / "run", data, small("autoregressive", quantiles="0.1,0.5,0.9"), quick(40))
-    assert run.shape.past_covariates == 1 and run.shape.future_covariates == 1 + 4  # event + hour/weekday/day/year
+    assert run.model_config.past_covariates == 1 and run.model_config.future_covariates == 1 + 4  # event + hour/weekday/day/year
     with pytest.raises(DataError) as error:
         run.forecast(path)
     assert str(error.value) == ("this model uses known-future covariates ['event']: give their next 24 values "

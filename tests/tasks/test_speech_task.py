@@ -12,7 +12,6 @@ from rnnkit.errors import DataError, RunFolderError
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.ctc import CTCConfig
 from rnnkit.tasks.classifier import predict_probabilities
-from rnnkit.tasks.common import training_autocast
 from rnnkit.tasks.speech import SpeechDataConfig, load_speech_classifier, train_speech_classifier
 from rnnkit.tasks.transcribe import TranscribeDataConfig, load_transcriber, train_transcriber
 from rnnkit.train import TrainConfig
@@ -49,7 +48,7 @@ def test_classifier_learns_reports_per_speaker_and_predicts_files(fsdd_slice, tm
     logs = []
     for speed in run.test_speeds:
         features = [run.extractor.extract(change_speed(run.extractor.waveform(*read_wav(p)), speed)) for p in paths]
-        with training_autocast(run.config, run.device):
+        with run.inference():
             logs.append(predict_probabilities(run.model, features, 64, run.device).log())
     assert torch.allclose(averaged, torch.softmax(torch.stack(logs).mean(0), 1), atol=1e-6)
 

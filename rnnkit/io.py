@@ -1,0 +1,78 @@
+"""The one place that writes files and figures, and reads comma-separated lists.
+
+Every file rnnkit writes goes to a temporary name beside its destination and is
+then renamed (``os.replace`` is atomic on POSIX and Windows), so a crash, a
+full disk or Ctrl-C never leaves half a file where a whole one is expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def atomic_write(path, data: bytes) -> Path:
+    """Writes ``data`` to ``path`` through a temporary file and a rename; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_text(path, text: str) -> Path:
+    return atomic_write(path, text.encode("utf-8"))
+
+
+def write_json(path, payload, indent: int = 2) -> Path:
+    return write_text(path, json.dumps(payload, indent=indent, ensure_ascii=False, default=float) + "\n")
+
+
+def new_figure(rows: int = 1, columns: int = 1, **options):
+    """``(figure, axes)`` from matplotlib's file-only (Agg) backend: rnnkit never opens a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot.subplots(rows, columns, **options)
+
+
+def save_figure(figure, path, dpi: int = 100) -> Path:
+    """Saves ``figure`` as a PNG at ``path`` (temporary name, then rename) and closes it."""
+    import io
+
+    from matplotlib import pyplot
+
+    buffer = io.BytesIO()
+    try:
+        figure.tight_layout()
+        figure.savefig(buffer, format="png", dpi=dpi)
+    finally:
+        pyplot.close(figure)
+    return atomic_write(path, buffer.getvalue())
+
+
+def parse_list(text, kind=str, name: str = "the list", example: str = "a,b,c") -> list:
+    """``"a, b,,c"`` -> ``[kind("a"), kind("b"), kind("c")]``: comma-separated, blanks
+    skipped; a part that ``kind`` cannot read is a one-line ``ValueError`` naming ``name``."""
+    if text is None:
+        return []
+    if isinstance(text, (list, tuple)):
+        parts = [str(part).strip() for part in text]
+    else:
+        parts = [part.strip() for part in str(text).split(",")]
+    try:
+        return [kind(part) for part in parts if part]
+    except ValueError:
+        what = {int: "integers", float: "numbers"}.get(kind, "values")
+        raise ValueError(f"{name} must be comma-separated {what} such as {example}; "
+                         f"got {text!r}") from None

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from rnnkit.nn import make_recurrent
 from rnnkit.nn.checks import check_choice
+from rnnkit.nn.lengths import length_mask
 
 POOLINGS = ("last", "mean", "max", "attention")
 
@@ -110,7 +111,7 @@ class SequenceClassifier(nn.Module):
         if lengths is None:
             valid = torch.ones(batch, time, 1, dtype=torch.bool, device=output.device)
         else:
-            valid = (torch.arange(time, device=output.device) < lengths.to(output.device)[:, None])[..., None]
+            valid = length_mask(lengths, time, output.device)[..., None]
         if pooling == "mean":
             return (output * valid).sum(1) / valid.sum(1)
         if pooling == "max":

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import make_recurrent
+from rnnkit.nn.lengths import length_mask
 
 BLANK = 0
 
@@ -70,7 +71,7 @@ class CTCRecognizer(nn.Module):
         steps = math.ceil(frames / k)
         # Zero each row past its end: its last step may join real frames with
         # padding, which must read the same whatever the batch is padded with.
-        valid = torch.arange(frames, device=features.device) < lengths.to(features.device)[:, None]
+        valid = length_mask(lengths, frames, features.device)
         features = F.pad(features * valid[..., None], (0, 0, 0, steps * k - frames))
         return features.reshape(batch, steps, k * size), (lengths.cpu() + k - 1) // k
 

@@ -7,16 +7,24 @@ reference path of :class:`rnnkit.nn.Recurrent` run the very same code.
 Parameter names, shapes and gate order match ``torch.nn.RNNCell``,
 ``torch.nn.LSTMCell`` and ``torch.nn.GRUCell``, so their state_dicts load
 into each other with ``strict=True``.
+
+Each layer's cell is described once, by a :class:`CellKind` at the end of this
+module: its equation, the torch kernel that computes the same thing over a
+whole sequence, and how its state and gates are laid out.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.nn import paths
 from rnnkit.nn.checks import check_cell_input, check_choice
 
 NONLINEARITIES = ("tanh", "relu")
@@ -205,3 +213,45 @@ class GRUCell(_CellBase):
         h = self._zeros(x) if state is None else state
         h = gru_step(x, h, *self._weights())
         return h, h
+
+
+@dataclass(frozen=True)
+class CellKind:
+    """What the generic layer needs to know about a cell.
+
+    ``step(x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> state`` is the
+    cell's equation and ``update(projected, state, weight_hh, bias_hh) -> state``
+    the same given ``projected = W_ih x + b_ih``; ``fused`` is the torch kernel that computes the same thing
+    over a whole sequence (``torch.lstm`` etc.), or None; ``paired`` says the
+    state is ``(h, c)``; ``cudnn_mode`` names the kernel for cuDNN's weight layout.
+    """
+
+    name: str
+    gates: int
+    step: Callable
+    update: Callable
+    fused: Callable | None
+    paired: bool
+    cudnn_mode: str
+    fold_hidden_bias: bool = True
+    """b_hh is added outside every gate, so it can be folded into the input term (not so in the GRU's n gate)."""
+    hidden_weights: bool = True
+    """The gates read the previous state through ``weight_hh``; minGRU/minLSTM have none."""
+    sequence: Callable | None = None
+    """Runs one layer and direction over a whole sequence fast: ``(kind, x, state, weights, has_bias, lengths)``."""
+    fast_path: str = "fused"
+    """The name of the fast path in ``impl`` and ``last_path``: "fused" (torch kernels) or "scan"."""
+    coefficients: Callable | None = None
+    """For linear-recurrence cells: ``projected -> (a, b)`` of ``h_t = a_t * h_{t-1} + b_t``."""
+
+
+LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM",
+                     sequence=paths.fused_direction)
+GRU_KIND = CellKind("GRU", 3, gru_step, gru_update, torch.gru, paired=False, cudnn_mode="GRU",
+                    fold_hidden_bias=False, sequence=paths.fused_direction)
+RNN_KINDS = {
+    name: CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity=name),
+                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}",
+                   sequence=paths.fused_direction)
+    for name, fused in (("tanh", torch.rnn_tanh), ("relu", torch.rnn_relu))
+}

@@ -13,7 +13,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.nn.paths import CellKind
+from rnnkit.nn.cells import CellKind
+from rnnkit.nn.lengths import length_mask
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.scan import linear_scan
 
@@ -107,7 +108,7 @@ def scan_direction(kind, x, state, weights, has_bias, lengths):
     weight_ih, _, bias_ih, _ = weights
     a, b = kind.coefficients(F.linear(x, weight_ih, bias_ih))
     if lengths is not None:
-        active = (lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device)).unsqueeze(-1)
+        active = length_mask(lengths, x.shape[1], x.device).unsqueeze(-1)
         a, b = torch.where(active, a, torch.ones_like(a)), b * active
     h = linear_scan(a, b, state)
     output = h if lengths is None else h * active

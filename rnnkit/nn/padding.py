@@ -30,6 +30,8 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.nn.lengths import length_mask
+
 SATURATE = 1e4
 FROZEN_GATES = {"LSTM": {0: -SATURATE, 1: SATURATE}, "GRU": {1: SATURATE}}
 """Per cell kind: gate index -> the value its weight column adds at padded steps."""
@@ -69,7 +71,7 @@ def frozen_stack(kind, x: Tensor, state, layer_weights, has_bias: bool, lengths:
     ``(layers*directions, batch, hidden)`` state (a pair for the LSTM, zero)."""
     batch, time = x.shape[:2]
     lengths = lengths.to(x.device)
-    active = lengths.unsqueeze(1) > torch.arange(time, device=x.device)
+    active = length_mask(lengths, time)
     flag = (~active).to(x.dtype).unsqueeze(-1)
     rows, last = torch.arange(batch, device=x.device), lengths - 1
     directions = 2 if bidirectional else 1

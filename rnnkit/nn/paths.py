@@ -7,44 +7,14 @@ with a cell state, ``(h, c)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+import functools
 
 import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from rnnkit.nn.lengths import length_mask
 from rnnkit.nn.padding import frozen_direction
-
-
-@dataclass(frozen=True)
-class CellKind:
-    """What the generic layer needs to know about a cell.
-
-    ``step(x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> state`` is the
-    cell's equation and ``update(projected, state, weight_hh, bias_hh) -> state``
-    the same given ``projected = W_ih x + b_ih``; ``fused`` is the torch kernel that computes the same thing
-    over a whole sequence (``torch.lstm`` etc.), or None; ``paired`` says the
-    state is ``(h, c)``; ``cudnn_mode`` names the kernel for cuDNN's weight layout.
-    """
-
-    name: str
-    gates: int
-    step: Callable
-    update: Callable
-    fused: Callable | None
-    paired: bool
-    cudnn_mode: str
-    fold_hidden_bias: bool = True
-    """b_hh is added outside every gate, so it can be folded into the input term (not so in the GRU's n gate)."""
-    hidden_weights: bool = True
-    """The gates read the previous state through ``weight_hh``; minGRU/minLSTM have none."""
-    sequence: Callable | None = None
-    """Runs one layer and direction over a whole sequence fast: ``(kind, x, state, weights, has_bias, lengths)``."""
-    fast_path: str = "fused"
-    """The name of the fast path in ``impl`` and ``last_path``: "fused" (torch kernels) or "scan"."""
-    coefficients: Callable | None = None
-    """For linear-recurrence cells: ``projected -> (a, b)`` of ``h_t = a_t * h_{t-1} + b_t``."""
 
 
 def output_of(state, paired: bool) -> Tensor:
@@ -89,7 +59,7 @@ def reference_direction(step, paired, x, state, weights, lengths):
     outputs = []
     active_at = None
     if lengths is not None:
-        active_at = lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device)
+        active_at = length_mask(lengths, x.shape[1], x.device)
     for t in range(x.shape[1]):
         new_state = step(x[:, t], state, *weights)
         if active_at is None:
@@ -129,7 +99,7 @@ def fused_direction(kind, x, state, weights, has_bias, lengths):
     if lengths is None:
         return _call_fused(kind, x, state, weights, has_bias)
     last = (lengths - 1).to(x.device)
-    active = (lengths.to(x.device).unsqueeze(1) > torch.arange(x.shape[1], device=x.device))
+    active = length_mask(lengths, x.shape[1], x.device)
     if kind.paired:
         output, (_, cell) = frozen_direction(kind, x, state, weights, has_bias, active)
     else:
@@ -185,3 +155,35 @@ def flatten_for_cudnn(kind, weights, module) -> None:
                 True,
                 module.bidirectional,
             )
+
+
+@functools.cache
+def cpu_lstm_runs_bfloat16() -> bool:
+    """Whether this CPU's oneDNN builds a bfloat16 LSTM. Without AVX-512 it cannot
+    ("could not create a primitive descriptor"), and torch.nn.LSTM fails under bf16
+    autocast there; the layer then runs the LSTM kernel in float32 instead."""
+    zeros = torch.zeros(1, 1, 1)
+    try:
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            torch.lstm(zeros, (zeros, zeros), [torch.zeros(4, 1), torch.zeros(4, 1)], False, 1, 0.0, False,
+                       False, True)
+    except RuntimeError:
+        return False
+    return True
+
+
+def bfloat16_autocast_on_cpu(x: Tensor) -> bool:
+    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
+            and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+
+
+def in_float32(run):
+    """``run(x, state, lengths)`` with autocast off and float32 inputs (see
+    :func:`cpu_lstm_runs_bfloat16`)."""
+
+    def run_in_float32(x, state, lengths):
+        with torch.autocast("cpu", enabled=False):
+            state = tuple(s.float() for s in state) if isinstance(state, tuple) else state.float()
+            return run(x.float(), state, lengths)
+
+    return run_in_float32

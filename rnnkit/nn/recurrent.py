@@ -16,47 +16,23 @@ weights as a seeded torch layer.
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import padding, paths
-from rnnkit.nn.cells import (
-    NONLINEARITIES,
-    gru_step,
-    gru_update,
-    lstm_step,
-    lstm_update,
-    rnn_step,
-    rnn_update,
-)
-from rnnkit.nn.checks import (
-    check_choice,
-    check_layer_input,
-    check_lengths,
-    check_size,
-    check_state,
-)
-from rnnkit.nn.paths import CellKind
+from rnnkit.nn.cells import GRU_KIND, LSTM_KIND, NONLINEARITIES, RNN_KINDS, CellKind
+from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
 from rnnkit.nn.stepping import Stepping
 
 logger = logging.getLogger(__name__)
 
-
-LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM",
-                     sequence=paths.fused_direction)
-GRU_KIND = CellKind("GRU", 3, gru_step, gru_update, torch.gru, paired=False, cudnn_mode="GRU",
-                    fold_hidden_bias=False, sequence=paths.fused_direction)
-RNN_KINDS = {
-    name: CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity=name),
-                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}",
-                   sequence=paths.fused_direction)
-    for name, fused in (("tanh", torch.rnn_tanh), ("relu", torch.rnn_relu))
-}
+Runner = Callable[[Tensor, object, "Tensor | None"], tuple]
+"""``run(x, state, lengths) -> (output, final_state)``: one execution path, batch-first."""
 
 
 class Recurrent(Stepping, nn.Module):
@@ -165,24 +141,35 @@ class Recurrent(Stepping, nn.Module):
         if why is not None:
             raise ValueError(f"impl={self.kind.fast_path!r} is not possible: {why}; use impl='auto' or impl='reference'")
 
-    def _choose_path(self, x: Tensor, lengths: Tensor | None, state_given: bool = False) -> tuple[str, str]:
+    def _choose_path(self, x: Tensor, lengths: Tensor | None, state_given: bool) -> tuple[Runner, str, str]:
+        """Decides, once per call, how this call runs: ``(runner, path name, reason)``."""
+        run, path, reason = self._choose_runner(x, lengths, state_given)
+        if (path == "fused" and self.kind.name == "LSTM" and paths.bfloat16_autocast_on_cpu(x)
+                and not paths.cpu_lstm_runs_bfloat16()):
+            return paths.in_float32(run), path, reason + "; in float32: this CPU's oneDNN has no bfloat16 LSTM"
+        return run, path, reason
+
+    def _choose_runner(self, x: Tensor, lengths: Tensor | None, state_given: bool) -> tuple[Runner, str, str]:
         if self.impl == "reference":
-            return "reference", "impl='reference' was asked for"
+            return self._reference_layers, "reference", "impl='reference' was asked for"
         why = self._why_not_fused()
         if why is not None:
             if self.impl != "auto":
                 self._fused_or_raise()
-            return "reference", why
+            return self._reference_layers, "reference", why
         if self.kind.fused is None:
-            return self._choose_without_kernel(x)
+            path, reason = self._choose_without_kernel(x)
+            run = self._reference_layers if path == "reference" else self._fast_layers
+            return run, path, reason
         if lengths is None:
-            return "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
+            return self._fused_stack, "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
         if x.is_cuda:
-            return "fused", "lengths: one packed cuDNN call over all layers"
+            return self._fused_stack, "fused", "lengths: one packed cuDNN call over all layers"
         if padding.can_freeze(self.kind, state_given):
-            return "fused", "lengths: one padded call per layer, padded steps frozen by saturated gates"
+            return (self._frozen_stack, "fused",
+                    "lengths: one padded call per layer, padded steps frozen by saturated gates")
         how = "padded kernel, c frozen past each end" if self.kind.paired else "padded kernel, state read at each end"
-        return "fused", f"lengths: per layer and direction, {how}"
+        return self._fast_layers, "fused", f"lengths: per layer and direction, {how}"
 
     def _choose_without_kernel(self, x: Tensor) -> tuple[str, str]:
         """The choice for cells whose fast path is not a torch kernel (the parallel scan)."""
@@ -196,17 +183,9 @@ class Recurrent(Stepping, nn.Module):
         batch, time = x.shape[0], x.shape[1]
         if lengths is not None:
             lengths = check_lengths(name, lengths, batch, time)
-        state_given = state is not None
-        state = self._initial_state(name, x, state)
-        path, reason = self._choose_path(x, lengths, state_given)
-        self.last_path, self.last_path_reason = path, reason
-        logger.debug("%s ran the %s path: %s", name, path, reason)
-        if path == "fused" and (lengths is None or x.is_cuda):
-            output, final = self._fused_stack(x, state, lengths)
-        elif path == "fused" and padding.can_freeze(self.kind, state_given):  # CPU, with lengths
-            output, final = self._frozen_stack(x, state, lengths)
-        else:
-            output, final = self._layer_by_layer(x, state, lengths, fast=path != "reference")
+        run, self.last_path, self.last_path_reason = self._choose_path(x, lengths, state is not None)
+        logger.debug("%s ran the %s path: %s", name, self.last_path, self.last_path_reason)
+        output, final = run(x, self._initial_state(name, x, state), lengths)
         if not self.batch_first:
             output = output.transpose(0, 1)
         return output, final
@@ -238,6 +217,12 @@ class Recurrent(Stepping, nn.Module):
         layer_weights = [weights[i:i + per_layer] for i in range(0, len(weights), per_layer)]
         return padding.frozen_stack(self.kind, x, state, layer_weights, self.bias, lengths, self.dropout,
                                     self.training, self.bidirectional)
+
+    def _reference_layers(self, x, state, lengths):
+        return self._layer_by_layer(x, state, lengths, fast=False)
+
+    def _fast_layers(self, x, state, lengths):
+        return self._layer_by_layer(x, state, lengths, fast=True)
 
     def _layer_by_layer(self, x, state, lengths, fast: bool):
         paired = self.kind.paired

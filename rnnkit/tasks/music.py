@@ -25,6 +25,7 @@ from rnnkit.models.music import (
     nll_per_step,
     sample_step,
 )
+from rnnkit.nn.lengths import length_mask
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
 from rnnkit.train import TrainConfig
 
@@ -55,8 +56,10 @@ def batch_of(pieces: list[torch.Tensor], rows, device, score_first: bool):
     can start from silence), steps 2..T for the benchmark's NLL."""
     padded, lengths = pad_sequences([pieces[i] for i in rows])
     inputs = torch.cat([torch.zeros_like(padded[:, :1]), padded[:, :-1]], 1)
-    position = torch.arange(padded.shape[1])[None]
-    mask = ((position < lengths[:, None]) & (position >= (0 if score_first else 1))).float()
+    mask = length_mask(lengths, padded.shape[1])
+    if not score_first:
+        mask[:, 0] = False
+    mask = mask.float()
     return inputs.to(device), lengths, padded.to(device), mask.to(device)
 
 

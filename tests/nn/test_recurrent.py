@@ -140,3 +140,23 @@ def test_frozen_padding_under_bfloat16_autocast():
             assert (output[row, :length].float() - alone[0].float()).abs().max() < 0.05
             assert (c[:, row].float() - c_alone[:, 0].float()).abs().max() < 0.05
             assert output[row, length:].abs().sum() == 0
+
+
+def test_lstm_runs_under_bfloat16_autocast_on_every_cpu():
+    """oneDNN builds no bfloat16 LSTM without AVX-512 (torch.nn.LSTM fails there);
+    the layer then runs the kernel in float32, and says so."""
+    from rnnkit.nn.paths import cpu_lstm_runs_bfloat16
+
+    torch.manual_seed(0)
+    layer, x = rnnkit.LSTM(8, 16), torch.randn(3, 10, 8)
+    reference, _ = layer(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        output, _ = layer(x)
+        try:
+            torch.nn.LSTM(8, 16, batch_first=True)(x)
+            torch_runs = True
+        except RuntimeError:
+            torch_runs = False
+    assert torch_runs == cpu_lstm_runs_bfloat16()
+    assert ("in float32" in layer.last_path_reason) == (not torch_runs)
+    assert (output.float() - reference).abs().max() < 0.05

@@ -1,8 +1,11 @@
 """Char-level language model benchmarks on tiny Shakespeare.
 
-    python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop (speed, peak memory)
-    python benchmarks/charlm.py generation   # chars/s: rnnkit vs re-running the prefix vs a plain nn.LSTM step loop
-    python benchmarks/charlm.py quality      # the default demo's val loss (90/10 split), fp32 and bf16
+    python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop (speed,
+    peak memory)
+    python benchmarks/charlm.py generation   # chars/s: rnnkit vs re-running the prefix vs a
+    plain nn.LSTM step loop
+    python benchmarks/charlm.py quality      # the default demo's val loss (90/10 split), fp32
+    and bf16
     python benchmarks/charlm.py precision --steps 1500   # bf16 vs fp32 final loss at equal steps
     python benchmarks/charlm.py recipe       # the documented 30-minute CPU recipe (90/10 split)
     python benchmarks/charlm.py recipe-mingru  # the same time budget with a 3-layer MinGRU
@@ -31,9 +34,20 @@ from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text 
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RECIPE = dict(hidden_size=512, num_layers=2, embedding_size=128, dropout=0.3, batch_size=64, seq_len=128,
-              learning_rate=3e-3, warmup_steps=200, weight_decay=0.1, precision="bf16", time_budget=1740,
-              eval_every=500)
+RECIPE = dict(
+    hidden_size=512,
+    num_layers=2,
+    embedding_size=128,
+    dropout=0.3,
+    batch_size=64,
+    seq_len=128,
+    learning_rate=3e-3,
+    warmup_steps=200,
+    weight_decay=0.1,
+    precision="bf16",
+    time_budget=1740,
+    eval_every=500,
+)
 # The minGRU paper stacks more layers: its gates see only the layer below, not the layer's own past.
 MINGRU_RECIPE = dict(RECIPE, cell="mingru", num_layers=3)
 
@@ -64,9 +78,13 @@ def child(kind: str, steps: int, precision: str) -> None:
         from rnnkit.train import TrainConfig
 
         with tempfile.TemporaryDirectory() as folder:
-            train_language_model(folder, TextDataConfig(split="0.9,0.1"), LanguageModelConfig(),
-                                 TrainConfig(max_steps=steps, eval_every=10**9, progress=False, precision=precision),
-                                 on_step=lambda trainer, loss: stamps.append(time.perf_counter()))
+            train_language_model(
+                folder,
+                TextDataConfig(split="0.9,0.1"),
+                LanguageModelConfig(),
+                TrainConfig(max_steps=steps, eval_every=10**9, progress=False, precision=precision),
+                on_step=lambda trainer, loss: stamps.append(time.perf_counter()),
+            )
     else:
         tokenizer = CharTokenizer.from_text(text[: int(len(text) * 0.9)])
         batches = StreamBatches(tokenizer.encode(text[: int(len(text) * 0.9)]), 64, 100)
@@ -86,16 +104,26 @@ def child(kind: str, steps: int, precision: str) -> None:
             loss.item()
             stamps.append(time.perf_counter())
     intervals = sorted(b - a for a, b in zip(stamps[10:], stamps[11:]))
-    print(json.dumps({"seconds_per_step": intervals[len(intervals) // 2],
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds_per_step": intervals[len(intervals) // 2],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def throughput(args) -> list[dict]:
     runs = {(kind, precision): [] for precision in args.precisions for kind in ("rnnkit", "plain")}
     for _ in range(args.rounds):
         for kind, precision in runs:
-            out = subprocess.run([sys.executable, __file__, "child", kind, str(args.steps), precision],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "child", kind, str(args.steps), precision],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs[kind, precision].append(json.loads(out.stdout.strip().splitlines()[-1]))
     rows = []
     for precision in args.precisions:
@@ -104,11 +132,24 @@ def throughput(args) -> list[dict]:
             results = runs[kind, precision]
             seconds = sorted(r["seconds_per_step"] for r in results)[len(results) // 2]
             measured[kind] = (6400 / seconds, max(r["peak_rss_mb"] for r in results))
-            rows.append({"precision": precision, "loop": kind, "ms/step": seconds * 1e3,
-                         "chars/s": measured[kind][0], "peak RSS MB": measured[kind][1]})
-        rows.append({"precision": precision, "loop": "ratio rnnkit/plain", "ms/step": float("nan"),
-                     "chars/s": measured["rnnkit"][0] / measured["plain"][0],
-                     "peak RSS MB": measured["rnnkit"][1] / measured["plain"][1]})
+            rows.append(
+                {
+                    "precision": precision,
+                    "loop": kind,
+                    "ms/step": seconds * 1e3,
+                    "chars/s": measured[kind][0],
+                    "peak RSS MB": measured[kind][1],
+                }
+            )
+        rows.append(
+            {
+                "precision": precision,
+                "loop": "ratio rnnkit/plain",
+                "ms/step": float("nan"),
+                "chars/s": measured["rnnkit"][0] / measured["plain"][0],
+                "peak RSS MB": measured["rnnkit"][1] / measured["plain"][1],
+            }
+        )
     return rows
 
 
@@ -118,7 +159,9 @@ def _generation_models():
     tokenizer = CharTokenizer.from_text(text)
     ours = LanguageModel(LanguageModelConfig(vocab_size=tokenizer.vocab_size)).eval()
     plain = PlainLM(tokenizer.vocab_size).eval()
-    plain.load_state_dict({k.replace("recurrent.", "lstm."): v for k, v in ours.state_dict().items()})
+    plain.load_state_dict(
+        {k.replace("recurrent.", "lstm."): v for k, v in ours.state_dict().items()}
+    )
     return ours, plain
 
 
@@ -150,60 +193,113 @@ def generation(args) -> list[dict]:
         contenders = {
             "rnnkit sample()": lambda: sample(ours, prompt, args.length, seed=0),
             "plain nn.LSTM step loop": lambda: plain_step_loop(plain, prompt, args.length),
-            f"naive re-run prefix ({args.naive_length} chars)": lambda: naive_rerun_prefix(plain, prompt,
-                                                                                             args.naive_length),
+            f"naive re-run prefix ({args.naive_length} chars)": lambda: naive_rerun_prefix(
+                plain, prompt, args.naive_length
+            ),
         }
         seconds = time_interleaved(contenders, args.repeats, warmup=1)
-        lengths = {name: args.naive_length if "naive" in name else args.length for name in contenders}
+        lengths = {
+            name: args.naive_length if "naive" in name else args.length for name in contenders
+        }
         rates = {name: streams * lengths[name] / seconds[name] for name in contenders}
         for name in contenders:
-            rows.append({"streams": streams, "generator": name, "chars/s": rates[name],
-                         "rnnkit speed-up": rates["rnnkit sample()"] / rates[name]})
+            rows.append(
+                {
+                    "streams": streams,
+                    "generator": name,
+                    "chars/s": rates[name],
+                    "rnnkit speed-up": rates["rnnkit sample()"] / rates[name],
+                }
+            )
     return rows
 
 
-def _train_and_score(out: Path, time_budget: float, precision: str, recipe: dict | None = None) -> dict:
+def _train_and_score(
+    out: Path, time_budget: float, precision: str, recipe: dict | None = None
+) -> dict:
     from rnnkit.tasks.language_model import TextDataConfig, train_language_model
     from rnnkit.train import TrainConfig
 
     recipe = dict(recipe or {})
-    data = TextDataConfig(split="0.9,0.1", batch_size=recipe.pop("batch_size", 64), seq_len=recipe.pop("seq_len", 100))
-    model = LanguageModelConfig(**{k: recipe.pop(k) for k in list(recipe) if k in LanguageModelConfig.__dataclass_fields__})
-    train = TrainConfig(**{"time_budget": time_budget, "precision": precision, "eval_every": 500, **recipe})
+    data = TextDataConfig(
+        split="0.9,0.1", batch_size=recipe.pop("batch_size", 64), seq_len=recipe.pop("seq_len", 100)
+    )
+    model = LanguageModelConfig(
+        **{k: recipe.pop(k) for k in list(recipe) if k in LanguageModelConfig.__dataclass_fields__}
+    )
+    train = TrainConfig(
+        **{"time_budget": time_budget, "precision": precision, "eval_every": 500, **recipe}
+    )
     started = time.monotonic()
     _, counters = train_language_model(out, data, model, train)
-    return {"precision": precision, "time budget s": train.time_budget, "steps": counters.step,
-            "wall s": time.monotonic() - started, "val nats/char (90/10)": counters.best_score,
-            "val bits/char": counters.best_score / 0.6931471805599453, "folder": str(out)}
+    return {
+        "precision": precision,
+        "time budget s": train.time_budget,
+        "steps": counters.step,
+        "wall s": time.monotonic() - started,
+        "val nats/char (90/10)": counters.best_score,
+        "val bits/char": counters.best_score / 0.6931471805599453,
+        "folder": str(out),
+    }
 
 
 def quality(args) -> list[dict]:
-    return [_train_and_score(Path(args.runs) / f"demo_{p}", args.time_budget, p) for p in args.precisions]
+    return [
+        _train_and_score(Path(args.runs) / f"demo_{p}", args.time_budget, p)
+        for p in args.precisions
+    ]
 
 
 def precision_check(args) -> list[dict]:
     """bf16 against fp32 at the same number of steps: the final loss should barely move."""
-    rows = [_train_and_score(Path(args.runs) / f"steps_{p}", None, p, {"max_steps": args.steps})
-            for p in args.precisions]
-    return rows + [{"precision": "bf16 - fp32", "val nats/char (90/10)":
-                    rows[-1]["val nats/char (90/10)"] - rows[0]["val nats/char (90/10)"]}]
+    rows = [
+        _train_and_score(Path(args.runs) / f"steps_{p}", None, p, {"max_steps": args.steps})
+        for p in args.precisions
+    ]
+    return rows + [
+        {
+            "precision": "bf16 - fp32",
+            "val nats/char (90/10)": rows[-1]["val nats/char (90/10)"]
+            - rows[0]["val nats/char (90/10)"],
+        }
+    ]
 
 
 def recipe(args) -> list[dict]:
     chosen = MINGRU_RECIPE if args.mode == "recipe-mingru" else RECIPE
-    row = _train_and_score(Path(args.runs) / args.mode, chosen["time_budget"], chosen["precision"], chosen)
+    row = _train_and_score(
+        Path(args.runs) / args.mode, chosen["time_budget"], chosen["precision"], chosen
+    )
     return [{**row, "recipe": " ".join(f"--{k.replace('_', '-')} {v}" for k, v in chosen.items())}]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["throughput", "generation", "quality", "precision", "recipe", "recipe-mingru",
-                                         "child"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "mode",
+        choices=[
+            "throughput",
+            "generation",
+            "quality",
+            "precision",
+            "recipe",
+            "recipe-mingru",
+            "child",
+        ],
+    )
     parser.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=80, help="throughput: steps per child run; precision: steps")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput: alternating child runs per loop")
+    parser.add_argument(
+        "--steps", type=int, default=80, help="throughput: steps per child run; precision: steps"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="throughput: alternating child runs per loop"
+    )
     parser.add_argument("--length", type=int, default=1000, help="generation: chars per stream")
-    parser.add_argument("--naive-length", type=int, default=200, help="generation: chars for the naive loop")
+    parser.add_argument(
+        "--naive-length", type=int, default=200, help="generation: chars for the naive loop"
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--time-budget", type=float, default=150)
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
@@ -212,14 +308,26 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.mode == "child":
         return child(args.child_args[0], int(args.child_args[1]), args.child_args[2])
-    modes = {"throughput": throughput, "generation": generation, "quality": quality, "precision": precision_check,
-             "recipe": recipe,
-             "recipe-mingru": recipe}
+    modes = {
+        "throughput": throughput,
+        "generation": generation,
+        "quality": quality,
+        "precision": precision_check,
+        "recipe": recipe,
+        "recipe-mingru": recipe,
+    }
     rows = modes[args.mode](args)
     print(markdown_table(rows))
     out = args.out or RESULTS / f"charlm_{args.mode}.json"
-    write_json(out, {"benchmark": f"charlm {args.mode}", "machine": machine(),
-                     "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows})
+    write_json(
+        out,
+        {
+            "benchmark": f"charlm {args.mode}",
+            "machine": machine(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "rows": rows,
+        },
+    )
     print(f"wrote {out}")
 
 

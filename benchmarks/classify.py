@@ -1,6 +1,8 @@
-"""Sequence classification targets: SST-2 accuracy, JapaneseVowels accuracy, and the cost of lengths.
+"""Sequence classification targets: SST-2 accuracy, JapaneseVowels accuracy, and the cost of
+lengths.
 
-    python benchmarks/classify.py sst2               # dev accuracy of the documented recipe, <= 20 min
+    python benchmarks/classify.py sst2               # dev accuracy of the documented recipe, <=
+    20 min
     python benchmarks/classify.py vowels [--seeds 0 1 2]
     python benchmarks/classify.py lengths            # lengths vs plain padding on bucketed SST-2
 
@@ -37,11 +39,27 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # The documented SST-2 recipe (README "Sentiment analysis"); the CLI equivalent is
 # rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --out runs/sst2 <these flags>.
-SST2_MODEL = dict(cell="lstm", embedding_size=128, hidden_size=128, num_layers=2, bidirectional=True, pooling="max",
-                  dropout=0.5, embedding_dropout=0.5)
-SST2_TRAIN = dict(epochs=10, learning_rate=2e-3, weight_decay=0.1, eval_every=250, select_by="accuracy")
-VOWELS_MODEL = dict(cell="lstm", hidden_size=64, bidirectional=True, pooling="max", dropout=0.5,
-                    embedding_dropout=0.3)
+SST2_MODEL = dict(
+    cell="lstm",
+    embedding_size=128,
+    hidden_size=128,
+    num_layers=2,
+    bidirectional=True,
+    pooling="max",
+    dropout=0.5,
+    embedding_dropout=0.5,
+)
+SST2_TRAIN = dict(
+    epochs=10, learning_rate=2e-3, weight_decay=0.1, eval_every=250, select_by="accuracy"
+)
+VOWELS_MODEL = dict(
+    cell="lstm",
+    hidden_size=64,
+    bidirectional=True,
+    pooling="max",
+    dropout=0.5,
+    embedding_dropout=0.3,
+)
 VOWELS_TRAIN = dict(epochs=60, eval_every=50, select_by="loss")
 
 
@@ -53,19 +71,37 @@ def _need(path: Path) -> Path:
 
 def sst2(args) -> dict:
     folder = _need(DATA / "sst2")
-    data = ClassifyDataConfig(train=str(folder / "train.tsv"), dev=str(folder / "dev.tsv"), batch_size=64)
+    data = ClassifyDataConfig(
+        train=str(folder / "train.tsv"), dev=str(folder / "dev.tsv"), batch_size=64
+    )
     rows = []
     for seed in args.seeds:
         start = time.perf_counter()
-        run, counters, report = train_classifier(args.runs / f"sst2-{seed}", data, ClassifierConfig(**SST2_MODEL),
-                                                 TrainConfig(**SST2_TRAIN, seed=seed, progress=False))
+        run, counters, report = train_classifier(
+            args.runs / f"sst2-{seed}",
+            data,
+            ClassifierConfig(**SST2_MODEL),
+            TrainConfig(**SST2_TRAIN, seed=seed, progress=False),
+        )
         final = counters.last_eval  # the last validation, not the best: how much selection adds
-        rows.append({"seed": seed, "dev accuracy (best)": report["accuracy"], "macro_f1": report["macro_f1"],
-                     "dev accuracy (last step)": final["accuracy"], "minutes": (time.perf_counter() - start) / 60,
-                     "steps": counters.step})
-    rows.append({"seed": "mean", **{k: statistics.mean(r[k] for r in rows) for k in list(rows[0])[1:]}})
-    return {"rows": rows, "target": "dev accuracy >= 0.85 in <= 20 min",
-            "recipe": {"model": SST2_MODEL, "train": SST2_TRAIN, "batch_size": 64}}
+        rows.append(
+            {
+                "seed": seed,
+                "dev accuracy (best)": report["accuracy"],
+                "macro_f1": report["macro_f1"],
+                "dev accuracy (last step)": final["accuracy"],
+                "minutes": (time.perf_counter() - start) / 60,
+                "steps": counters.step,
+            }
+        )
+    rows.append(
+        {"seed": "mean", **{k: statistics.mean(r[k] for r in rows) for k in list(rows[0])[1:]}}
+    )
+    return {
+        "rows": rows,
+        "target": "dev accuracy >= 0.85 in <= 20 min",
+        "recipe": {"model": SST2_MODEL, "train": SST2_TRAIN, "batch_size": 64},
+    }
 
 
 def vowels(args) -> dict:
@@ -75,15 +111,36 @@ def vowels(args) -> dict:
     for seed in args.seeds:
         data = ClassifyDataConfig(train=str(folder / "JapaneseVowels_TRAIN.ts"), batch_size=16)
         start = time.perf_counter()
-        run, _, _ = train_classifier(args.runs / f"vowels-{seed}", data, ClassifierConfig(**VOWELS_MODEL),
-                                     TrainConfig(**VOWELS_TRAIN, seed=seed, progress=False))
+        run, _, _ = train_classifier(
+            args.runs / f"vowels-{seed}",
+            data,
+            ClassifierConfig(**VOWELS_MODEL),
+            TrainConfig(**VOWELS_TRAIN, seed=seed, progress=False),
+        )
         report = run.evaluate(folder / "JapaneseVowels_TEST.ts")
-        rows.append({"dataset": "JapaneseVowels test (370)", "seed": seed, "accuracy": report["accuracy"],
-                     "macro_f1": report["macro_f1"], "seconds": time.perf_counter() - start})
+        rows.append(
+            {
+                "dataset": "JapaneseVowels test (370)",
+                "seed": seed,
+                "accuracy": report["accuracy"],
+                "macro_f1": report["macro_f1"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
     accuracies = [r["accuracy"] for r in rows]
-    rows.append({"dataset": "mean", "seed": "-", "accuracy": statistics.mean(accuracies),
-                 "macro_f1": statistics.mean(r["macro_f1"] for r in rows), "seconds": sum(r["seconds"] for r in rows)})
-    return {"rows": rows, "recipe": {"model": VOWELS_MODEL, "train": VOWELS_TRAIN, "batch_size": 16}}
+    rows.append(
+        {
+            "dataset": "mean",
+            "seed": "-",
+            "accuracy": statistics.mean(accuracies),
+            "macro_f1": statistics.mean(r["macro_f1"] for r in rows),
+            "seconds": sum(r["seconds"] for r in rows),
+        }
+    )
+    return {
+        "rows": rows,
+        "recipe": {"model": VOWELS_MODEL, "train": VOWELS_TRAIN, "batch_size": 16},
+    }
 
 
 def lengths(args) -> dict:
@@ -95,7 +152,7 @@ def lengths(args) -> dict:
     texts, labels, _ = read_labelled_text(_need(DATA / "sst2" / "train.tsv"))
     encoder = TextEncoder.fit(texts)
     inputs, targets = encoder.encode(texts), torch.tensor([int(label) for label in labels])
-    batches = bucket_batches([len(x) for x in inputs], 64, seed=0)[:args.batches]
+    batches = bucket_batches([len(x) for x in inputs], 64, seed=0)[: args.batches]
     padded = [(*pad_sequences([inputs[i] for i in b]), targets[b]) for b in batches]
     torch.manual_seed(0)
     model = SequenceClassifier(ClassifierConfig(**SST2_MODEL, vocab_size=len(encoder.vocabulary)))
@@ -108,38 +165,61 @@ def lengths(args) -> dict:
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad()
+
         return run
 
-    seconds = time_interleaved({"with lengths": epoch(True), "padded, no lengths": epoch(False)},
-                               repeats=args.repeats, warmup=1)
+    seconds = time_interleaved(
+        {"with lengths": epoch(True), "padded, no lengths": epoch(False)},
+        repeats=args.repeats,
+        warmup=1,
+    )
     model.eval()
     difference = 0.0
     with torch.no_grad():
         for tokens, length, _ in padded[:20]:
             together = model(tokens, length)
-            alone = torch.cat([model(tokens[r:r + 1, :n]) for r, n in enumerate(length.tolist())])
+            alone = torch.cat([model(tokens[r : r + 1, :n]) for r, n in enumerate(length.tolist())])
             difference = max(difference, (together - alone).abs().max().item())
-    padding = sum(int(t.numel() - n.sum()) for t, n, _ in padded) / sum(t.numel() for t, _, _ in padded)
+    padding = sum(int(t.numel() - n.sum()) for t, n, _ in padded) / sum(
+        t.numel() for t, _, _ in padded
+    )
     base = seconds["padded, no lengths"]
-    rows = [{"batches": name, "seconds per pass": value, "ratio vs no lengths": value / base}
-            for name, value in seconds.items()]
-    return {"rows": rows, "batches": len(padded), "padding_fraction": padding,
-            "max_abs_difference_batch_vs_alone": difference}
+    rows = [
+        {"batches": name, "seconds per pass": value, "ratio vs no lengths": value / base}
+        for name, value in seconds.items()
+    ]
+    return {
+        "rows": rows,
+        "batches": len(padded),
+        "padding_fraction": padding,
+        "max_abs_difference_batch_vs_alone": difference,
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["sst2", "vowels", "lengths"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--batches", type=int, default=200, help="lengths: training batches per timed pass")
+    parser.add_argument(
+        "--batches", type=int, default=200, help="lengths: training batches per timed pass"
+    )
     parser.add_argument("--repeats", type=int, default=5, help="lengths: interleaved timing rounds")
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/rnnkit-bench"), help="where run folders go")
+    parser.add_argument(
+        "--runs", type=Path, default=Path("/tmp/rnnkit-bench"), help="where run folders go"
+    )
     args = parser.parse_args(argv)
     result = {"sst2": sst2, "vowels": vowels, "lengths": lengths}[args.mode](args)
     result["machine"] = machine()
     result["command"] = "python benchmarks/classify.py " + " ".join(argv or sys.argv[1:])
-    shown = [{k: f"{v:.4f}" if isinstance(v, float) and ("accuracy" in k or "f1" in k) else v for k, v in row.items()}
-             for row in result["rows"]]
+    shown = [
+        {
+            k: f"{v:.4f}" if isinstance(v, float) and ("accuracy" in k or "f1" in k) else v
+            for k, v in row.items()
+        }
+        for row in result["rows"]
+    ]
     print(markdown_table(shown))
     for key in ("padding_fraction", "max_abs_difference_batch_vs_alone"):
         if key in result:

@@ -1,6 +1,7 @@
 """Forward+backward throughput of rnnkit layers against torch.nn.
 
-    python benchmarks/layers.py [--hidden 256 512] [--repeats 7] [--out benchmarks/results/layers.json]
+    python benchmarks/layers.py [--hidden 256 512] [--repeats 7] [--out
+    benchmarks/results/layers.json]
 
 For each cell and hidden size (batch 64, time 100, input = hidden) it times
 one forward and backward pass of torch.nn, rnnkit ``impl="auto"`` and rnnkit
@@ -22,7 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import rnnkit  # noqa: E402
 from common import machine, markdown_table, time_interleaved, write_json  # noqa: E402
 
-CELLS = {"LSTM": (rnnkit.LSTM, torch.nn.LSTM), "GRU": (rnnkit.GRU, torch.nn.GRU), "RNN": (rnnkit.RNN, torch.nn.RNN)}
+CELLS = {
+    "LSTM": (rnnkit.LSTM, torch.nn.LSTM),
+    "GRU": (rnnkit.GRU, torch.nn.GRU),
+    "RNN": (rnnkit.RNN, torch.nn.RNN),
+}
 
 
 def _step(module, x, lengths=None, packed=False):
@@ -75,7 +80,9 @@ def bench_one(cell, hidden, batch, time, repeats, with_lengths, device):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--hidden", nargs="+", type=int, default=[256, 512])
     parser.add_argument("--batch", type=int, default=64)
@@ -88,12 +95,23 @@ def main(argv=None):
     for with_lengths in (False, True):
         for cell in args.cells:
             for hidden in args.hidden:
-                rows.append(bench_one(cell, hidden, args.batch, args.time, args.repeats, with_lengths, args.device))
+                rows.append(
+                    bench_one(
+                        cell, hidden, args.batch, args.time, args.repeats, with_lengths, args.device
+                    )
+                )
                 print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(markdown_table(rows))
-    write_json(args.out, {"benchmark": "layers", "machine": machine(), "args": {k: str(v) for k, v in vars(args).items()},
-                          "rows": rows})
+    write_json(
+        args.out,
+        {
+            "benchmark": "layers",
+            "machine": machine(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "rows": rows,
+        },
+    )
     print(f"\nwrote {args.out}")
     return rows
 

@@ -30,12 +30,16 @@ def _run(module, x):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--lengths", nargs="+", type=int, default=[256, 1024, 4096])
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--reference-up-to", type=int, default=1024, help="time the step loop up to this length")
+    parser.add_argument(
+        "--reference-up-to", type=int, default=1024, help="time the step loop up to this length"
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/minrnn.json"))
     args = parser.parse_args(argv)
@@ -53,18 +57,34 @@ def main(argv=None):
     rows = []
     for length in args.lengths:
         x = torch.randn(args.batch, length, hidden, device=device, requires_grad=True)
-        contenders = {name: _run(module, x) for name, module in modules.items()
-                      if "loop" not in name or length <= args.reference_up_to}
+        contenders = {
+            name: _run(module, x)
+            for name, module in modules.items()
+            if "loop" not in name or length <= args.reference_up_to
+        }
         seconds = time_interleaved(contenders, args.repeats, warmup=1, sync=sync)
         for name, value in seconds.items():
-            rows.append({"T": length, "layer": name, "fwd+bwd s": value,
-                         "speed-up vs nn.GRU": seconds["nn.GRU"] / value,
-                         "speed-up vs nn.LSTM": seconds["nn.LSTM"] / value})
+            rows.append(
+                {
+                    "T": length,
+                    "layer": name,
+                    "fwd+bwd s": value,
+                    "speed-up vs nn.GRU": seconds["nn.GRU"] / value,
+                    "speed-up vs nn.LSTM": seconds["nn.LSTM"] / value,
+                }
+            )
             print(markdown_table(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(markdown_table(rows))
-    write_json(args.out, {"benchmark": "minrnn", "machine": machine(),
-                          "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows})
+    write_json(
+        args.out,
+        {
+            "benchmark": "minrnn",
+            "machine": machine(),
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "rows": rows,
+        },
+    )
     print(f"wrote {args.out}")
 
 

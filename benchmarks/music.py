@@ -30,15 +30,19 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # The documented recipes (README "Music"); the CLI equivalents are in BENCHMARKS.md.
 RECIPES = {
-    "jsb": {"file": DATA / "jsb_chorales" / "JSB_Chorales.mat",
-            "model": dict(cell="lstm", hidden_size=256, dropout=0.3),
-            # = the CLI's defaults for train music
-            "train": dict(max_steps=12000, learning_rate=2e-3, warmup_steps=50, eval_every=100),
-            "target": "test NLL per step <= 8.40 in <= 20 min"},
-    "nottingham": {"file": DATA / "nottingham" / "Nottingham.mat",
-                   "model": dict(cell="lstm", hidden_size=512, dropout=0.3),
-                   "train": dict(time_budget=1080, learning_rate=2e-3, warmup_steps=50, eval_every=200),
-                   "target": "test NLL per step <= 3.20 in <= 20 min"},
+    "jsb": {
+        "file": DATA / "jsb_chorales" / "JSB_Chorales.mat",
+        "model": dict(cell="lstm", hidden_size=256, dropout=0.3),
+        # = the CLI's defaults for train music
+        "train": dict(max_steps=12000, learning_rate=2e-3, warmup_steps=50, eval_every=100),
+        "target": "test NLL per step <= 8.40 in <= 20 min",
+    },
+    "nottingham": {
+        "file": DATA / "nottingham" / "Nottingham.mat",
+        "model": dict(cell="lstm", hidden_size=512, dropout=0.3),
+        "train": dict(time_budget=1080, learning_rate=2e-3, warmup_steps=50, eval_every=200),
+        "target": "test NLL per step <= 3.20 in <= 20 min",
+    },
 }
 
 
@@ -49,51 +53,111 @@ def _need(path: Path) -> Path:
 
 
 def benchmark(name: str, args) -> dict:
-    recipe = {**RECIPES[name], "model": {**RECIPES[name]["model"], **({"dropout": args.dropout} if args.dropout else {})},
-              "train": {**RECIPES[name]["train"], **({"time_budget": args.time_budget}
-                                                       if name == "nottingham" and args.time_budget_given else {})}}
+    recipe = {
+        **RECIPES[name],
+        "model": {**RECIPES[name]["model"], **({"dropout": args.dropout} if args.dropout else {})},
+        "train": {
+            **RECIPES[name]["train"],
+            **(
+                {"time_budget": args.time_budget}
+                if name == "nottingham" and args.time_budget_given
+                else {}
+            ),
+        },
+    }
     path = _need(recipe["file"])
     rows = []
     for seed in args.seeds:
         start = time.perf_counter()
-        run, counters = train_music(args.runs / f"{name}-{seed}", MusicDataConfig(data=str(path), batch_size=8),
-                                    PianoRollModelConfig(**recipe["model"]),
-                                    TrainConfig(**recipe["train"], seed=seed, progress=False))
+        run, counters = train_music(
+            args.runs / f"{name}-{seed}",
+            MusicDataConfig(data=str(path), batch_size=8),
+            PianoRollModelConfig(**recipe["model"]),
+            TrainConfig(**recipe["train"], seed=seed, progress=False),
+        )
         minutes = (time.perf_counter() - start) / 60
-        rows.append({"data": name, "seed": seed, "valid NLL": run.evaluate(path, "valid")["loss"],
-                     "test NLL": run.evaluate(path, "test")["loss"], "steps": counters.step,
-                     "best step": counters.best_step, "minutes": minutes})
+        rows.append(
+            {
+                "data": name,
+                "seed": seed,
+                "valid NLL": run.evaluate(path, "valid")["loss"],
+                "test NLL": run.evaluate(path, "test")["loss"],
+                "steps": counters.step,
+                "best step": counters.best_step,
+                "minutes": minutes,
+            }
+        )
     if len(rows) > 1:
-        rows.append({"data": name, "seed": "mean", **{k: statistics.mean(r[k] for r in rows)
-                                                      for k in ("valid NLL", "test NLL", "steps", "best step",
-                                                                "minutes")}})
-    return {"rows": rows, "target": recipe["target"], "recipe": {"model": recipe["model"],
-                                                                 "train": recipe["train"], "batch_size": 8}}
+        rows.append(
+            {
+                "data": name,
+                "seed": "mean",
+                **{
+                    k: statistics.mean(r[k] for r in rows)
+                    for k in ("valid NLL", "test NLL", "steps", "best step", "minutes")
+                },
+            }
+        )
+    return {
+        "rows": rows,
+        "target": recipe["target"],
+        "recipe": {"model": recipe["model"], "train": recipe["train"], "batch_size": 8},
+    }
 
 
 def compare_cells(args) -> dict:
     from rnnkit.lab.compare import CompareConfig, compare
 
-    config = CompareConfig(task="music", cells="rnn,lstm,gru", hidden_size=args.hidden_size,
-                           time_budget=args.time_budget, seeds=",".join(map(str, args.seeds)),
-                           data=str(_need(RECIPES["jsb"]["file"])))
+    config = CompareConfig(
+        task="music",
+        cells="rnn,lstm,gru",
+        hidden_size=args.hidden_size,
+        time_budget=args.time_budget,
+        seeds=",".join(map(str, args.seeds)),
+        data=str(_need(RECIPES["jsb"]["file"])),
+    )
     runs = compare(config, args.runs / "compare-jsb", log=print)
-    rows = [{"cell": r["cell"], "seed": r["seed"], "hidden": r["hidden_size"], "parameters": r["parameters"],
-             "test NLL": r["metric"], "marginal baseline": r["baseline"],
-             "s/1k steps": r["seconds_per_1k_steps"]} for r in runs]
-    return {"rows": rows, "setting": f"equal parameters (an LSTM of width {args.hidden_size}), "
-                                     f"{args.time_budget:g} s of training per cell"}
+    rows = [
+        {
+            "cell": r["cell"],
+            "seed": r["seed"],
+            "hidden": r["hidden_size"],
+            "parameters": r["parameters"],
+            "test NLL": r["metric"],
+            "marginal baseline": r["baseline"],
+            "s/1k steps": r["seconds_per_1k_steps"],
+        }
+        for r in runs
+    ]
+    return {
+        "rows": rows,
+        "setting": f"equal parameters (an LSTM of width {args.hidden_size}), "
+        f"{args.time_budget:g} s of training per cell",
+    }
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("mode", choices=["jsb", "nottingham", "compare"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--hidden-size", type=int, default=36, help="compare: the LSTM width that sets the budget "
-                                                                   "(36: Chung et al. 2014's ~20k parameters)")
-    parser.add_argument("--time-budget", type=float, default=120, help="compare: seconds of training per cell")
-    parser.add_argument("--runs", type=Path, default=Path("/tmp/rnnkit-bench"), help="where run folders go")
-    parser.add_argument("--dropout", type=float, default=None, help="jsb/nottingham: override the recipe's dropout")
+    parser.add_argument(
+        "--hidden-size",
+        type=int,
+        default=36,
+        help="compare: the LSTM width that sets the budget "
+        "(36: Chung et al. 2014's ~20k parameters)",
+    )
+    parser.add_argument(
+        "--time-budget", type=float, default=120, help="compare: seconds of training per cell"
+    )
+    parser.add_argument(
+        "--runs", type=Path, default=Path("/tmp/rnnkit-bench"), help="where run folders go"
+    )
+    parser.add_argument(
+        "--dropout", type=float, default=None, help="jsb/nottingham: override the recipe's dropout"
+    )
     args = parser.parse_args(argv)
     args.time_budget_given = "--time-budget" in (argv or sys.argv[1:])
     result = compare_cells(args) if args.mode == "compare" else benchmark(args.mode, args)

@@ -43,16 +43,26 @@ SPEAKERS = ("george", "jackson", "lucas", "nicolas", "theo", "yweweler")
 
 def _train_config(seed: int, classifier: bool) -> TrainConfig:
     extra = {"select_by": "accuracy"} if classifier else {}
-    return TrainConfig(epochs=CLASSIFIER_EPOCHS if classifier else CTC_EPOCHS, seed=seed, progress=False,
-                       **TRAIN_DEFAULTS, **extra)
+    return TrainConfig(
+        epochs=CLASSIFIER_EPOCHS if classifier else CTC_EPOCHS,
+        seed=seed,
+        progress=False,
+        **TRAIN_DEFAULTS,
+        **extra,
+    )
 
 
 def classify(out: Path, seed: int, **split) -> tuple[dict, dict, float]:
     """Trains with the defaults; returns the test report (scored at the default
     --test-speeds), the report of one pass at speed 1.0, and the training minutes."""
     start = time.perf_counter()
-    run, counters, report = train_speech_classifier(out, SpeechDataConfig(data=str(DATA), **split), None,
-                                                    ClassifierConfig(**CLASSIFIER_DEFAULTS), _train_config(seed, True))
+    run, counters, report = train_speech_classifier(
+        out,
+        SpeechDataConfig(data=str(DATA), **split),
+        None,
+        ClassifierConfig(**CLASSIFIER_DEFAULTS),
+        _train_config(seed, True),
+    )
     minutes = (time.perf_counter() - start) / 60
     run.test_speeds = [1.0]
     return report, run.evaluate(run.split(split="test")), minutes
@@ -63,9 +73,17 @@ def standard(args) -> dict:
     for seed in args.seeds:
         report, single, minutes = classify(args.runs / f"standard-{seed}", seed)
         count = sum(c["support"] for c in report["per_class"].values())
-        rows.append({"seed": seed, "test accuracy": report["accuracy"], "one pass": single["accuracy"],
-                     "macro-F1": report["macro_f1"], "errors": count - round(report["accuracy"] * count),
-                     "recordings": count, "minutes": minutes})
+        rows.append(
+            {
+                "seed": seed,
+                "test accuracy": report["accuracy"],
+                "one pass": single["accuracy"],
+                "macro-F1": report["macro_f1"],
+                "errors": count - round(report["accuracy"] * count),
+                "recordings": count,
+                "minutes": minutes,
+            }
+        )
     mean = statistics.mean(r["test accuracy"] for r in rows)
     return {"rows": rows, "mean accuracy": mean, "target": "test accuracy >= 98% in <= 15 min"}
 
@@ -73,31 +91,64 @@ def standard(args) -> dict:
 def speakers(args) -> dict:
     rows = []
     for speaker in args.speakers:
-        report, single, minutes = classify(args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker)
-        rows.append({"held-out speaker": speaker, "accuracy": report["accuracy"], "one pass": single["accuracy"],
-                     "recordings": report["per_speaker"][speaker]["support"], "minutes": minutes})
+        report, single, minutes = classify(
+            args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker
+        )
+        rows.append(
+            {
+                "held-out speaker": speaker,
+                "accuracy": report["accuracy"],
+                "one pass": single["accuracy"],
+                "recordings": report["per_speaker"][speaker]["support"],
+                "minutes": minutes,
+            }
+        )
     mean = statistics.mean(r["accuracy"] for r in rows)
-    rows.append({"held-out speaker": "mean", "accuracy": mean, "one pass": statistics.mean(r["one pass"] for r in rows),
-                 "recordings": sum(r["recordings"] for r in rows), "minutes": max(r["minutes"] for r in rows)})
-    return {"rows": rows, "mean accuracy": mean, "target": "mean held-out-speaker accuracy >= 90%, each <= 15 min"}
+    rows.append(
+        {
+            "held-out speaker": "mean",
+            "accuracy": mean,
+            "one pass": statistics.mean(r["one pass"] for r in rows),
+            "recordings": sum(r["recordings"] for r in rows),
+            "minutes": max(r["minutes"] for r in rows),
+        }
+    )
+    return {
+        "rows": rows,
+        "mean accuracy": mean,
+        "target": "mean held-out-speaker accuracy >= 90%, each <= 15 min",
+    }
 
 
 def ctc(args) -> dict:
     rows = []
     for seed in args.seeds:
         start = time.perf_counter()
-        run, counters, beam = train_transcriber(args.runs / f"ctc-{seed}", TranscribeDataConfig(data=str(DATA)),
-                                                train=_train_config(seed, False))
+        run, counters, beam = train_transcriber(
+            args.runs / f"ctc-{seed}",
+            TranscribeDataConfig(data=str(DATA)),
+            train=_train_config(seed, False),
+        )
         minutes = (time.perf_counter() - start) / 60
         greedy = run.evaluate(run.sequences(split="test"), beam_width=1)
-        rows.append({"seed": seed, "greedy DER": greedy["token_error_rate"], "beam-8 DER": beam["token_error_rate"],
-                     "sequences exact": beam["sequence_accuracy"], "digits": beam["tokens"],
-                     "sequences": beam["sequences"], "minutes": minutes})
+        rows.append(
+            {
+                "seed": seed,
+                "greedy DER": greedy["token_error_rate"],
+                "beam-8 DER": beam["token_error_rate"],
+                "sequences exact": beam["sequence_accuracy"],
+                "digits": beam["tokens"],
+                "sequences": beam["sequences"],
+                "minutes": minutes,
+            }
+        )
     return {"rows": rows, "target": "digit error rate <= 5% in <= 15 min"}
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=("standard", "speakers", "ctc"))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--speakers", nargs="+", default=list(SPEAKERS), choices=SPEAKERS)

@@ -21,8 +21,11 @@ tokenizer = CharTokenizer.from_text(text)
 ids = tokenizer.encode(text).unsqueeze(0)  # (batch=1, time=11)
 inputs, targets = ids[:, :-1], ids[:, 1:]  # predict the next character at every position
 
-model = LanguageModel(LanguageModelConfig(vocab_size=tokenizer.vocab_size, cell="rnn",
-                                          embedding_size=8, hidden_size=32))
+model = LanguageModel(
+    LanguageModelConfig(
+        vocab_size=tokenizer.vocab_size, cell="rnn", embedding_size=8, hidden_size=32
+    )
+)
 optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
 for step in range(200):
     logits, _ = model(inputs)  # (1, 10, vocab)

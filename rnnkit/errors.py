@@ -16,3 +16,11 @@ class RunFolderError(RnnkitError, ValueError):
 
 class TrainingDiverged(RnnkitError, RuntimeError):
     """The loss became NaN or infinite."""
+
+
+def check_choice(name: str, value, choices) -> None:
+    """A one-line ``ValueError`` unless ``value`` is one of ``choices``. (``rnnkit.nn`` has
+    its own copy: it imports nothing else of rnnkit.)"""
+    if value not in choices:
+        allowed = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"{name} must be one of {allowed}; got {value!r}")

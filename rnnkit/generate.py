@@ -10,8 +10,13 @@ import torch
 from torch import Tensor
 
 
-def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = None,
-                  top_p: float | None = None, banned=()) -> Tensor:
+def filter_logits(
+    logits: Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    banned=(),
+) -> Tensor:
     """Logits ``(batch, vocab)`` -> scaled, with excluded tokens at -inf.
 
     ``top_k`` keeps the k most likely tokens; ``top_p`` keeps the smallest set
@@ -34,7 +39,9 @@ def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int | None = 
 
 def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0 (0 = always the most likely token); got {temperature}")
+        raise ValueError(
+            f"temperature must be >= 0 (0 = always the most likely token); got {temperature}"
+        )
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be a positive int; got {top_k}")
     if top_p is not None and not 0 < top_p <= 1:
@@ -52,15 +59,25 @@ class _GumbelNoise:
 
     def __getitem__(self, step: int) -> Tensor:
         if self.noise is None or step >= self.start + self.noise.shape[0]:
-            uniform = torch.rand((self.chunk, *self.shape), generator=self.generator,
-                                 device=self.generator.device)
+            uniform = torch.rand(
+                (self.chunk, *self.shape), generator=self.generator, device=self.generator.device
+            )
             self.noise, self.start = -torch.log(-torch.log(uniform)), step
         return self.noise[step - self.start]
 
 
 @torch.no_grad()
-def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: int | None = None,
-           top_p: float | None = None, seed: int | None = None, banned=(), on_token=None) -> Tensor:
+def sample(
+    model,
+    prompt: Tensor,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    banned=(),
+    on_token=None,
+) -> Tensor:
     """Continues ``prompt`` (int64 ``(batch, prompt_len)``, prompt_len >= 1) by ``length`` tokens.
 
     Returns int64 ``(batch, length)``. ``on_token(tokens (batch,))`` is called as
@@ -79,9 +96,11 @@ def sample(model, prompt: Tensor, length: int, temperature: float = 1.0, top_k: 
     if hasattr(model, "stepper"):
         step = model.stepper(logit_bias=mask)
     else:
+
         def step(tokens, state):
             step_logits, state = model.step(tokens, state)
             return step_logits + mask, state
+
     noise = _GumbelNoise(logits.shape, generator)
     filtered = top_k is not None or top_p is not None
     tokens = []

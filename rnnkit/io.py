@@ -33,7 +33,9 @@ def write_text(path, text: str) -> Path:
 
 
 def write_json(path, payload, indent: int = 2) -> Path:
-    return write_text(path, json.dumps(payload, indent=indent, ensure_ascii=False, default=float) + "\n")
+    return write_text(
+        path, json.dumps(payload, indent=indent, ensure_ascii=False, default=float) + "\n"
+    )
 
 
 def new_figure(rows: int = 1, columns: int = 1, **options):
@@ -74,5 +76,6 @@ def parse_list(text, kind=str, name: str = "the list", example: str = "a,b,c") -
         return [kind(part) for part in parts if part]
     except ValueError:
         what = {int: "integers", float: "numbers"}.get(kind, "values")
-        raise ValueError(f"{name} must be comma-separated {what} such as {example}; "
-                         f"got {text!r}") from None
+        raise ValueError(
+            f"{name} must be comma-separated {what} such as {example}; got {text!r}"
+        ) from None

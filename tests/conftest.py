@@ -31,7 +31,9 @@ def assert_close(actual, expected, dtype, what=""):
         # fused path still matches torch.nn exactly, and float64 keeps 1e-10.
         tolerance = 1e-4 * max(1.0, expected.abs().max().item())
     difference = (actual - expected).abs().max().item() if actual.numel() else 0.0
-    assert actual.shape == expected.shape, f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    assert actual.shape == expected.shape, (
+        f"{what}: shape {tuple(actual.shape)} != {tuple(expected.shape)}"
+    )
     assert difference <= tolerance, f"{what}: max difference {difference:.3g} > {tolerance:g}"
 
 

@@ -14,8 +14,8 @@ def test_top_k_and_top_p_keep_the_right_tokens():
     logits = probabilities.log()
     kept = lambda out: torch.isfinite(out[0]).nonzero().flatten().tolist()  # noqa: E731
     assert kept(filter_logits(logits, top_k=2)) == [0, 1]
-    assert kept(filter_logits(logits, top_p=0.5)) == [0]        # 0.5 alone reaches 0.5
-    assert kept(filter_logits(logits, top_p=0.6)) == [0, 1]     # needs 0.5 + 0.2
+    assert kept(filter_logits(logits, top_p=0.5)) == [0]  # 0.5 alone reaches 0.5
+    assert kept(filter_logits(logits, top_p=0.6)) == [0, 1]  # needs 0.5 + 0.2
     assert kept(filter_logits(logits, top_p=0.86)) == [0, 1, 2, 3]
     assert kept(filter_logits(logits, banned=(0,))) == [1, 2, 3, 4]
     scaled = filter_logits(logits, temperature=0.5)
@@ -50,5 +50,8 @@ def test_greedy_decoding_follows_the_one_shot_forward():
 def test_sampling_argument_errors():
     with pytest.raises(ValueError, match="^top_p must lie in \\(0, 1\\]; got 1.5$"):
         sample(_model(), torch.tensor([[1]]), 3, top_p=1.5)
-    with pytest.raises(ValueError, match="^temperature must be >= 0 \\(0 = always the most likely token\\); got -1$"):
+    with pytest.raises(
+        ValueError,
+        match="^temperature must be >= 0 \\(0 = always the most likely token\\); got -1$",
+    ):
         sample(_model(), torch.tensor([[1]]), 3, temperature=-1)

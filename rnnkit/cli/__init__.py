@@ -20,8 +20,9 @@ from rnnkit.errors import RnnkitError
 from rnnkit.train import RunFolder
 
 TASK_MODULES = (lm, classify, forecast, music, speech)
-EXAMPLES = lm.EXAMPLES + "".join(module.EXAMPLES.replace("examples:\n", "")
-                                 for module in (*TASK_MODULES[1:], lab))
+EXAMPLES = lm.EXAMPLES + "".join(
+    module.EXAMPLES.replace("examples:\n", "") for module in (*TASK_MODULES[1:], lab)
+)
 HANDLERS = {key: handler for module in TASK_MODULES for key, handler in module.HANDLERS.items()}
 """(task, shared command) -> handler."""
 SHARED_COMMANDS = {
@@ -29,31 +30,52 @@ SHARED_COMMANDS = {
     "predict": "labels and class probabilities (text, sequence and speech classifiers)",
     "evaluate": "score a trained model on a file",
 }
-HINTS = {("transcribe", "predict"): "; use 'rnnkit transcribe'", ("forecast", "predict"): "; use 'rnnkit forecast'"}
+HINTS = {
+    ("transcribe", "predict"): "; use 'rnnkit transcribe'",
+    ("forecast", "predict"): "; use 'rnnkit forecast'",
+}
 
 
 def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None:
     """The flags a shared command has for every task; task modules add their own groups."""
     parser.add_argument("run", help="run folder written by 'rnnkit train'")
     if command == "generate":
-        parser.add_argument("--length", type=int, default=500, help="characters (or music steps) to generate")
-        parser.add_argument("--temperature", type=float, default=1.0,
-                            help="<1 is more conservative; 0 is greedy")
+        parser.add_argument(
+            "--length", type=int, default=500, help="characters (or music steps) to generate"
+        )
+        parser.add_argument(
+            "--temperature", type=float, default=1.0, help="<1 is more conservative; 0 is greedy"
+        )
         parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
     elif command == "predict":
-        parser.add_argument("inputs", nargs="*", metavar="INPUT",
-                            help="texts to classify, or WAV files for speech models")
+        parser.add_argument(
+            "inputs",
+            nargs="*",
+            metavar="INPUT",
+            help="texts to classify, or WAV files for speech models",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     else:
-        parser.add_argument("--data", required=True, help="file to score, in the format the model was trained "
-                            "on (speech: the folder or manifest)")
+        parser.add_argument(
+            "--data",
+            required=True,
+            help="file to score, in the format the model was trained "
+            "on (speech: the folder or manifest)",
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--plot", help="write a PNG: the confusion matrix (classifiers) or forecast "
-                            "windows (forecasters)")
-        parser.add_argument("--split", default="test", choices=("train", "valid", "test"),
-                            help="forecasters: which rows of the file to backtest, by the run's --split; "
-                            "music and speech: which split of the data to score, split as in training "
-                            "(default: test)")
+        parser.add_argument(
+            "--plot",
+            help="write a PNG: the confusion matrix (classifiers) or forecast "
+            "windows (forecasters)",
+        )
+        parser.add_argument(
+            "--split",
+            default="test",
+            choices=("train", "valid", "test"),
+            help="forecasters: which rows of the file to backtest, by the run's --split; "
+            "music and speech: which split of the data to score, split as in training "
+            "(default: test)",
+        )
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
 
 
@@ -61,16 +83,24 @@ def _dispatch(command: str, args) -> int:
     task = RunFolder(args.run).read_config().get("task")
     handler = HANDLERS.get((task, command))
     if handler is None:
-        raise RnnkitError(f"{args.run}: holds a {task!r} model, which 'rnnkit {command}' does not know"
-                          + HINTS.get((task, command), ""))
+        raise RnnkitError(
+            f"{args.run}: holds a {task!r} model, which 'rnnkit {command}' does not know"
+            + HINTS.get((task, command), "")
+        )
     return handler(args)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rnnkit", description="Recurrent networks on sequential data.",
-                                     epilog=EXAMPLES, formatter_class=FORMATTER)
+    parser = argparse.ArgumentParser(
+        prog="rnnkit",
+        description="Recurrent networks on sequential data.",
+        epilog=EXAMPLES,
+        formatter_class=FORMATTER,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = commands.add_parser("train", help="train a model", epilog=EXAMPLES, formatter_class=FORMATTER)
+    train = commands.add_parser(
+        "train", help="train a model", epilog=EXAMPLES, formatter_class=FORMATTER
+    )
     tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
     lm.add_train_parser(tasks)
     classify.add_train_parser(tasks)
@@ -78,7 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     music.add_train_parser(tasks)
     speech.add_train_parsers(tasks)
     for command, help_text in SHARED_COMMANDS.items():
-        shared = commands.add_parser(command, help=help_text, epilog=EXAMPLES, formatter_class=FORMATTER)
+        shared = commands.add_parser(
+            command, help=help_text, epilog=EXAMPLES, formatter_class=FORMATTER
+        )
         _add_common_arguments(command, shared)
         for module in TASK_MODULES:
             module.add_shared_arguments(command, shared)

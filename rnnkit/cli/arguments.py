@@ -19,7 +19,8 @@ FORMATTER = argparse.RawDescriptionHelpFormatter
 
 
 def field_docs(cls) -> dict[str, str]:
-    """The string literal under each field of a dataclass (its attribute docstring), inherited fields included."""
+    """The string literal under each field of a dataclass (its attribute docstring), inherited
+    fields included."""
     docs = {}
     for klass in reversed(cls.__mro__):  # base classes first, so a subclass's docstring wins
         if not dataclasses.is_dataclass(klass):
@@ -44,12 +45,19 @@ def _base_type(annotation):
     return annotation, False
 
 
-def add_config_arguments(parser: argparse.ArgumentParser, cls, skip=(), title: str | None = None,
-                         defaults: dict | None = None) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    cls,
+    skip=(),
+    title: str | None = None,
+    defaults: dict | None = None,
+) -> None:
     """Adds ``--field-name`` for each field of ``cls`` (default None: "not given");
     ``defaults`` are the task's own defaults for some fields, shown in the help
     (pass the same to :func:`build_config`)."""
-    group = parser.add_argument_group(title or cls.__name__, (cls.__doc__ or "").strip().splitlines()[0])
+    group = parser.add_argument_group(
+        title or cls.__name__, (cls.__doc__ or "").strip().splitlines()[0]
+    )
     docs, hints = field_docs(cls), typing.get_type_hints(cls)
     defaults = defaults or {}
     for field in dataclasses.fields(cls):
@@ -58,19 +66,30 @@ def add_config_arguments(parser: argparse.ArgumentParser, cls, skip=(), title: s
         kind, _ = _base_type(hints[field.name])
         flag = "--" + field.name.replace("_", "-")
         default = defaults.get(field.name, field.default)
-        when = " when no other limit is given" if cls is TrainConfig and field.name in defaults \
-            and field.name in LIMITS else ""
+        when = (
+            " when no other limit is given"
+            if cls is TrainConfig and field.name in defaults and field.name in LIMITS
+            else ""
+        )
         help_text = f"{docs.get(field.name, '')} (default: {default}{when})"
         if kind is bool:
-            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+            group.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=None, help=help_text
+            )
         else:
-            group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text)
+            group.add_argument(
+                flag, type=kind, default=None, metavar=kind.__name__.upper(), help=help_text
+            )
 
 
 def build_config(cls, namespace: argparse.Namespace, defaults: dict | None = None, **overrides):
-    """A ``cls`` from the flags that were given; the others take ``defaults``, else the dataclass defaults."""
-    given = {f.name: getattr(namespace, f.name) for f in dataclasses.fields(cls)
-             if getattr(namespace, f.name, None) is not None}
+    """A ``cls`` from the flags that were given; the others take ``defaults``, else the dataclass
+    defaults."""
+    given = {
+        f.name: getattr(namespace, f.name)
+        for f in dataclasses.fields(cls)
+        if getattr(namespace, f.name, None) is not None
+    }
     return cls(**{**(defaults or {}), **given, **overrides})
 
 
@@ -79,24 +98,36 @@ def train_config(namespace: argparse.Namespace, recipe: Recipe) -> TrainConfig:
     apply only when the flags give none, and a note says so."""
     limits = recipe.default_limits()
     given_limit = any(getattr(namespace, name, None) is not None for name in LIMITS)
-    defaults = {k: v for k, v in recipe.train_defaults.items() if k not in LIMITS or not given_limit}
+    defaults = {
+        k: v for k, v in recipe.train_defaults.items() if k not in LIMITS or not given_limit
+    }
     config = build_config(TrainConfig, namespace, defaults)
     if not given_limit and not getattr(namespace, "resume", False):
         units = {"epochs": "epochs", "max_steps": "steps", "time_budget": "s"}
         shown = " or ".join(f"{value:g} {units[name]}" for name, value in limits.items())
-        print(f"no limit given: training for {shown}, whichever comes first "
-              "(set --epochs, --time-budget or --max-steps)" if len(limits) > 1 else
-              f"no limit given: training for {shown} (set --epochs, --time-budget or --max-steps)",
-              file=sys.stderr)
+        print(
+            f"no limit given: training for {shown}, whichever comes first "
+            "(set --epochs, --time-budget or --max-steps)"
+            if len(limits) > 1
+            else f"no limit given: training for {shown} (set --epochs, --time-budget or "
+            "--max-steps)",
+            file=sys.stderr,
+        )
     return config
 
 
 def add_train_task(tasks, recipe: Recipe, help_text: str, examples: str, configs, handler):
     """``rnnkit train NAME``: ``--out``, ``--resume`` and one flag group per config,
     given as ``(title, dataclass, fields to skip)``; the recipe's defaults show in the help."""
-    parser = tasks.add_parser(recipe.task, help=help_text, epilog=examples, formatter_class=FORMATTER)
-    parser.add_argument("--out", required=True, help="run folder to write (config, weights, metrics, plots)")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out exactly where it stopped")
+    parser = tasks.add_parser(
+        recipe.task, help=help_text, epilog=examples, formatter_class=FORMATTER
+    )
+    parser.add_argument(
+        "--out", required=True, help="run folder to write (config, weights, metrics, plots)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run in --out exactly where it stopped"
+    )
     defaults = {recipe.model_config: recipe.model_defaults, TrainConfig: recipe.train_defaults}
     for title, cls, skip in configs:
         add_config_arguments(parser, cls, skip=skip, title=title, defaults=defaults.get(cls))
@@ -108,6 +139,9 @@ def interrupted(counters, task: str, out) -> bool:
     """After Ctrl-C: says where the run stopped and how to continue it (the caller exits 130)."""
     if counters.stopped_because != "interrupted":
         return False
-    print(f"interrupted at step {counters.step}; saved {out}. "
-          f"Continue with: rnnkit train {task} --out {out} --resume", file=sys.stderr)
+    print(
+        f"interrupted at step {counters.step}; saved {out}. "
+        f"Continue with: rnnkit train {task} --out {out} --resume",
+        file=sys.stderr,
+    )
     return True

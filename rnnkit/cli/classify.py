@@ -13,10 +13,11 @@ from rnnkit.tasks import classifier as task
 from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
-  rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --out runs/sst2      # the SST-2 recipe
+  rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --out runs/sst2  # SST-2 recipe
   rnnkit train classify --train reviews.csv --label-column stars --cell gru --pooling attention \\
       --embeddings glove.6B.300d.txt --freeze-embeddings --class-weights --out runs/reviews
-  rnnkit train classify --train JapaneseVowels_TRAIN.ts --hidden-size 64 --epochs 60 --out runs/vowels
+  rnnkit train classify --train JapaneseVowels_TRAIN.ts --hidden-size 64 --epochs 60 \\
+      --out runs/vowels
   rnnkit predict runs/sst2 "a gorgeous , witty film" "a dull mess" --json
   rnnkit predict runs/sst2 --input sentences.txt
   rnnkit evaluate runs/sst2 --data sst2/dev.tsv --plot confusion.png
@@ -24,25 +25,40 @@ EXAMPLES = """examples:
 
 
 def add_train_parser(tasks) -> None:
-    add_train_task(tasks, task.RECIPE, "sequence classifier (sentiment, text, numeric sequences)", EXAMPLES,
-                   [("data", task.ClassifyDataConfig, ()),
-                    ("model", task.ClassifierConfig, ("num_classes", "vocab_size", "input_size")),
-                    ("training", TrainConfig, ())], train)
+    add_train_task(
+        tasks,
+        task.RECIPE,
+        "sequence classifier (sentiment, text, numeric sequences)",
+        EXAMPLES,
+        [
+            ("data", task.ClassifyDataConfig, ()),
+            ("model", task.ClassifierConfig, ("num_classes", "vocab_size", "input_size")),
+            ("training", TrainConfig, ()),
+        ],
+        train,
+    )
 
 
 def add_shared_arguments(command: str, parser) -> None:
     """The classifier's flags of the shared commands."""
     if command == "predict":
         parser.add_argument_group("classifiers").add_argument(
-            "--input", help="file to classify: .txt (one text per line), CSV/TSV/JSONL, .ts or .npz")
+            "--input", help="file to classify: .txt (one text per line), CSV/TSV/JSONL, .ts or .npz"
+        )
 
 
 def train(args) -> int:
     config = train_config(args, task.RECIPE)
     data = build_config(task.ClassifyDataConfig, args)
     model = build_config(task.ClassifierConfig, args, task.RECIPE.model_defaults)
-    run, counters, report = task.train_classifier(args.out, data, model, config, resume=args.resume,
-                                                  log=lambda message: print(message, file=sys.stderr))
+    run, counters, report = task.train_classifier(
+        args.out,
+        data,
+        model,
+        config,
+        resume=args.resume,
+        log=lambda message: print(message, file=sys.stderr),
+    )
     print_report(report, f"validation ({counters.stopped_because})")
     print(f"confusion matrix plot: {run.folder.file('confusion_dev.png')}")
     if interrupted(counters, "classify", args.out):
@@ -52,7 +68,10 @@ def train(args) -> int:
 
 def print_report(report: dict, title: str) -> None:
     total = sum(c["support"] for c in report["per_class"].values())
-    print(f"{title}: accuracy {report['accuracy']:.4f} | macro-F1 {report['macro_f1']:.4f} | {total} examples")
+    print(
+        f"{title}: accuracy {report['accuracy']:.4f} | macro-F1 {report['macro_f1']:.4f} | "
+        f"{total} examples"
+    )
     table = pd.DataFrame(report["per_class"]).T
     table["support"] = table["support"].astype(int)
     print(table.to_string(float_format=lambda x: f"{x:.4f}"))
@@ -67,7 +86,9 @@ def predict(args) -> int:
         raise DataError("give texts to classify or --input FILE (one of the two)")
     run = task.load_classifier(args.run, device=args.device)
     if run.encoder is None and args.inputs:
-        raise DataError(f"{args.run}: classifies numeric sequences, not texts; give them with --input FILE")
+        raise DataError(
+            f"{args.run}: classifies numeric sequences, not texts; give them with --input FILE"
+        )
     if args.input:
         examples = run.read_examples(args.input, labels_required=False)
         inputs, shown = examples.inputs, [f"{examples.path}: {p}" for p in examples.places]

@@ -12,17 +12,27 @@ from rnnkit.tasks import music as task
 from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
-  rnnkit train music --data JSB_Chorales.mat --out runs/jsb                # the JSB recipe: the defaults
+  rnnkit train music --data JSB_Chorales.mat --out runs/jsb     # the JSB recipe: the defaults
   rnnkit evaluate runs/jsb --data JSB_Chorales.mat --split test --json
   rnnkit generate runs/jsb --length 64 --out piece.mid                   # also writes piece.png
-  rnnkit generate runs/jsb --length 64 --out primed.mid --prime bach.mid --prime-steps 16 --temperature 0.9
+  rnnkit generate runs/jsb --length 64 --out primed.mid --prime bach.mid --prime-steps 16 \\
+      --temperature 0.9
 """
 
 
 def add_train_parser(tasks) -> None:
-    add_train_task(tasks, task.RECIPE, "polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)",
-                   EXAMPLES, [("data", task.MusicDataConfig, ()), ("model", task.PianoRollModelConfig, ("keys",)),
-                              ("training", TrainConfig, ())], train)
+    add_train_task(
+        tasks,
+        task.RECIPE,
+        "polyphonic piano-roll model (JSB Chorales, Nottingham, MIDI)",
+        EXAMPLES,
+        [
+            ("data", task.MusicDataConfig, ()),
+            ("model", task.PianoRollModelConfig, ("keys",)),
+            ("training", TrainConfig, ()),
+        ],
+        train,
+    )
 
 
 def add_shared_arguments(command: str, parser) -> None:
@@ -31,11 +41,20 @@ def add_shared_arguments(command: str, parser) -> None:
         return
     group = parser.add_argument_group("music models")
     group.add_argument("--out", help="MIDI file to write (a PNG piano roll is written next to it)")
-    group.add_argument("--prime", help="start from the opening of this piece: a .mid file, or a .mat/.json "
-                                       "benchmark file (its first test piece, or --prime-piece)")
-    group.add_argument("--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file")
-    group.add_argument("--prime-steps", type=int, default=16, help="steps of the prime's opening to use")
-    group.add_argument("--tempo", type=float, default=100.0, help="quarter notes per minute in the MIDI file")
+    group.add_argument(
+        "--prime",
+        help="start from the opening of this piece: a .mid file, or a .mat/.json "
+        "benchmark file (its first test piece, or --prime-piece)",
+    )
+    group.add_argument(
+        "--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file"
+    )
+    group.add_argument(
+        "--prime-steps", type=int, default=16, help="steps of the prime's opening to use"
+    )
+    group.add_argument(
+        "--tempo", type=float, default=100.0, help="quarter notes per minute in the MIDI file"
+    )
 
 
 def train(args) -> int:
@@ -49,8 +68,10 @@ def train(args) -> int:
         except DataError as error:  # a file without a test split still trained fine
             print(f"{split}: not scored ({error})")
             continue
-        print(f"{split}: {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
-              f"{result['steps']} steps in {result['pieces']} pieces")
+        print(
+            f"{split}: {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
+            f"{result['steps']} steps in {result['pieces']} pieces"
+        )
     if interrupted(counters, "music", args.out):
         return 130
     return 0
@@ -61,8 +82,11 @@ def evaluate(args) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.data} ({args.split}): {result['loss']:.4f} nats per step (NLL summed over 88 keys), "
-              f"{result['steps']} steps in {result['pieces']} pieces")
+        print(
+            f"{args.data} ({args.split}): {result['loss']:.4f} nats per step (NLL summed over 88 "
+            "keys), "
+            f"{result['steps']} steps in {result['pieces']} pieces"
+        )
     return 0
 
 
@@ -74,9 +98,11 @@ def _prime(args):
     if Path(args.prime).suffix.lower() in (".mid", ".midi"):
         split, index = "train", "0"
     if split not in pieces or not index.isdigit() or int(index) >= len(pieces[split]):
-        raise DataError(f"{args.prime}: has no piece {args.prime_piece!r} (splits: "
-                        f"{', '.join(f'{k} ({len(v)} pieces)' for k, v in pieces.items())})")
-    return pieces[split][int(index)][:args.prime_steps]
+        raise DataError(
+            f"{args.prime}: has no piece {args.prime_piece!r} (splits: "
+            f"{', '.join(f'{k} ({len(v)} pieces)' for k, v in pieces.items())})"
+        )
+    return pieces[split][int(index)][: args.prime_steps]
 
 
 def generate(args) -> int:
@@ -90,7 +116,12 @@ def generate(args) -> int:
     benchmark = Path(data["data"]).suffix.lower() in (".mat", ".json")
     write_midi(roll, args.out, 1 if benchmark else data["steps_per_quarter"], args.tempo)
     picture = Path(args.out).with_suffix(".png")
-    plot_piano_roll(roll, picture, f"{Path(args.run).name}: {args.length} steps", 0 if prime is None else len(prime))
+    plot_piano_roll(
+        roll,
+        picture,
+        f"{Path(args.run).name}: {args.length} steps",
+        0 if prime is None else len(prime),
+    )
     notes = int(roll.sum())
     print(f"wrote {args.out} ({len(roll)} steps, {notes} key-steps) and {picture}")
     return 0

@@ -31,37 +31,77 @@ EXAMPLES = """examples:
 """
 
 
-
 def add_train_parsers(tasks) -> None:
-    derived = ("num_classes", "vocab_size", "input_size", "embedding_size", "word_dropout", "freeze_embeddings")
-    add_train_task(tasks, speech.RECIPE, "spoken-word classifier on WAV files (e.g. spoken digits)", EXAMPLES,
-                   [("data", speech.SpeechDataConfig, ()), ("features", AudioConfig, ()),
-                    ("model", speech.RECIPE.model_config, derived), ("training", TrainConfig, ())],
-                   train_classifier)
-    add_train_task(tasks, transcribe.RECIPE, "CTC transcriber of spoken sequences (e.g. digit strings)",
-                   EXAMPLES, [("data", transcribe.TranscribeDataConfig, ("test_speeds",)),
-                              ("features", AudioConfig, ()),
-                              ("model", transcribe.RECIPE.model_config, ("input_size", "num_tokens")),
-                              ("training", TrainConfig, ())], train_ctc)
+    derived = (
+        "num_classes",
+        "vocab_size",
+        "input_size",
+        "embedding_size",
+        "word_dropout",
+        "freeze_embeddings",
+    )
+    add_train_task(
+        tasks,
+        speech.RECIPE,
+        "spoken-word classifier on WAV files (e.g. spoken digits)",
+        EXAMPLES,
+        [
+            ("data", speech.SpeechDataConfig, ()),
+            ("features", AudioConfig, ()),
+            ("model", speech.RECIPE.model_config, derived),
+            ("training", TrainConfig, ()),
+        ],
+        train_classifier,
+    )
+    add_train_task(
+        tasks,
+        transcribe.RECIPE,
+        "CTC transcriber of spoken sequences (e.g. digit strings)",
+        EXAMPLES,
+        [
+            ("data", transcribe.TranscribeDataConfig, ("test_speeds",)),
+            ("features", AudioConfig, ()),
+            ("model", transcribe.RECIPE.model_config, ("input_size", "num_tokens")),
+            ("training", TrainConfig, ()),
+        ],
+        train_ctc,
+    )
 
 
 def add_shared_arguments(command: str, parser) -> None:
     """The speech models' flags of the shared commands."""
     group = parser.add_argument_group("speech models")
     if command in ("predict", "evaluate"):
-        group.add_argument("--test-speeds", help="speech classifiers: score each recording at these speeds and "
-                           "average (e.g. 0.9,1.0,1.1; default: the run's --test-speeds)")
+        group.add_argument(
+            "--test-speeds",
+            help="speech classifiers: score each recording at these speeds and "
+            "average (e.g. 0.9,1.0,1.1; default: the run's --test-speeds)",
+        )
     if command == "evaluate":
-        group.add_argument("--beam-width", type=int, default=8, help="transcribers: prefix beam search width, "
-                           "scored beside greedy decoding (default: 8)")
+        group.add_argument(
+            "--beam-width",
+            type=int,
+            default=8,
+            help="transcribers: prefix beam search width, "
+            "scored beside greedy decoding (default: 8)",
+        )
 
 
 def add_transcribe_parser(commands) -> None:
-    parser = commands.add_parser("transcribe", help="transcribe WAV files with a CTC model", epilog=EXAMPLES,
-                                 formatter_class=FORMATTER)
+    parser = commands.add_parser(
+        "transcribe",
+        help="transcribe WAV files with a CTC model",
+        epilog=EXAMPLES,
+        formatter_class=FORMATTER,
+    )
     parser.add_argument("run", help="run folder written by 'rnnkit train transcribe'")
     parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings to transcribe")
-    parser.add_argument("--beam-width", type=int, default=8, help="prefix beam search width; 1 decodes greedily (default: 8)")
+    parser.add_argument(
+        "--beam-width",
+        type=int,
+        default=8,
+        help="prefix beam search width; 1 decodes greedily (default: 8)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.set_defaults(handler=transcribe_files)
@@ -71,8 +111,13 @@ def train_classifier(args) -> int:
     config = train_config(args, speech.RECIPE)
     model = build_config(speech.RECIPE.model_config, args, speech.RECIPE.model_defaults)
     run, counters, report = speech.train_speech_classifier(
-        args.out, build_config(speech.SpeechDataConfig, args), build_config(AudioConfig, args), model, config,
-        resume=args.resume)
+        args.out,
+        build_config(speech.SpeechDataConfig, args),
+        build_config(AudioConfig, args),
+        model,
+        config,
+        resume=args.resume,
+    )
     if report is not None:
         print_report(report, f"test ({counters.stopped_because})")
         print(f"confusion matrix plot: {run.folder.file('confusion_test.png')}")
@@ -82,9 +127,13 @@ def train_classifier(args) -> int:
 def train_ctc(args) -> int:
     config = train_config(args, transcribe.RECIPE)
     run, counters, report = transcribe.train_transcriber(
-        args.out, build_config(transcribe.TranscribeDataConfig, args), build_config(AudioConfig, args),
-        build_config(transcribe.RECIPE.model_config, args, transcribe.RECIPE.model_defaults), config,
-        resume=args.resume)
+        args.out,
+        build_config(transcribe.TranscribeDataConfig, args),
+        build_config(AudioConfig, args),
+        build_config(transcribe.RECIPE.model_config, args, transcribe.RECIPE.model_defaults),
+        config,
+        resume=args.resume,
+    )
     if report is not None:
         print(f"test ({counters.stopped_because}): {_errors(report)}")
         example = run.folder.file("example_test.wav")
@@ -94,9 +143,12 @@ def train_ctc(args) -> int:
 
 
 def _errors(report: dict) -> str:
-    return (f"token error rate {report['token_error_rate']:.2%} | sequences exactly right "
-            f"{report['sequence_accuracy']:.2%} | {report['sequences']} sequences, {report['tokens']} tokens, "
-            f"beam width {report['beam_width']}")
+    return (
+        f"token error rate {report['token_error_rate']:.2%} | sequences exactly right "
+        f"{report['sequence_accuracy']:.2%} | {report['sequences']} sequences, {report['tokens']} "
+        "tokens, "
+        f"beam width {report['beam_width']}"
+    )
 
 
 def print_report(report: dict, title: str) -> None:
@@ -115,13 +167,19 @@ def _with_test_speeds(run, speeds: str | None):
 
 def predict(args) -> int:
     if getattr(args, "input", None) or not args.inputs:
-        raise DataError(f"{args.run}: classifies recordings; give WAV files as arguments (no --input)")
-    run = _with_test_speeds(speech.load_speech_classifier(args.run, device=args.device), args.test_speeds)
+        raise DataError(
+            f"{args.run}: classifies recordings; give WAV files as arguments (no --input)"
+        )
+    run = _with_test_speeds(
+        speech.load_speech_classifier(args.run, device=args.device), args.test_speeds
+    )
     for result in run.predict(args.inputs):
         if args.json:
             print(json.dumps(result))
         else:
-            print(f"{result['label']}\t{result['probabilities'][result['label']]:.4f}\t{result['file']}")
+            print(
+                f"{result['label']}\t{result['probabilities'][result['label']]:.4f}\t{result['file']}"
+            )
     return 0
 
 
@@ -133,8 +191,12 @@ def transcribe_files(args) -> int:
 
 
 def evaluate(args) -> int:
-    run = _with_test_speeds(speech.load_speech_classifier(args.run, device=args.device), args.test_speeds)
-    report = run.evaluate(run.split(args.data, args.split), plot=args.plot, title=f"{args.data}: {args.split}")
+    run = _with_test_speeds(
+        speech.load_speech_classifier(args.run, device=args.device), args.test_speeds
+    )
+    report = run.evaluate(
+        run.split(args.data, args.split), plot=args.plot, title=f"{args.data}: {args.split}"
+    )
     if args.json:
         print(json.dumps(report))
     else:
@@ -154,6 +216,9 @@ def evaluate_transcriber(args) -> int:
     return 0
 
 
-HANDLERS = {("speech", "predict"): predict, ("speech", "evaluate"): evaluate,
-            ("transcribe", "evaluate"): evaluate_transcriber}
+HANDLERS = {
+    ("speech", "predict"): predict,
+    ("speech", "evaluate"): evaluate,
+    ("transcribe", "evaluate"): evaluate_transcriber,
+}
 """(task, shared command) -> handler."""

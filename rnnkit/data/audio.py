@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.data.wav import read_wav, resample
-from rnnkit.nn.checks import check_choice
+from rnnkit.errors import check_choice
 
 FEATURES = ("mfcc", "log_mel")
 
@@ -30,11 +30,14 @@ class AudioConfig:
     sample_rate: int = 8000
     """Rate (Hz) every recording is resampled to before its features are computed."""
     features: str = "mfcc"
-    """mfcc (cepstral coefficients of the log-mel spectrum) or log_mel (the log-mel spectrum itself)."""
+    """mfcc (cepstral coefficients of the log-mel spectrum) or log_mel (the log-mel spectrum
+    itself)."""
     mel_bands: int = 23
-    """Mel filters between --min-frequency and --max-frequency (23 is Kaldi's default for 8 kHz speech; 40 or more suit 16 kHz and log_mel features)."""
+    """Mel filters between --min-frequency and --max-frequency (23 is Kaldi's default for 8 kHz
+    speech; 40 or more suit 16 kHz and log_mel features)."""
     mfcc_coefficients: int = 13
-    """Cepstral coefficients kept for --features mfcc, c0 included (13 is the classic choice: higher ones carry pitch detail, which varies between speakers)."""
+    """Cepstral coefficients kept for --features mfcc, c0 included (13 is the classic choice: higher
+    ones carry pitch detail, which varies between speakers)."""
     window_ms: float = 25.0
     """Analysis window (Hann) length in milliseconds."""
     hop_ms: float = 10.0
@@ -75,23 +78,34 @@ class AudioConfig:
 def hz_to_mel(hz: Tensor) -> Tensor:
     """Slaney's mel scale (the Auditory Toolbox's): linear below 1 kHz, logarithmic above."""
     linear = hz * 3 / 200
-    return torch.where(hz >= 1000, 15 + torch.log(hz.clamp_min(1e-10) / 1000) * 27 / math.log(6.4), linear)
+    return torch.where(
+        hz >= 1000, 15 + torch.log(hz.clamp_min(1e-10) / 1000) * 27 / math.log(6.4), linear
+    )
 
 
 def mel_to_hz(mel: Tensor) -> Tensor:
     return torch.where(mel >= 15, 1000 * torch.exp((mel - 15) * math.log(6.4) / 27), mel * 200 / 3)
 
 
-def mel_filterbank(sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None) -> Tensor:
+def mel_filterbank(
+    sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None
+) -> Tensor:
     """Triangular filters ``(mel_bands, fft_size // 2 + 1)`` on the mel scale, each
     scaled to unit area (Slaney's normalisation, so wide filters do not dominate)."""
     high = sample_rate / 2 if high is None else high
     if not 0 <= low < high <= sample_rate / 2:
-        raise ValueError(f"mel filters need 0 <= min_frequency < max_frequency <= {sample_rate / 2:g} Hz "
-                         f"(half the sample rate); got {low:g} and {high:g}")
+        raise ValueError(
+            f"mel filters need 0 <= min_frequency < max_frequency <= {sample_rate / 2:g} Hz "
+            f"(half the sample rate); got {low:g} and {high:g}"
+        )
     bins = torch.linspace(0, sample_rate / 2, fft_size // 2 + 1, dtype=torch.float64)
-    edges = mel_to_hz(torch.linspace(*hz_to_mel(torch.tensor([low, high], dtype=torch.float64)), mel_bands + 2,
-                                     dtype=torch.float64))
+    edges = mel_to_hz(
+        torch.linspace(
+            *hz_to_mel(torch.tensor([low, high], dtype=torch.float64)),
+            mel_bands + 2,
+            dtype=torch.float64,
+        )
+    )
     widths = edges.diff()
     ramps = edges[:, None] - bins[None]
     rising = -ramps[:-2] / widths[:-1, None]
@@ -101,7 +115,8 @@ def mel_filterbank(sample_rate: int, fft_size: int, mel_bands: int, low: float =
 
 
 def dct_matrix(coefficients: int, size: int) -> Tensor:
-    """Rows of the orthonormal DCT-II: ``dct_matrix(k, n) @ x`` is scipy's ``dct(x, norm='ortho')[:k]``."""
+    """Rows of the orthonormal DCT-II: ``dct_matrix(k, n) @ x`` is scipy's ``dct(x,
+    norm='ortho')[:k]``."""
     n = torch.arange(size, dtype=torch.float64)
     k = torch.arange(coefficients, dtype=torch.float64)[:, None]
     matrix = torch.cos(math.pi / size * (n + 0.5) * k) * math.sqrt(2 / size)
@@ -110,10 +125,19 @@ def dct_matrix(coefficients: int, size: int) -> Tensor:
 
 
 def power_spectrogram(samples: Tensor, config: AudioConfig) -> Tensor:
-    """``|STFT|^2`` of ``samples (time,)``: ``(fft_size // 2 + 1, frames)``, frames = 1 + time // hop."""
+    """``|STFT|^2`` of ``samples (time,)``: ``(fft_size // 2 + 1, frames)``, frames = 1 + time //
+    hop."""
     window = torch.hann_window(config.window, periodic=True, device=samples.device)
-    spectrum = torch.stft(samples.float(), config.fft_size, config.hop, config.window, window, center=True,
-                          pad_mode="constant", return_complex=True)
+    spectrum = torch.stft(
+        samples.float(),
+        config.fft_size,
+        config.hop,
+        config.window,
+        window,
+        center=True,
+        pad_mode="constant",
+        return_complex=True,
+    )
     return spectrum.real**2 + spectrum.imag**2
 
 
@@ -139,12 +163,23 @@ class FeatureExtractor:
 
     def __init__(self, config: AudioConfig):
         self.config = config
-        self.filterbank = mel_filterbank(config.sample_rate, config.fft_size, config.mel_bands,
-                                         config.min_frequency, config.max_frequency)
-        self.dct = dct_matrix(config.mfcc_coefficients, config.mel_bands) if config.features == "mfcc" else None
+        self.filterbank = mel_filterbank(
+            config.sample_rate,
+            config.fft_size,
+            config.mel_bands,
+            config.min_frequency,
+            config.max_frequency,
+        )
+        self.dct = (
+            dct_matrix(config.mfcc_coefficients, config.mel_bands)
+            if config.features == "mfcc"
+            else None
+        )
         if self.dct is not None and config.mfcc_coefficients > config.mel_bands:
-            raise ValueError(f"mfcc_coefficients ({config.mfcc_coefficients}) cannot exceed mel_bands "
-                             f"({config.mel_bands})")
+            raise ValueError(
+                f"mfcc_coefficients ({config.mfcc_coefficients}) cannot exceed mel_bands "
+                f"({config.mel_bands})"
+            )
 
     def read(self, path) -> Tensor:
         return self.extract(*read_wav(path))
@@ -154,7 +189,8 @@ class FeatureExtractor:
         return resample(samples, sample_rate, self.config.sample_rate)
 
     def extract(self, samples: Tensor, sample_rate: int | None = None) -> Tensor:
-        """Feature frames ``(frames, size)`` of ``samples (time,)`` (already at the config's rate if ``sample_rate`` is None)."""
+        """Feature frames ``(frames, size)`` of ``samples (time,)`` (already at the config's rate if
+        ``sample_rate`` is None)."""
         if sample_rate is not None:
             samples = self.waveform(samples, sample_rate)
         mel = self.filterbank @ power_spectrogram(samples, self.config)
@@ -172,15 +208,24 @@ class FeatureExtractor:
         return result.contiguous()
 
 
-def spec_augment(features: Tensor, generator: torch.Generator, time_masks: int = 2, time_width: int = 10,
-                 feature_masks: int = 2, feature_width: int = 8) -> Tensor:
+def spec_augment(
+    features: Tensor,
+    generator: torch.Generator,
+    time_masks: int = 2,
+    time_width: int = 10,
+    feature_masks: int = 2,
+    feature_width: int = 8,
+) -> Tensor:
     """SpecAugment's masking (Park et al. 2019, section 2) of ``features (frames, n)``:
     ``time_masks`` runs of up to ``time_width`` frames (at most a fifth of the
     recording each) and ``feature_masks`` runs of up to ``feature_width`` feature
     channels are set to 0, the mean after utterance normalisation. Returns a copy."""
     result = features.clone()
     frames, channels = features.shape
-    for count, width, size, axis in ((time_masks, time_width, frames, 0), (feature_masks, feature_width, channels, 1)):
+    for count, width, size, axis in (
+        (time_masks, time_width, frames, 0),
+        (feature_masks, feature_width, channels, 1),
+    ):
         limit = min(width, size // 5 if axis == 0 else size)
         for _ in range(count if limit > 0 else 0):
             length = int(torch.randint(0, limit + 1, (), generator=generator))
@@ -192,14 +237,17 @@ def spec_augment(features: Tensor, generator: torch.Generator, time_masks: int =
 def change_speed(samples: Tensor, speed: float) -> Tensor:
     """``samples`` played ``speed`` times as fast (tempo and pitch together): the
     speed perturbation of Ko et al. (2015), which varies the speaker's apparent
-    vocal tract and rate. ``speed`` is rounded to hundredths, which keeps the resampling kernel small."""
+    vocal tract and rate. ``speed`` is rounded to hundredths, which keeps the resampling kernel
+    small."""
     hundredths = round(speed * 100)
     if hundredths <= 0:
         raise ValueError(f"speed must be positive; got {speed}")
     return resample(samples, hundredths, 100)
 
 
-def add_noise(samples: Tensor, lowest_snr: float, generator: torch.Generator, highest_snr: float = 40.0) -> Tensor:
+def add_noise(
+    samples: Tensor, lowest_snr: float, generator: torch.Generator, highest_snr: float = 40.0
+) -> Tensor:
     """``samples`` plus white noise at a signal-to-noise ratio drawn uniformly between
     ``lowest_snr`` and ``highest_snr`` dB: recordings made elsewhere have other noise floors."""
     snr = lowest_snr + (highest_snr - lowest_snr) * float(torch.rand((), generator=generator))
@@ -214,8 +262,15 @@ class TrainingFeatures:
     ``mask(features, generator)`` (e.g. :func:`spec_augment`) if given.
     Fresh every epoch, so the model never sees the same variant twice."""
 
-    def __init__(self, extractor: FeatureExtractor, speeds=(1.0,), mask=None, noise_snr: float | None = None):
-        self.extractor, self.speeds, self.mask, self.noise_snr = extractor, tuple(speeds), mask, noise_snr
+    def __init__(
+        self, extractor: FeatureExtractor, speeds=(1.0,), mask=None, noise_snr: float | None = None
+    ):
+        self.extractor, self.speeds, self.mask, self.noise_snr = (
+            extractor,
+            tuple(speeds),
+            mask,
+            noise_snr,
+        )
 
     def __call__(self, samples: Tensor, generator: torch.Generator) -> Tensor:
         speed = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
@@ -225,4 +280,3 @@ class TrainingFeatures:
             samples = add_noise(samples, self.noise_snr, generator)
         features = self.extractor.extract(samples)
         return self.mask(features, generator) if self.mask is not None else features
-

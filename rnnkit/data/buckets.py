@@ -13,8 +13,14 @@ import torch
 from torch import Tensor
 
 
-def bucket_batches(lengths, batch_size: int, shuffle: bool = True, seed: int = 0, epoch: int = 0,
-                   pool_batches: int = 50) -> list[list[int]]:
+def bucket_batches(
+    lengths,
+    batch_size: int,
+    shuffle: bool = True,
+    seed: int = 0,
+    epoch: int = 0,
+    pool_batches: int = 50,
+) -> list[list[int]]:
     """Index lists, one per batch, covering every sequence once.
 
     With ``shuffle`` the order is a seeded function of ``(seed, epoch)``: random
@@ -26,15 +32,15 @@ def bucket_batches(lengths, batch_size: int, shuffle: bool = True, seed: int = 0
     lengths = torch.as_tensor(lengths)
     if not shuffle:
         order = torch.sort(lengths, stable=True).indices.tolist()
-        return [order[i:i + batch_size] for i in range(0, count, batch_size)]
+        return [order[i : i + batch_size] for i in range(0, count, batch_size)]
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
     permutation = torch.randperm(count, generator=generator)
     pool = batch_size * pool_batches
     batches = []
     for start in range(0, count, pool):
-        members = permutation[start:start + pool]
+        members = permutation[start : start + pool]
         members = members[torch.sort(lengths[members], stable=True).indices].tolist()
-        batches += [members[i:i + batch_size] for i in range(0, len(members), batch_size)]
+        batches += [members[i : i + batch_size] for i in range(0, len(members), batch_size)]
     return [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
 
 
@@ -44,7 +50,7 @@ def pad_sequences(sequences: list[Tensor], pad_value=0) -> tuple[Tensor, Tensor]
     shape = (len(sequences), int(lengths.max()), *sequences[0].shape[1:])
     padded = torch.full(shape, pad_value, dtype=sequences[0].dtype)
     for row, sequence in enumerate(sequences):
-        padded[row, :len(sequence)] = sequence
+        padded[row, : len(sequence)] = sequence
     return padded, lengths
 
 
@@ -59,7 +65,16 @@ class PaddedBatches:
     generator is seeded by ``(seed, batch index)``, so a resumed epoch repeats it exactly.
     """
 
-    def __init__(self, inputs, targets: Tensor, index_lists, device=None, pad_value=0, transform=None, seed: int = 0):
+    def __init__(
+        self,
+        inputs,
+        targets: Tensor,
+        index_lists,
+        device=None,
+        pad_value=0,
+        transform=None,
+        seed: int = 0,
+    ):
         self.inputs, self.targets, self.index_lists = inputs, targets, index_lists
         self.device, self.pad_value, self.transform, self.seed = device, pad_value, transform, seed
 

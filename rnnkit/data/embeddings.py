@@ -37,10 +37,12 @@ class EmbeddingMatch:
         total = len(vocabulary_words)
         found = total - len(missing)
         examples, by_lowercase = ", ".join(missing[:8]), len(self.lowercase_words)
-        return (f"embeddings {self.path}: {self.dimension}-d, {self.words_in_file:,} words read; "
-                f"{found:,} of {total:,} vocabulary words found ({100 * found / max(total, 1):.1f}%"
-                f"{f', {by_lowercase:,} by lowercase' if by_lowercase else ''})"
-                f"{f'; not found, e.g.: {examples}' if missing else ''}")
+        return (
+            f"embeddings {self.path}: {self.dimension}-d, {self.words_in_file:,} words read; "
+            f"{found:,} of {total:,} vocabulary words found ({100 * found / max(total, 1):.1f}%"
+            f"{f', {by_lowercase:,} by lowercase' if by_lowercase else ''})"
+            f"{f'; not found, e.g.: {examples}' if missing else ''}"
+        )
 
 
 def _header(first: list[str]) -> tuple[int, int] | None:
@@ -66,7 +68,9 @@ def read_embeddings(path, words, file_format: str = "auto") -> EmbeddingMatch:
     if file_format == "auto":
         file_format = "word2vec-binary" if path.suffix.lower() == ".bin" else "text"
     if file_format not in ("text", "word2vec-binary"):
-        raise DataError(f"embeddings format must be auto, text or word2vec-binary; got {file_format!r}")
+        raise DataError(
+            f"embeddings format must be auto, text or word2vec-binary; got {file_format!r}"
+        )
     words = list(words)
     with open(path, "rb") as handle:
         if file_format == "text":
@@ -88,12 +92,16 @@ def _keep(match: EmbeddingMatch, word: str, wanted, parse) -> None:
 
 def _parse_line(path, number, parts, dimension):
     if len(parts) != dimension + 1:
-        raise DataError(f"{path}: line {number}: expected a word and {dimension} numbers, "
-                        f"found {len(parts) - 1} numbers")
+        raise DataError(
+            f"{path}: line {number}: expected a word and {dimension} numbers, "
+            f"found {len(parts) - 1} numbers"
+        )
     try:
         return np.array(parts[1:], dtype=np.float32)
     except ValueError:
-        raise DataError(f"{path}: line {number}: expected {dimension} numbers after {parts[0]!r}") from None
+        raise DataError(
+            f"{path}: line {number}: expected {dimension} numbers after {parts[0]!r}"
+        ) from None
 
 
 def _read_text(path: Path, handle, words) -> EmbeddingMatch:
@@ -102,8 +110,10 @@ def _read_text(path: Path, handle, words) -> EmbeddingMatch:
         try:
             parts = raw.decode("utf-8").rstrip("\r\n").rstrip(" ").split(" ")
         except UnicodeDecodeError:
-            raise DataError(f"{path}: line {number}: not UTF-8 text; for word2vec binary files use a .bin "
-                            "name or --embeddings-format word2vec-binary") from None
+            raise DataError(
+                f"{path}: line {number}: not UTF-8 text; for word2vec binary files use a .bin "
+                "name or --embeddings-format word2vec-binary"
+            ) from None
         if match is None:
             header = _header(parts)
             match = EmbeddingMatch(str(path), header[1] if header else len(parts) - 1)
@@ -128,13 +138,22 @@ def _read_binary(path: Path, handle, words) -> EmbeddingMatch:
         word = bytearray()
         while (byte := handle.read(1)) != b" ":
             if not byte:
-                raise DataError(f"{path}: ends after {index} of the {count} words its header promises")
+                raise DataError(
+                    f"{path}: ends after {index} of the {count} words its header promises"
+                )
             if byte != b"\n" or word:  # records may be separated by a newline
                 word += byte
         data = handle.read(size)
         if len(data) != size:
-            raise DataError(f"{path}: word {index + 1} has {len(data) // 4} of its {dimension} values; "
-                            "the file is truncated")
+            raise DataError(
+                f"{path}: word {index + 1} has {len(data) // 4} of its {dimension} values; "
+                "the file is truncated"
+            )
         match.words_in_file += 1
-        _keep(match, word.decode("utf-8", "replace"), wanted, lambda: np.frombuffer(data, "<f4").copy())
+        _keep(
+            match,
+            word.decode("utf-8", "replace"),
+            wanted,
+            lambda: np.frombuffer(data, "<f4").copy(),
+        )
     return match

@@ -36,16 +36,26 @@ class Examples:
     path: str
 
 
-def read_examples(path, numeric: bool, text_column=None, label_column=None, sequence_column=None,
-                  labels_required: bool = True) -> Examples:
+def read_examples(
+    path,
+    numeric: bool,
+    text_column=None,
+    label_column=None,
+    sequence_column=None,
+    labels_required: bool = True,
+) -> Examples:
     """Examples whose inputs are strings (text files; encode them with a
     :class:`TextEncoder`) or float tensors ``(time, features)`` (numeric files)."""
     path = Path(path)
     if numeric:
         sequences, labels = read_sequences(path, label_column, sequence_column)
         if labels is None and labels_required:
-            raise DataError(f"{path}: has no labels; training and evaluation need a label per sequence")
-        return Examples(sequences, labels, [f"series {i + 1}" for i in range(len(sequences))], str(path))
+            raise DataError(
+                f"{path}: has no labels; training and evaluation need a label per sequence"
+            )
+        return Examples(
+            sequences, labels, [f"series {i + 1}" for i in range(len(sequences))], str(path)
+        )
     texts, labels, lines = read_labelled_text(path, text_column, label_column, labels_required)
     return Examples(texts, labels, [f"line {n}" for n in lines], str(path))
 
@@ -74,8 +84,10 @@ class LabelSet:
         ids = []
         for label, place in zip(examples.labels, examples.places):
             if label not in self.index:
-                raise DataError(f"{examples.path}: {place}: label {label!r} was not among the training labels "
-                                f"({', '.join(self.names)})")
+                raise DataError(
+                    f"{examples.path}: {place}: label {label!r} was not among the training labels "
+                    f"({', '.join(self.names)})"
+                )
             ids.append(self.index[label])
         return torch.tensor(ids, dtype=torch.long)
 
@@ -90,8 +102,15 @@ class TextEncoder:
         self.tokenizer, self.vocabulary = tokenizer, vocabulary
 
     @classmethod
-    def fit(cls, texts, tokenizer: str = "word", lowercase: bool = True, min_freq: int = 1,
-            max_size: int | None = None, bpe_vocab_size: int = 8000) -> "TextEncoder":
+    def fit(
+        cls,
+        texts,
+        tokenizer: str = "word",
+        lowercase: bool = True,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        bpe_vocab_size: int = 8000,
+    ) -> "TextEncoder":
         if tokenizer == "bpe":
             splitter = SubwordTokenizer.train(texts, bpe_vocab_size, lowercase)
         elif tokenizer == "word":
@@ -102,8 +121,10 @@ class TextEncoder:
         return cls(splitter, vocabulary)
 
     def encode(self, texts) -> list[torch.Tensor]:
-        return [torch.tensor(self.vocabulary.encode(self.tokenizer.split(t)) or [1], dtype=torch.long)
-                for t in texts]
+        return [
+            torch.tensor(self.vocabulary.encode(self.tokenizer.split(t)) or [1], dtype=torch.long)
+            for t in texts
+        ]
 
     def to_dict(self) -> dict:
         return {"tokenizer": self.tokenizer.to_dict(), "vocabulary": self.vocabulary.to_dict()}
@@ -118,12 +139,18 @@ def hold_out(examples: Examples, fraction: float, seed: int) -> tuple[Examples, 
     count = len(examples.labels)
     held = max(1, round(count * fraction))
     if not 0 < fraction < 1 or held >= count:
-        raise DataError(f"{examples.path}: cannot hold out {fraction} of {count} examples for validation; "
-                        "give --dev or a dev fraction between 0 and 1")
+        raise DataError(
+            f"{examples.path}: cannot hold out {fraction} of {count} examples for validation; "
+            "give --dev or a dev fraction between 0 and 1"
+        )
     order = torch.randperm(count, generator=torch.Generator().manual_seed(seed)).tolist()
 
     def subset(indices):
-        return Examples([examples.inputs[i] for i in indices], [examples.labels[i] for i in indices],
-                        [examples.places[i] for i in indices], examples.path)
+        return Examples(
+            [examples.inputs[i] for i in indices],
+            [examples.labels[i] for i in indices],
+            [examples.places[i] for i in indices],
+            examples.path,
+        )
 
     return subset(sorted(order[held:])), subset(sorted(order[:held]))

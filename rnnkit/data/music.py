@@ -28,8 +28,14 @@ def roll_from_pitches(steps: list, where: str) -> np.ndarray:
     roll = np.zeros((len(steps), KEYS), dtype=np.float32)
     for t, pitches in enumerate(steps):
         for pitch in pitches:
-            if not isinstance(pitch, (int, float)) or int(pitch) != pitch or not LOWEST <= pitch < LOWEST + KEYS:
-                raise DataError(f"{where}, step {t}: expected MIDI pitches from 21 to 108, found {pitch!r}")
+            if (
+                not isinstance(pitch, (int, float))
+                or int(pitch) != pitch
+                or not LOWEST <= pitch < LOWEST + KEYS
+            ):
+                raise DataError(
+                    f"{where}, step {t}: expected MIDI pitches from 21 to 108, found {pitch!r}"
+                )
             roll[t, int(pitch) - LOWEST] = 1.0
     return roll
 
@@ -41,15 +47,22 @@ def _read_json(path: Path) -> dict[str, list[np.ndarray]]:
         raise DataError(f"{path}: not a JSON piano-roll file ({error})") from None
     if not isinstance(content, dict) or not set(content) & set(SPLITS):
         raise DataError(f"{path}: expected a JSON object with train/valid/test lists of pieces")
-    return {split: [roll_from_pitches(piece, f"{path}: {split} piece {i}") for i, piece in enumerate(pieces)]
-            for split, pieces in content.items() if split in SPLITS}
+    return {
+        split: [
+            roll_from_pitches(piece, f"{path}: {split} piece {i}") for i, piece in enumerate(pieces)
+        ]
+        for split, pieces in content.items()
+        if split in SPLITS
+    }
 
 
 def _read_mat(path: Path) -> dict[str, list[np.ndarray]]:
     try:
         from scipy.io import loadmat
     except ImportError:
-        raise DataError(f"{path}: reading .mat files needs scipy (pip install 'rnnkit[music]')") from None
+        raise DataError(
+            f"{path}: reading .mat files needs scipy (pip install 'rnnkit[music]')"
+        ) from None
     try:
         content = loadmat(str(path))
     except (ValueError, TypeError, OSError) as error:
@@ -60,15 +73,22 @@ def _read_mat(path: Path) -> dict[str, list[np.ndarray]]:
             pieces = [np.asarray(cell, dtype=np.float32) for cell in content[key].ravel()]
             for i, piece in enumerate(pieces):
                 if piece.ndim != 2 or piece.shape[1] != KEYS:
-                    raise DataError(f"{path}: {key} piece {i} has shape {piece.shape}; expected (time, 88)")
+                    raise DataError(
+                        f"{path}: {key} piece {i} has shape {piece.shape}; expected (time, 88)"
+                    )
             splits[split] = pieces
     if not splits:
         raise DataError(f"{path}: has none of the keys traindata, validdata, testdata")
     return splits
 
 
-def read_piano_rolls(path, steps_per_quarter: int = 4, valid_fraction: float = 0.1,
-                     test_fraction: float = 0.1, seed: int = 0) -> dict[str, list[np.ndarray]]:
+def read_piano_rolls(
+    path,
+    steps_per_quarter: int = 4,
+    valid_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+) -> dict[str, list[np.ndarray]]:
     """Pieces by split from a benchmark file (``.mat`` or ``.json`` with train/valid/test),
     a MIDI file, or a folder of MIDI files (split by the fractions, seeded)."""
     path = Path(path)
@@ -79,7 +99,11 @@ def read_piano_rolls(path, steps_per_quarter: int = 4, valid_fraction: float = 0
         pieces = [read_midi(f, steps_per_quarter) for f in files]
         random.Random(seed).shuffle(pieces)
         valid, test = round(len(pieces) * valid_fraction), round(len(pieces) * test_fraction)
-        return {"train": pieces[valid + test:], "valid": pieces[:valid], "test": pieces[valid:valid + test]}
+        return {
+            "train": pieces[valid + test :],
+            "valid": pieces[:valid],
+            "test": pieces[valid : valid + test],
+        }
     if not path.is_file():
         raise DataError(f"{path}: no such file or folder")
     suffix = path.suffix.lower()
@@ -89,7 +113,9 @@ def read_piano_rolls(path, steps_per_quarter: int = 4, valid_fraction: float = 0
         return _read_mat(path)
     if suffix in (".mid", ".midi"):
         return {"train": [read_midi(path, steps_per_quarter)]}
-    raise DataError(f"{path}: expected a .mat or .json piano-roll file, a .mid file or a folder of them")
+    raise DataError(
+        f"{path}: expected a .mat or .json piano-roll file, a .mid file or a folder of them"
+    )
 
 
 def read_midi(path, steps_per_quarter: int = 4) -> np.ndarray:
@@ -121,11 +147,13 @@ def read_midi(path, steps_per_quarter: int = 4) -> np.ndarray:
     for pitch, start, end in notes:
         if LOWEST <= pitch < LOWEST + KEYS:
             first = round(start / ticks_per_step)
-            roll[first:max(first + 1, round(end / ticks_per_step)), pitch - LOWEST] = 1.0
+            roll[first : max(first + 1, round(end / ticks_per_step)), pitch - LOWEST] = 1.0
     return roll
 
 
-def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: float = 100.0) -> None:
+def write_midi(
+    roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: float = 100.0
+) -> None:
     """Writes a piano roll as a one-track MIDI file; a key active on consecutive steps
     is one held note (the benchmark rolls cannot tell held from repeated notes)."""
     import mido
@@ -139,7 +167,9 @@ def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: fl
     for step, starts, key in sorted(events):  # note-offs (0) before note-ons (1) at the same step
         tick = step * ticks_per_step
         kind = "note_on" if starts else "note_off"
-        track.append(mido.Message(kind, note=key + LOWEST, velocity=80 if starts else 0, time=tick - now))
+        track.append(
+            mido.Message(kind, note=key + LOWEST, velocity=80 if starts else 0, time=tick - now)
+        )
         now = tick
     midi = mido.MidiFile(ticks_per_beat=480)
     midi.tracks.append(track)
@@ -150,8 +180,14 @@ def write_midi(roll: np.ndarray, path, steps_per_quarter: int = 1, tempo_bpm: fl
 
 def plot_piano_roll(roll: np.ndarray, path, title: str, primed_steps: int = 0) -> None:
     figure, axis = new_figure(figsize=(min(16, 4 + roll.shape[0] / 16), 4))
-    axis.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
-                extent=(0, roll.shape[0], LOWEST - 0.5, LOWEST + KEYS - 0.5))
+    axis.imshow(
+        roll.T,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(0, roll.shape[0], LOWEST - 0.5, LOWEST + KEYS - 0.5),
+    )
     if primed_steps:
         axis.axvline(primed_steps, color="tab:red", label="end of the prime")
         axis.legend(loc="upper right", fontsize=8)

@@ -35,16 +35,22 @@ def _ts_series(path, number, line, dimensions, has_labels):
     fields = line.split(":")
     label = fields.pop().strip() if has_labels else None
     if dimensions is not None and len(fields) != dimensions:
-        raise DataError(f"{path}: line {number}: expected {dimensions} dimensions separated by ':', "
-                        f"found {len(fields)}")
+        raise DataError(
+            f"{path}: line {number}: expected {dimensions} dimensions separated by ':', "
+            f"found {len(fields)}"
+        )
     try:
         channels = [[float(v) for v in field.split(",")] for field in fields]
     except ValueError:
-        raise DataError(f"{path}: line {number}: expected comma-separated numbers; missing values ('?') "
-                        "and timestamps are not supported") from None
+        raise DataError(
+            f"{path}: line {number}: expected comma-separated numbers; missing values ('?') "
+            "and timestamps are not supported"
+        ) from None
     if len({len(c) for c in channels}) != 1:
-        raise DataError(f"{path}: line {number}: the dimensions have different lengths "
-                        f"({', '.join(str(len(c)) for c in channels)}); each dimension needs one value per step")
+        raise DataError(
+            f"{path}: line {number}: the dimensions have different lengths "
+            f"({', '.join(str(len(c)) for c in channels)}); each dimension needs one value per step"
+        )
     return torch.tensor(channels, dtype=torch.float32).T.contiguous(), label
 
 
@@ -90,13 +96,17 @@ def read_npz(path):
     if x.ndim == 2:
         x = x[:, :, None]
     if x.ndim != 3:
-        raise DataError(f"{path}: x must have shape (n, time) or (n, time, features); found {x.shape}")
+        raise DataError(
+            f"{path}: x must have shape (n, time) or (n, time, features); found {x.shape}"
+        )
     for name, array in (("y", y), ("lengths", lengths)):
         if array is not None and array.shape != (len(x),):
-            raise DataError(f"{path}: {name} must have shape ({len(x)},) to match x; found {array.shape}")
+            raise DataError(
+                f"{path}: {name} must have shape ({len(x)},) to match x; found {array.shape}"
+            )
     if np.any(lengths < 1) or np.any(lengths > x.shape[1]):
         raise DataError(f"{path}: lengths must lie in 1..{x.shape[1]}")
-    sequences = [torch.from_numpy(x[i, :int(n)].copy()) for i, n in enumerate(lengths)]
+    sequences = [torch.from_numpy(x[i, : int(n)].copy()) for i, n in enumerate(lengths)]
     return sequences, None if y is None else [str(v) for v in y.tolist()]
 
 
@@ -115,12 +125,16 @@ def read_long_table(path, sequence_column: str, label_column=None, feature_colum
         try:
             steps.setdefault(key, []).append([float(row[c]) for c in features])
         except (TypeError, ValueError, KeyError):
-            raise DataError(f"{path}: line {number}: expected numbers in columns {', '.join(features)}") from None
+            raise DataError(
+                f"{path}: line {number}: expected numbers in columns {', '.join(features)}"
+            ) from None
         if label_column:
             label = str(row[label_column]).strip()
             if labels.setdefault(key, label) != label:
-                raise DataError(f"{path}: line {number}: sequence {key!r} has label {label!r} here and "
-                                f"{labels[key]!r} before; a sequence has one label")
+                raise DataError(
+                    f"{path}: line {number}: sequence {key!r} has label {label!r} here and "
+                    f"{labels[key]!r} before; a sequence has one label"
+                )
     sequences = [torch.tensor(v, dtype=torch.float32) for v in steps.values()]
     return sequences, [labels[k] for k in steps] if label_column else None
 
@@ -130,8 +144,14 @@ def standardise(sequences, statistics=None):
     unless given (fit on the training set, reuse them everywhere else)."""
     if statistics is None:
         stacked = torch.cat(sequences)
-        statistics = {"mean": stacked.mean(0).tolist(), "std": stacked.std(0).nan_to_num(1.0).clamp_min(1e-8).tolist()}
+        statistics = {
+            "mean": stacked.mean(0).tolist(),
+            "std": stacked.std(0).nan_to_num(1.0).clamp_min(1e-8).tolist(),
+        }
     mean, std = torch.tensor(statistics["mean"]), torch.tensor(statistics["std"])
     if sequences and sequences[0].shape[-1] != mean.numel():
-        raise DataError(f"the sequences have {sequences[0].shape[-1]} features; the model expects {mean.numel()}")
+        raise DataError(
+            f"the sequences have {sequences[0].shape[-1]} features; the model expects "
+            f"{mean.numel()}"
+        )
     return [(s - mean) / std for s in sequences], statistics

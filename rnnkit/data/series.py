@@ -28,7 +28,8 @@ class Series:
     - ``targets``: ``(time, len(target_names))`` float64, what is forecast.
     - ``past``: ``(time, len(past_names))``, covariates known only up to the forecast origin.
     - ``future``: ``(time, len(future_names))``, covariates known ahead (e.g. a holiday flag).
-    - ``time``: the parsed time column, or None; ``frequency``: its pandas alias (``"h"``, ``"MS"``), or None.
+    - ``time``: the parsed time column, or None; ``frequency``: its pandas alias (``"h"``,
+      ``"MS"``), or None.
     """
 
     path: str
@@ -65,9 +66,19 @@ def read_table(path) -> pd.DataFrame:
     if not Path(path).is_file():
         raise DataError(f"{path}: no such file")
     try:
-        frame = pd.read_csv(path, sep=_separator(path), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable CSV/TSV table ({str(error).strip().splitlines()[-1]})") from None
+        frame = pd.read_csv(
+            path, sep=_separator(path), dtype=str, keep_default_na=False, skipinitialspace=True
+        )
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        OSError,
+        EOFError,
+    ) as error:
+        raise DataError(
+            f"{path}: not a readable CSV/TSV table ({str(error).strip().splitlines()[-1]})"
+        ) from None
     if frame.empty:
         raise DataError(f"{path}: has a header but no rows")
     return frame
@@ -76,7 +87,10 @@ def read_table(path) -> pd.DataFrame:
 def _columns(frame: pd.DataFrame, path, names, role: str) -> list[str]:
     for name in names:
         if name not in frame.columns:
-            raise DataError(f"{path}: no {role} column {name!r}; the columns are {', '.join(map(str, frame.columns))}")
+            raise DataError(
+                f"{path}: no {role} column {name!r}; the columns are "
+                f"{', '.join(map(str, frame.columns))}"
+            )
     return list(names)
 
 
@@ -90,7 +104,10 @@ def numeric_columns(frame: pd.DataFrame, path, names) -> np.ndarray:
         bad = values.isna() & ~empty
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise DataError(f"{path} line {row + 2}, column {name!r}: expected a number, found {text.iloc[row]!r}")
+            raise DataError(
+                f"{path} line {row + 2}, column {name!r}: expected a number, found "
+                f"{text.iloc[row]!r}"
+            )
         result[:, j] = values.to_numpy(dtype=float)
     return result
 
@@ -100,7 +117,10 @@ def _parse_time(frame: pd.DataFrame, path, column: str) -> pd.DatetimeIndex:
     time = pd.to_datetime(text, errors="coerce", format="mixed")
     if time.isna().any():
         row = int(np.argmax(time.isna().to_numpy()))
-        raise DataError(f"{path} line {row + 2}, column {column!r}: expected a date/time, found {text.iloc[row]!r}")
+        raise DataError(
+            f"{path} line {row + 2}, column {column!r}: expected a date/time, found "
+            f"{text.iloc[row]!r}"
+        )
     return pd.DatetimeIndex(time)
 
 
@@ -109,8 +129,11 @@ def _order(time: pd.DatetimeIndex, lines: np.ndarray, path, order: str) -> np.nd
     backwards = np.flatnonzero(np.diff(time.asi8) < 0)
     if backwards.size and order == "error":
         i = backwards[0] + 1
-        raise DataError(f"{path} line {lines[i]}: time {time[i]} comes before the previous row's {time[i - 1]}; "
-                        f"rows must be in time order (or pass --order sort)")
+        raise DataError(
+            f"{path} line {lines[i]}: time {time[i]} comes before the previous row's "
+            f"{time[i - 1]}; "
+            f"rows must be in time order (or pass --order sort)"
+        )
     return np.argsort(time.asi8, kind="stable")
 
 
@@ -120,14 +143,18 @@ def _deduplicate(time, lines, columns: list[np.ndarray], path, duplicates: str):
         return time, lines, columns
     if duplicates == "error":
         first = int(np.argmax(repeated))
-        second = first + 1 + int(np.argmax(time[first + 1:] == time[first]))
-        raise DataError(f"{path} lines {lines[first]} and {lines[second]}: duplicate time {time[first]} "
-                        f"(pass --duplicates mean or last to merge them)")
+        second = first + 1 + int(np.argmax(time[first + 1 :] == time[first]))
+        raise DataError(
+            f"{path} lines {lines[first]} and {lines[second]}: duplicate time {time[first]} "
+            f"(pass --duplicates mean or last to merge them)"
+        )
     keep = ~time.duplicated(keep="last")
     merged = []
     for values in columns:
         if duplicates == "mean" and values.shape[1]:
-            values = pd.DataFrame(values).groupby(time.asi8, sort=False).transform("mean").to_numpy()
+            values = (
+                pd.DataFrame(values).groupby(time.asi8, sort=False).transform("mean").to_numpy()
+            )
         merged.append(values[keep])
     return time[keep], lines[keep], merged
 
@@ -139,7 +166,7 @@ def infer_frequency(time: pd.DatetimeIndex) -> str | None:
         return None
     guesses = []
     for start in (0, len(time) // 3, 2 * len(time) // 3, max(0, len(time) - 25)):
-        piece = time[start:start + 25]
+        piece = time[start : start + 25]
         if len(piece) >= 3:
             guesses.append(pd.infer_freq(piece))
     guesses = [g for g in guesses if g]
@@ -155,8 +182,10 @@ def _fill_gaps(time, lines, columns, frequency: str, path, fill: str):
     missing = full.difference(time)
     if fill == "none" or len(full) < len(time) or not len(missing):
         where = f"the first is {missing[0]}" if len(missing) else "the times are off the grid"
-        raise DataError(f"{path}: {len(missing)} timestamps missing from the {frequency} grid ({where}); "
-                        f"pass --fill interpolate or --fill ffill to fill them")
+        raise DataError(
+            f"{path}: {len(missing)} timestamps missing from the {frequency} grid ({where}); "
+            f"pass --fill interpolate or --fill ffill to fill them"
+        )
     position = full.get_indexer(time)
     grown = []
     for values in columns:
@@ -175,8 +204,10 @@ def _fill_missing(values: np.ndarray, names, lines, path, fill: str) -> np.ndarr
     if fill == "none":
         row, column = np.argwhere(missing)[0]
         where = f"line {lines[row]}" if lines[row] >= 0 else "a missing timestamp"
-        raise DataError(f"{path} {where}, column {names[column]!r}: missing value "
-                        f"(pass --fill interpolate or --fill ffill)")
+        raise DataError(
+            f"{path} {where}, column {names[column]!r}: missing value "
+            f"(pass --fill interpolate or --fill ffill)"
+        )
     frame = pd.DataFrame(values)
     if fill == "interpolate":  # linear between neighbours; the ends take the nearest value
         frame = frame.interpolate(limit_direction="both")
@@ -188,8 +219,16 @@ def _fill_missing(values: np.ndarray, names, lines, path, fill: str) -> np.ndarr
     return frame.to_numpy()
 
 
-def read_series(path, targets, time_column=None, past=(), future=(), fill="none", order="error",
-                duplicates="error") -> Series:
+def read_series(
+    path,
+    targets,
+    time_column=None,
+    past=(),
+    future=(),
+    fill="none",
+    order="error",
+    duplicates="error",
+) -> Series:
     """Reads the columns of a series from a CSV/TSV file; see :class:`Series`.
 
     ``time_column``: a column name, None (rows are in file order), or ``"auto"``: the
@@ -198,16 +237,26 @@ def read_series(path, targets, time_column=None, past=(), future=(), fill="none"
     say what to do; missing values (and timestamps missing from the inferred grid)
     are an error unless ``fill`` is ``interpolate`` or ``ffill``.
     """
-    for name, value, allowed in (("fill", fill, FILLS), ("order", order, ORDERS), ("duplicates", duplicates, DUPLICATES)):
+    for name, value, allowed in (
+        ("fill", fill, FILLS),
+        ("order", order, ORDERS),
+        ("duplicates", duplicates, DUPLICATES),
+    ):
         if value not in allowed:
             raise DataError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
     frame = read_table(path)
-    groups = [_columns(frame, path, names, role) for names, role in
-              ((targets, "target"), (past, "covariate"), (future, "future covariate"))]
+    groups = [
+        _columns(frame, path, names, role)
+        for names, role in ((targets, "target"), (past, "covariate"), (future, "future covariate"))
+    ]
     if not groups[0]:
-        raise DataError(f"{path}: no target column given; the columns are {', '.join(map(str, frame.columns))}")
+        raise DataError(
+            f"{path}: no target column given; the columns are {', '.join(map(str, frame.columns))}"
+        )
     if time_column == "auto":
-        time_column = next((name for name in frame.columns if str(name).strip().lower() in TIME_NAMES), None)
+        time_column = next(
+            (name for name in frame.columns if str(name).strip().lower() in TIME_NAMES), None
+        )
     lines = np.arange(len(frame)) + 2  # line 1 is the header
     columns = [numeric_columns(frame, path, names) for names in groups]
     time = frequency = None
@@ -220,6 +269,18 @@ def read_series(path, targets, time_column=None, past=(), future=(), fill="none"
         frequency = infer_frequency(time)
         if frequency is not None:
             time, lines, columns = _fill_gaps(time, lines, columns, frequency, path, fill)
-    columns = [_fill_missing(values, names, lines, path, fill) for values, names in zip(columns, groups)]
-    return Series(str(path), columns[0], groups[0], columns[1], groups[1], columns[2], groups[2], time,
-                  frequency, lines)
+    columns = [
+        _fill_missing(values, names, lines, path, fill) for values, names in zip(columns, groups)
+    ]
+    return Series(
+        str(path),
+        columns[0],
+        groups[0],
+        columns[1],
+        groups[1],
+        columns[2],
+        groups[2],
+        time,
+        frequency,
+        lines,
+    )

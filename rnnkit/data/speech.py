@@ -20,7 +20,12 @@ from rnnkit.data.tables import read_rows
 from rnnkit.errors import DataError
 from rnnkit.io import parse_list
 
-FIELDS = {"label": r"(?P<label>.+?)", "speaker": r"(?P<speaker>.+?)", "index": r"(?P<index>\d+)", "any": r".*?"}
+FIELDS = {
+    "label": r"(?P<label>.+?)",
+    "speaker": r"(?P<speaker>.+?)",
+    "index": r"(?P<index>\d+)",
+    "any": r".*?",
+}
 SPLITS = ("auto", "index", "speakers", "column", "random")
 
 
@@ -42,8 +47,10 @@ def pattern_regex(pattern: str) -> re.Pattern:
     for part in parts:
         if part.startswith("{") and part.endswith("}"):
             if part[1:-1] not in FIELDS:
-                raise DataError(f"file-name pattern {pattern!r}: unknown field {part}; "
-                                f"expected {', '.join('{' + f + '}' for f in FIELDS)}")
+                raise DataError(
+                    f"file-name pattern {pattern!r}: unknown field {part}; "
+                    f"expected {', '.join('{' + f + '}' for f in FIELDS)}"
+                )
             regex += FIELDS[part[1:-1]]
         else:
             regex += re.escape(part)
@@ -64,7 +71,9 @@ def scan_folder(folder, pattern: str = "{label}_{speaker}_{index}.wav") -> list[
     for path in paths:
         match = regex.match(path.name)
         if match is None:
-            raise DataError(f"{path}: the file name does not fit the pattern {pattern!r} (set --pattern)")
+            raise DataError(
+                f"{path}: the file name does not fit the pattern {pattern!r} (set --pattern)"
+            )
         fields = match.groupdict()
         index = int(fields["index"]) if fields.get("index") else None
         recordings.append(Recording(path, fields["label"], fields.get("speaker"), index))
@@ -77,8 +86,10 @@ def read_manifest(path) -> list[Recording]:
     columns, rows = read_rows(path)
     for needed in ("path", "label"):
         if needed not in columns:
-            raise DataError(f"{path}: no column {needed!r}; a manifest needs path and label (found: "
-                            f"{', '.join(columns)})")
+            raise DataError(
+                f"{path}: no column {needed!r}; a manifest needs path and label (found: "
+                f"{', '.join(columns)})"
+            )
     recordings = []
     for number, row in rows:
         audio = path.parent / str(row["path"]).strip()
@@ -86,7 +97,9 @@ def read_manifest(path) -> list[Recording]:
             raise DataError(f"{path}: line {number}: no such file {audio}")
         split = str(row.get("split") or "").strip().lower() or None
         if split not in (None, "train", "valid", "test"):
-            raise DataError(f"{path}: line {number}: split must be train, valid or test; found {row['split']!r}")
+            raise DataError(
+                f"{path}: line {number}: split must be train, valid or test; found {row['split']!r}"
+            )
         speaker = str(row.get("speaker") or "").strip() or None
         recordings.append(Recording(audio, str(row["label"]).strip(), speaker, None, split))
     if not recordings:
@@ -125,9 +138,15 @@ def _ranges(text: str) -> set[int]:
     return values
 
 
-def split_recordings(recordings: list[Recording], split: str = "auto", test_indices: str = "0-4",
-                     test_speakers: str | None = None, test_fraction: float = 0.1, valid_fraction: float = 0.1,
-                     seed: int = 0) -> dict[str, list[Recording]]:
+def split_recordings(
+    recordings: list[Recording],
+    split: str = "auto",
+    test_indices: str = "0-4",
+    test_speakers: str | None = None,
+    test_fraction: float = 0.1,
+    valid_fraction: float = 0.1,
+    seed: int = 0,
+) -> dict[str, list[Recording]]:
     """``{"train", "valid", "test"}``. The test part is chosen by ``split``: ``index``
     (file-name indices in ``test_indices``, FSDD's standard split), ``speakers``
     (the comma-separated ``test_speakers``, none of whom is trained on), ``column``
@@ -139,7 +158,9 @@ def split_recordings(recordings: list[Recording], split: str = "auto", test_indi
         raise DataError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     generator = torch.Generator().manual_seed(seed)
     if split == "column":
-        parts = {name: [r for r in recordings if r.split == name] for name in ("train", "valid", "test")}
+        parts = {
+            name: [r for r in recordings if r.split == name] for name in ("train", "valid", "test")
+        }
         parts["train"] += [r for r in recordings if r.split is None]
         if parts["valid"]:
             return parts
@@ -156,42 +177,61 @@ def split_recordings(recordings: list[Recording], split: str = "auto", test_indi
     count = round(len(rest) * valid_fraction)
     valid = sorted(order[:count])
     chosen = set(valid)
-    return {"train": [rest[i] for i in range(len(rest)) if i not in chosen], "valid": [rest[i] for i in valid],
-            "test": test}
+    return {
+        "train": [rest[i] for i in range(len(rest)) if i not in chosen],
+        "valid": [rest[i] for i in valid],
+        "test": test,
+    }
 
 
 def _test_rule(split: str, recordings, test_indices: str, test_speakers: str | None):
     if split == "index":
         missing = next((r for r in recordings if r.index is None), None)
         if missing is not None:
-            raise DataError(f"{missing.path}: split 'index' needs an {{index}} in the file-name pattern")
+            raise DataError(
+                f"{missing.path}: split 'index' needs an {{index}} in the file-name pattern"
+            )
         indices = _ranges(test_indices)
         return lambda r: r.index in indices
     names = set(parse_list(test_speakers))
     known = {r.speaker for r in recordings}
     if not names or not names <= known:
-        raise DataError(f"test speakers {test_speakers!r}: expected names among the speakers "
-                        f"({', '.join(sorted(map(str, known)))})")
+        raise DataError(
+            f"test speakers {test_speakers!r}: expected names among the speakers "
+            f"({', '.join(sorted(map(str, known)))})"
+        )
     return lambda r: r.speaker in names
 
 
-def join_recordings(waves: list[Tensor], sample_rate: int, generator: torch.Generator,
-                    gap_seconds: tuple[float, float] = (0.05, 0.3), noise: float = 1e-3) -> Tensor:
+def join_recordings(
+    waves: list[Tensor],
+    sample_rate: int,
+    generator: torch.Generator,
+    gap_seconds: tuple[float, float] = (0.05, 0.3),
+    noise: float = 1e-3,
+) -> Tensor:
     """One waveform of ``waves`` in order, with a random gap (a uniform length in
     ``gap_seconds``) before, between and after them. Gaps hold faint Gaussian
     noise rather than digital zeros, which no real recording contains."""
     pieces = []
     for wave in waves + [None]:
-        seconds = gap_seconds[0] + (gap_seconds[1] - gap_seconds[0]) * float(torch.rand((), generator=generator))
+        seconds = gap_seconds[0] + (gap_seconds[1] - gap_seconds[0]) * float(
+            torch.rand((), generator=generator)
+        )
         pieces.append(torch.randn(int(seconds * sample_rate), generator=generator) * noise)
         if wave is not None:
             pieces.append(wave)
     return torch.cat(pieces)
 
 
-def draw_sequences(count: int, pool: int, min_words: int, max_words: int, generator: torch.Generator) -> list[list[int]]:
-    """``count`` lists of ``min_words..max_words`` indices into ``pool`` items (drawn with replacement)."""
+def draw_sequences(
+    count: int, pool: int, min_words: int, max_words: int, generator: torch.Generator
+) -> list[list[int]]:
+    """``count`` lists of ``min_words..max_words`` indices into ``pool`` items (drawn with
+    replacement)."""
     if not 1 <= min_words <= max_words:
-        raise DataError(f"sequence lengths need 1 <= min_words <= max_words; got {min_words} and {max_words}")
+        raise DataError(
+            f"sequence lengths need 1 <= min_words <= max_words; got {min_words} and {max_words}"
+        )
     lengths = torch.randint(min_words, max_words + 1, (count,), generator=generator).tolist()
     return [torch.randint(0, pool, (n,), generator=generator).tolist() for n in lengths]

@@ -13,19 +13,28 @@ class StreamBatches:
 
     Row ``b`` of batch ``i+1`` continues row ``b`` of batch ``i``, so a model may
     carry its hidden state from one batch to the next (detached between them).
-    ``keep_short_last`` keeps a last window of any length. ``offset`` shifts where the streams start (the trainer changes it per epoch,
+    ``keep_short_last`` keeps a last window of any length. ``offset`` shifts where the streams
+    start (the trainer changes it per epoch,
     so that windows are not cut at the same places every time).
 
     ``batches[i]`` is ``(inputs, targets)``, each int64 ``(batch_size, seq_len)``;
     the last batch may be shorter in time.
     """
 
-    def __init__(self, ids: torch.Tensor, batch_size: int, seq_len: int, offset: int = 0, name: str = "data",
-                 keep_short_last: bool = False):
+    def __init__(
+        self,
+        ids: torch.Tensor,
+        batch_size: int,
+        seq_len: int,
+        offset: int = 0,
+        name: str = "data",
+        keep_short_last: bool = False,
+    ):
         needed = batch_size * (seq_len + 1)
         if ids.numel() - offset < needed:
             raise DataError(
-                f"{name} has {ids.numel()} tokens; one batch of {batch_size} streams x {seq_len} steps "
+                f"{name} has {ids.numel()} tokens; one batch of {batch_size} streams x {seq_len} "
+                "steps "
                 f"needs at least {needed}: use a longer file or a smaller --batch-size/--seq-len"
             )
         per_stream = (ids.numel() - offset - 1) // batch_size
@@ -36,7 +45,9 @@ class StreamBatches:
         # In training a last window shorter than 1/4 of seq_len is dropped: it costs
         # a full step for little data. Evaluation keeps it, so every token is scored.
         full, rest = divmod(per_stream, seq_len)
-        self.length = full + (1 if rest and (keep_short_last or rest >= max(1, seq_len // 4)) else 0)
+        self.length = full + (
+            1 if rest and (keep_short_last or rest >= max(1, seq_len // 4)) else 0
+        )
 
     def __len__(self) -> int:
         return self.length

@@ -18,7 +18,9 @@ TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "json
 def table_format(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in TABLE_FORMATS:
-        raise DataError(f"{path}: unknown file type {suffix!r}; expected one of {', '.join(TABLE_FORMATS)}")
+        raise DataError(
+            f"{path}: unknown file type {suffix!r}; expected one of {', '.join(TABLE_FORMATS)}"
+        )
     return TABLE_FORMATS[suffix]
 
 
@@ -28,7 +30,9 @@ def _read_bytes(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as error:
-        raise DataError(f"{path}: byte {error.start} is not valid UTF-8; expected a UTF-8 text file") from None
+        raise DataError(
+            f"{path}: byte {error.start} is not valid UTF-8; expected a UTF-8 text file"
+        ) from None
 
 
 def read_rows(path) -> tuple[list[str], list[tuple[int, dict]]]:
@@ -42,20 +46,26 @@ def read_rows(path) -> tuple[list[str], list[tuple[int, dict]]]:
     if kind == "jsonl":
         return _jsonl_rows(path, text)
     if kind == "txt":
-        return ["text"], [(n, {"text": line}) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        return ["text"], [
+            (n, {"text": line}) for n, line in enumerate(text.splitlines(), 1) if line.strip()
+        ]
     options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
     reader = csv.reader(io.StringIO(text, newline=""), **options)
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(f"{path}: the file is empty; expected a header line with column names") from None
+        raise DataError(
+            f"{path}: the file is empty; expected a header line with column names"
+        ) from None
     rows = []
     for values in reader:
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
-            raise DataError(f"{path}: line {reader.line_num}: expected {len(header)} fields "
-                            f"({', '.join(header)}), found {len(values)}")
+            raise DataError(
+                f"{path}: line {reader.line_num}: expected {len(header)} fields "
+                f"({', '.join(header)}), found {len(values)}"
+            )
         rows.append((reader.line_num, dict(zip(header, values))))
     return header, rows
 
@@ -68,9 +78,13 @@ def _jsonl_rows(path: Path, text: str):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as error:
-            raise DataError(f"{path}: line {number}, column {error.colno}: not valid JSON ({error.msg})") from None
+            raise DataError(
+                f"{path}: line {number}, column {error.colno}: not valid JSON ({error.msg})"
+            ) from None
         if not isinstance(row, dict):
-            raise DataError(f"{path}: line {number}: expected a JSON object, found {type(row).__name__}")
+            raise DataError(
+                f"{path}: line {number}: expected a JSON object, found {type(row).__name__}"
+            )
         columns.update(dict.fromkeys(row))
         rows.append((number, {k: v for k, v in row.items()}))
     return list(columns), rows
@@ -80,13 +94,18 @@ def pick_column(path, columns, wanted: str | None, guesses, what: str, flag: str
     """``wanted`` if it is a column; without one, the first of ``guesses`` present."""
     if wanted is not None:
         if wanted not in columns:
-            raise DataError(f"{path}: no {what} column {wanted!r}; found columns: {', '.join(map(str, columns))}")
+            raise DataError(
+                f"{path}: no {what} column {wanted!r}; found columns: "
+                f"{', '.join(map(str, columns))}"
+            )
         return wanted
     for guess in guesses:
         if guess in columns:
             return guess
-    raise DataError(f"{path}: no {what} column; expected one of {', '.join(guesses)}, found "
-                    f"{', '.join(map(str, columns)) or 'none'} (choose one with {flag})")
+    raise DataError(
+        f"{path}: no {what} column; expected one of {', '.join(guesses)}, found "
+        f"{', '.join(map(str, columns)) or 'none'} (choose one with {flag})"
+    )
 
 
 def _field(path, number, row, column, what) -> str:
@@ -106,10 +125,14 @@ def read_labelled_text(path, text_column=None, label_column=None, labels_require
     if not rows:
         raise DataError(f"{path}: has no rows; expected at least one example")
     text_column = pick_column(path, columns, text_column, TEXT_COLUMNS, "text", "--text-column")
-    has_label = label_column in columns if label_column else any(c in columns for c in LABEL_COLUMNS)
+    has_label = (
+        label_column in columns if label_column else any(c in columns for c in LABEL_COLUMNS)
+    )
     labels = None
     if labels_required or has_label:
-        label_column = pick_column(path, columns, label_column, LABEL_COLUMNS, "label", "--label-column")
+        label_column = pick_column(
+            path, columns, label_column, LABEL_COLUMNS, "label", "--label-column"
+        )
         labels = [_field(path, n, row, label_column, "label") for n, row in rows]
     texts = [_field(path, n, row, text_column, "text") for n, row in rows]
     return texts, labels, [n for n, _ in rows]

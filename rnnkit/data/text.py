@@ -27,14 +27,18 @@ def read_text(path) -> str:
         raise DataError(f"{path}: the file is empty; expected UTF-8 text")
     if b"\x00" in data:
         line, column = _line_and_column(data, data.index(b"\x00"))
-        raise DataError(f"{path}: line {line}, column {column}: found a NUL byte; expected UTF-8 text, "
-                        "not a binary file")
+        raise DataError(
+            f"{path}: line {line}, column {column}: found a NUL byte; expected UTF-8 text, "
+            "not a binary file"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line, column = _line_and_column(data, error.start)
-        raise DataError(f"{path}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not valid "
-                        "UTF-8; expected UTF-8 text") from None
+        raise DataError(
+            f"{path}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not valid "
+            "UTF-8; expected UTF-8 text"
+        ) from None
     return text[1:] if text.startswith("\ufeff") else text
 
 
@@ -46,7 +50,9 @@ def split_text(text: str, fractions=(0.9, 0.05, 0.05)) -> tuple[str, str, str]:
     """
     fractions = tuple(float(f) for f in fractions) + (0.0,) * (3 - len(fractions))
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1) > 1e-6:
-        raise DataError(f"split fractions must be 2 or 3 non-negative numbers summing to 1; got {fractions}")
+        raise DataError(
+            f"split fractions must be 2 or 3 non-negative numbers summing to 1; got {fractions}"
+        )
     train_end = round(len(text) * fractions[0])
     valid_end = train_end + round(len(text) * fractions[1])
     return text[:train_end], text[train_end:valid_end], text[valid_end:]

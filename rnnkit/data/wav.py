@@ -23,7 +23,13 @@ from torch.nn import functional as F
 from rnnkit.errors import DataError
 
 PCM, FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
-ENCODING_NAMES = {0x0002: "MS ADPCM", 0x0006: "A-law", 0x0007: "mu-law", 0x0011: "IMA ADPCM", 0x0055: "MP3"}
+ENCODING_NAMES = {
+    0x0002: "MS ADPCM",
+    0x0006: "A-law",
+    0x0007: "mu-law",
+    0x0011: "IMA ADPCM",
+    0x0055: "MP3",
+}
 # Writers that stream audio cannot know the data size in advance and leave one of these.
 UNKNOWN_SIZES = (0, 0xFFFFFFFF)
 
@@ -32,28 +38,36 @@ def _chunks(path: Path, data: bytes):
     """``(chunk id, offset of its body, declared size)`` of each RIFF chunk."""
     offset = 12
     while offset + 8 <= len(data):
-        name, size = data[offset:offset + 4], struct.unpack_from("<I", data, offset + 4)[0]
+        name, size = data[offset : offset + 4], struct.unpack_from("<I", data, offset + 4)[0]
         yield name, offset + 8, size
         offset += 8 + size + (size & 1)  # chunks are padded to an even size
 
 
 def _format(path: Path, body: bytes):
     if len(body) < 16:
-        raise DataError(f"{path}: corrupt WAV: the 'fmt ' chunk has {len(body)} bytes; expected at least 16")
+        raise DataError(
+            f"{path}: corrupt WAV: the 'fmt ' chunk has {len(body)} bytes; expected at least 16"
+        )
     tag, channels, rate, _, block, bits = struct.unpack_from("<HHIIHH", body)
     if tag == EXTENSIBLE and len(body) >= 26:
         tag = struct.unpack_from("<H", body, 24)[0]  # the first two bytes of the sub-format GUID
     if tag not in (PCM, FLOAT):
         name = ENCODING_NAMES.get(tag, "an unknown encoding")
-        raise DataError(f"{path}: unsupported WAV encoding {name} (format tag 0x{tag:04x}); "
-                        "expected PCM (8, 16, 24 or 32 bits) or IEEE float (32 or 64 bits)")
+        raise DataError(
+            f"{path}: unsupported WAV encoding {name} (format tag 0x{tag:04x}); "
+            "expected PCM (8, 16, 24 or 32 bits) or IEEE float (32 or 64 bits)"
+        )
     allowed = (8, 16, 24, 32) if tag == PCM else (32, 64)
     if bits not in allowed:
         kind = "PCM" if tag == PCM else "float"
-        raise DataError(f"{path}: unsupported WAV sample size: {kind} with {bits} bits; expected "
-                        f"{', '.join(map(str, allowed))}")
+        raise DataError(
+            f"{path}: unsupported WAV sample size: {kind} with {bits} bits; expected "
+            f"{', '.join(map(str, allowed))}"
+        )
     if channels < 1 or rate < 1 or block != channels * bits // 8:
-        raise DataError(f"{path}: corrupt WAV header: {channels} channels, {rate} Hz, {block} bytes per frame")
+        raise DataError(
+            f"{path}: corrupt WAV header: {channels} channels, {rate} Hz, {block} bytes per frame"
+        )
     return tag, channels, rate, bits
 
 
@@ -76,20 +90,26 @@ def read_wav(path) -> tuple[Tensor, int]:
     if not path.is_file():
         raise DataError(f"{path}: no such file")
     if path.suffix.lower() not in (".wav", ".wave"):
-        raise DataError(f"{path}: unsupported audio format {path.suffix or '(no extension)'!r}; rnnkit reads "
-                        f"WAV files (convert first, e.g. ffmpeg -i {path.name} {path.stem}.wav)")
+        raise DataError(
+            f"{path}: unsupported audio format {path.suffix or '(no extension)'!r}; rnnkit reads "
+            f"WAV files (convert first, e.g. ffmpeg -i {path.name} {path.stem}.wav)"
+        )
     data = path.read_bytes()
     if not data:
         raise DataError(f"{path}: empty file; expected a WAV (RIFF/WAVE) file")
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise DataError(f"{path}: not a WAV file: expected 'RIFF....WAVE' at the start, found {data[:12]!r}")
+        raise DataError(
+            f"{path}: not a WAV file: expected 'RIFF....WAVE' at the start, found {data[:12]!r}"
+        )
     header = None
     for name, start, size in _chunks(path, data):
         if name == b"fmt ":
-            header = _format(path, data[start:start + size])
+            header = _format(path, data[start : start + size])
         elif name == b"data":
             if header is None:
-                raise DataError(f"{path}: corrupt WAV: the audio data comes before its 'fmt ' chunk")
+                raise DataError(
+                    f"{path}: corrupt WAV: the audio data comes before its 'fmt ' chunk"
+                )
             return _samples(path, data, start, size, *header)
     missing = "'data'" if header else "'fmt '"
     raise DataError(f"{path}: corrupt or truncated WAV: no {missing} chunk")
@@ -98,14 +118,17 @@ def read_wav(path) -> tuple[Tensor, int]:
 def _samples(path: Path, data: bytes, start: int, size: int, tag, channels, rate, bits):
     available = len(data) - start
     if size > available and size not in UNKNOWN_SIZES:
-        raise DataError(f"{path}: truncated WAV: the data chunk declares {size} bytes, the file holds {available}")
+        raise DataError(
+            f"{path}: truncated WAV: the data chunk declares {size} bytes, the file holds "
+            f"{available}"
+        )
     if size in UNKNOWN_SIZES:
         size = available
     frame = channels * bits // 8
     frames = size // frame
     if frames == 0:
         raise DataError(f"{path}: no audio samples (the data chunk is empty)")
-    values = _decode(data[start:start + frames * frame], tag, bits).reshape(frames, channels)
+    values = _decode(data[start : start + frames * frame], tag, bits).reshape(frames, channels)
     if not np.isfinite(values).all():
         raise DataError(f"{path}: the float samples include NaN or infinity")
     return torch.from_numpy(values.mean(1, dtype=np.float32)), rate
@@ -114,9 +137,30 @@ def _samples(path: Path, data: bytes, start: int, size: int, tag, channels, rate
 def write_wav(path, samples: Tensor, sample_rate: int) -> None:
     """Writes mono 16-bit PCM (``samples`` in [-1, 1] are clipped), via a temp file and a rename."""
     path = Path(path)
-    pcm = (samples.detach().float().clamp(-1, 1) * 32767).round().to(torch.int16).numpy().astype("<i2").tobytes()
-    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, PCM, 1, sample_rate,
-                         2 * sample_rate, 2, 16, b"data", len(pcm))
+    pcm = (
+        (samples.detach().float().clamp(-1, 1) * 32767)
+        .round()
+        .to(torch.int16)
+        .numpy()
+        .astype("<i2")
+        .tobytes()
+    )
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(pcm),
+        b"WAVE",
+        b"fmt ",
+        16,
+        PCM,
+        1,
+        sample_rate,
+        2 * sample_rate,
+        2,
+        16,
+        b"data",
+        len(pcm),
+    )
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_bytes(header + pcm)
     temporary.replace(path)
@@ -138,7 +182,9 @@ def _sinc_kernels(old: int, new: int, zero_crossings: int, rolloff: float) -> tu
     return (sinc * window * cutoff / old).float()[:, None], width
 
 
-def resample(samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int = 6, rolloff: float = 0.99) -> Tensor:
+def resample(
+    samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int = 6, rolloff: float = 0.99
+) -> Tensor:
     """Band-limited resampling of ``samples (..., time)`` from ``old_rate`` to ``new_rate``
     Hz; the result has ``ceil(time * new_rate / old_rate)`` samples."""
     if old_rate == new_rate:
@@ -151,5 +197,5 @@ def resample(samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int 
     # A strided convolution evaluates every output phase at once: row p of the
     # result holds the outputs new*k + p for k = 0, 1, ...
     phases = F.conv1d(padded, kernels.to(samples.device), stride=old)
-    output = phases.transpose(1, 2).reshape(len(padded), -1)[:, :math.ceil(new * length / old)]
+    output = phases.transpose(1, 2).reshape(len(padded), -1)[:, : math.ceil(new * length / old)]
     return output.reshape(*shape, -1)

@@ -16,8 +16,9 @@ SCALERS = ("standard", "minmax", "none")
 SPLITS = ("train", "valid", "test")
 
 
-def split_rows(length: int, spec: str, time: pd.DatetimeIndex | None = None,
-               frequency: str | None = None) -> dict[str, tuple[int, int]]:
+def split_rows(
+    length: int, spec: str, time: pd.DatetimeIndex | None = None, frequency: str | None = None
+) -> dict[str, tuple[int, int]]:
     """Row ranges ``[start, end)`` of train, valid and test, in time order.
 
     ``spec``: fractions (``"0.7,0.1,0.2"``, the rest goes unused); two
@@ -37,18 +38,26 @@ def split_rows(length: int, spec: str, time: pd.DatetimeIndex | None = None,
         try:
             fractions = [float(p) for p in parts]
         except ValueError:
-            raise DataError(f"--split {spec!r}: expected three fractions such as 0.7,0.1,0.2") from None
+            raise DataError(
+                f"--split {spec!r}: expected three fractions such as 0.7,0.1,0.2"
+            ) from None
         if min(fractions) < 0 or sum(fractions) > 1 + 1e-9 or fractions[0] == 0:
-            raise DataError(f"--split {spec!r}: fractions must be >= 0, with train > 0, and sum to at most 1")
+            raise DataError(
+                f"--split {spec!r}: fractions must be >= 0, with train > 0, and sum to at most 1"
+            )
         cut = np.cumsum(fractions)
         bounds = (0, *(int(round(c * length)) for c in cut))
     elif len(parts) == 2:
         bounds = (0, *(_boundary(p, time, spec) for p in parts), length)
     else:
-        raise DataError(f"--split {spec!r}: expected fractions (0.7,0.1,0.2), two boundaries "
-                        f"(rows or times where val and test begin) or ett")
+        raise DataError(
+            f"--split {spec!r}: expected fractions (0.7,0.1,0.2), two boundaries "
+            f"(rows or times where val and test begin) or ett"
+        )
     if not all(a < b for a, b in zip(bounds, bounds[1:])) or bounds[-1] > length:
-        raise DataError(f"--split {spec!r}: gives empty or out-of-range parts {list(bounds)} for {length} rows")
+        raise DataError(
+            f"--split {spec!r}: gives empty or out-of-range parts {list(bounds)} for {length} rows"
+        )
     return {name: (bounds[i], bounds[i + 1]) for i, name in enumerate(SPLITS)}
 
 
@@ -60,7 +69,9 @@ def _boundary(text: str, time, spec: str) -> int:
     try:
         moment = pd.Timestamp(text)
     except ValueError:
-        raise DataError(f"--split {spec!r}: {text!r} is neither a row number nor a date/time") from None
+        raise DataError(
+            f"--split {spec!r}: {text!r} is neither a row number nor a date/time"
+        ) from None
     return int(time.searchsorted(moment))
 
 
@@ -83,7 +94,9 @@ class Scaler:
             shift, scale = values.min(0), values.max(0) - values.min(0)
         else:
             shift, scale = np.zeros(columns), np.ones(columns)
-        scale = np.where(scale > 0, scale, 1.0)  # a constant column stays put instead of dividing by 0
+        scale = np.where(
+            scale > 0, scale, 1.0
+        )  # a constant column stays put instead of dividing by 0
         return cls(kind, [float(v) for v in shift], [float(v) for v in scale])
 
     def transform(self, values):
@@ -94,7 +107,9 @@ class Scaler:
         return values * np.asarray(self.scale) + np.asarray(self.shift)
 
 
-def calendar_features(time: pd.DatetimeIndex, frequency: str | None) -> tuple[np.ndarray, list[str]]:
+def calendar_features(
+    time: pd.DatetimeIndex, frequency: str | None
+) -> tuple[np.ndarray, list[str]]:
     """Known-future covariates from the timestamps, each in [-0.5, 0.5] as in
     Informer's ``timeF`` encoding. Cycles that the series' step cannot resolve are
     left out (an hourly series gets hour, weekday, day of month and day of year; a
@@ -108,20 +123,27 @@ def calendar_features(time: pd.DatetimeIndex, frequency: str | None) -> tuple[np
         "month": ((time.month - 1) / 11.0, pd.Timedelta(days=28) <= step < pd.Timedelta(days=365)),
     }
     chosen = [name for name, (_, use) in features.items() if use]
-    values = np.stack([np.asarray(features[n][0], dtype=float) - 0.5 for n in chosen], axis=1) if chosen \
+    values = (
+        np.stack([np.asarray(features[n][0], dtype=float) - 0.5 for n in chosen], axis=1)
+        if chosen
         else np.zeros((len(time), 0))
+    )
     return values, [f"calendar_{n}" for n in chosen]
 
 
 def future_times(time: pd.DatetimeIndex, frequency: str | None, horizon: int) -> pd.DatetimeIndex:
     """The ``horizon`` timestamps after the last one, on the series' grid."""
     if frequency is None:
-        raise DataError("cannot tell the series' time step (irregular timestamps), so its future times are unknown")
+        raise DataError(
+            "cannot tell the series' time step (irregular timestamps), "
+            "so its future times are unknown"
+        )
     return pd.date_range(time[-1], periods=horizon + 1, freq=frequency)[1:]
 
 
-def window_origins(span: tuple[int, int], lookback: int, horizon: int, stride: int = 1,
-                   history_from: int = 0) -> np.ndarray:
+def window_origins(
+    span: tuple[int, int], lookback: int, horizon: int, stride: int = 1, history_from: int = 0
+) -> np.ndarray:
     """Forecast origins ``t`` (first forecast row) whose horizon ``[t, t+horizon)``
     lies in ``span`` and whose lookback ``[t-lookback, t)`` starts at or after
     ``history_from``: validation and test windows may look back into earlier splits
@@ -140,14 +162,28 @@ class Windows:
     actual (B, H, targets))``, all float32 and scaled.
     """
 
-    def __init__(self, targets: np.ndarray, past: np.ndarray, future: np.ndarray, lookback: int, horizon: int,
-                 device="cpu"):
+    def __init__(
+        self,
+        targets: np.ndarray,
+        past: np.ndarray,
+        future: np.ndarray,
+        lookback: int,
+        horizon: int,
+        device="cpu",
+    ):
         as_tensor = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32), device=device)  # noqa: E731
-        self.targets, self.past, self.future = as_tensor(targets), as_tensor(past), as_tensor(future)
+        self.targets, self.past, self.future = (
+            as_tensor(targets),
+            as_tensor(past),
+            as_tensor(future),
+        )
         self.lookback, self.horizon = lookback, horizon
         self.offsets = torch.arange(-lookback, horizon, device=device)
 
     def batch(self, origins) -> tuple[torch.Tensor, ...]:
         rows = torch.as_tensor(origins, device=self.offsets.device)[:, None] + self.offsets
-        history, actual = self.targets[rows[:, :self.lookback]], self.targets[rows[:, self.lookback:]]
-        return history, self.past[rows[:, :self.lookback]], self.future[rows], actual
+        history, actual = (
+            self.targets[rows[:, : self.lookback]],
+            self.targets[rows[:, self.lookback :]],
+        )
+        return history, self.past[rows[:, : self.lookback]], self.future[rows], actual

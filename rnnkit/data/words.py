@@ -46,7 +46,9 @@ class SubwordTokenizer:
         try:
             import tokenizers
         except ImportError:
-            raise DataError("subword tokenization needs the tokenizers package: pip install tokenizers") from None
+            raise DataError(
+                "subword tokenization needs the tokenizers package: pip install tokenizers"
+            ) from None
         return tokenizers
 
     @classmethod
@@ -54,9 +56,12 @@ class SubwordTokenizer:
         lib = cls._library()
         tokenizer = lib.Tokenizer(lib.models.BPE(unk_token="<unk>"))
         tokenizer.pre_tokenizer = lib.pre_tokenizers.Whitespace()
-        trainer = lib.trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<pad>", "<unk>"],
-                                          show_progress=False)
-        tokenizer.train_from_iterator((t.lower() if lowercase else t for t in texts), trainer=trainer)
+        trainer = lib.trainers.BpeTrainer(
+            vocab_size=vocab_size, special_tokens=["<pad>", "<unk>"], show_progress=False
+        )
+        tokenizer.train_from_iterator(
+            (t.lower() if lowercase else t for t in texts), trainer=trainer
+        )
         return cls(tokenizer, lowercase)
 
     def split(self, text: str) -> list[str]:
@@ -92,9 +97,11 @@ class Vocabulary:
         in string order, so ids are deterministic), at most ``max_size`` of them
         counting ``<pad>`` and ``<unk>``."""
         counts = Counter(token for tokens in token_lists for token in tokens)
-        kept = sorted((t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t))
+        kept = sorted(
+            (t for t, n in counts.items() if n >= min_freq), key=lambda t: (-counts[t], t)
+        )
         if max_size is not None:
-            kept = kept[:max(0, max_size - 2)]
+            kept = kept[: max(0, max_size - 2)]
         return cls(kept)
 
     def __len__(self) -> int:

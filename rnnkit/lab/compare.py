@@ -41,19 +41,22 @@ class CompareConfig:
     """What ``rnnkit compare`` trains and measures."""
 
     task: str = "adding"
-    """adding, copy (synthetic long-range problems), lm (char LM on a corpus) or music (piano rolls, test NLL per step); lm and music train under a time budget per cell."""
+    """adding, copy (synthetic long-range problems), lm (char LM on a corpus) or music (piano rolls,
+    test NLL per step); lm and music train under a time budget per cell."""
     cells: str = "rnn,lstm,gru"
     """Comma-separated cells: rnn, rnn_relu, lstm, gru, mingru, minlstm."""
     lengths: str = "100,200,400"
     """Comma-separated sequence lengths T (adding and copy)."""
     hidden_size: int = 128
-    """Width of the LSTM that sets the parameter budget; every other cell gets the width nearest that count."""
+    """Width of the LSTM that sets the parameter budget; every other cell gets the width nearest
+    that count."""
     steps: int = 1000
     """Training steps per cell and length (adding and copy)."""
     batch_size: int = 32
     """Sequences per training step."""
     learning_rate: float | None = None
-    """Peak learning rate (AdamW, warm-up, cosine decay); default 1e-2 for adding and copy (the adding problem's plateau needs a high one), 2e-3 for lm and music."""
+    """Peak learning rate (AdamW, warm-up, cosine decay); default 1e-2 for adding and copy (the
+    adding problem's plateau needs a high one), 2e-3 for lm and music."""
     clip_norm: float = 1.0
     """Gradient-norm clipping; 0 turns it off."""
     gate_init: str = "chrono"
@@ -63,7 +66,8 @@ class CompareConfig:
     time_budget: float = 60.0
     """lm and music: seconds of training per cell."""
     data: str | None = None
-    """lm: UTF-8 text to train on (default: the bundled tiny Shakespeare); music: a piano-roll file (.mat/.json, required)."""
+    """lm: UTF-8 text to train on (default: the bundled tiny Shakespeare); music: a piano-roll file
+    (.mat/.json, required)."""
     device: str = "auto"
     """cpu, cuda, or auto."""
 
@@ -76,16 +80,28 @@ class CompareConfig:
         return 2e-3 if self.task in ("lm", "music") else 1e-2
 
     def parsed(self, name: str, kind=int) -> list:
-        return parse_list(getattr(self, name), kind, name, "100,200,400" if kind is int else "rnn,lstm")
+        return parse_list(
+            getattr(self, name), kind, name, "100,200,400" if kind is int else "rnn,lstm"
+        )
 
 
-def _train_problem(config: CompareConfig, cell: str, length: int, width: int, seed: int, out: Path, log) -> dict:
+def _train_problem(
+    config: CompareConfig, cell: str, length: int, width: int, seed: int, out: Path, log
+) -> dict:
     model_config = ProblemModelConfig(config.task, cell, width, config.gate_init, length)
     torch.manual_seed(seed)
     model = ProblemModel(model_config)
-    train = TrainConfig(learning_rate=config.rate(), max_steps=config.steps, clip_norm=config.clip_norm,
-                        eval_every=max(config.steps // 10, 1), seed=seed, device=config.device, progress=False,
-                        warmup_steps=min(100, config.steps // 10), weight_decay=0.0)
+    train = TrainConfig(
+        learning_rate=config.rate(),
+        max_steps=config.steps,
+        clip_norm=config.clip_norm,
+        eval_every=max(config.steps // 10, 1),
+        seed=seed,
+        device=config.device,
+        progress=False,
+        warmup_steps=min(100, config.steps // 10),
+        weight_decay=0.0,
+    )
     device = resolve_device(config.device)
     task = ProblemTask(config.task, length, config.batch_size, seed, device)
     folder = RunFolder(out / "runs" / f"{config.task}-T{length}-{cell}-seed{seed}")
@@ -95,16 +111,30 @@ def _train_problem(config: CompareConfig, cell: str, length: int, width: int, se
     counters = trainer.fit()
     folder.load_model(model)  # the best weights
     model.eval()
-    with torch.no_grad(), trainer.autocast():  # in the training precision: bf16-trained models differ in fp32
+    with (
+        torch.no_grad(),
+        trainer.autocast(),
+    ):  # in the training precision: bf16-trained models differ in fp32
         final = task.evaluate(model)
     norms = gradients.gradient_by_distance(model, config.task, length, seed=seed)
-    log(f"{config.task} T={length} {cell} seed {seed}: loss {final['loss']:.4g} "
-        f"(baseline {baseline(config.task, length):.4g}) in {counters.elapsed:.0f} s")
-    return {"T": length, "cell": cell, "seed": seed, "hidden_size": width, "parameters": parameter_count(model),
-            "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-            "metric": final["loss"], "baseline": baseline(config.task, length), "solved": solved(config.task, final),
-            "gradient_decay_per_100_steps": gradients.decay_per_100_steps(norms), "_norms": norms,
-            "_folder": folder.path}
+    log(
+        f"{config.task} T={length} {cell} seed {seed}: loss {final['loss']:.4g} "
+        f"(baseline {baseline(config.task, length):.4g}) in {counters.elapsed:.0f} s"
+    )
+    return {
+        "T": length,
+        "cell": cell,
+        "seed": seed,
+        "hidden_size": width,
+        "parameters": parameter_count(model),
+        "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
+        "metric": final["loss"],
+        "baseline": baseline(config.task, length),
+        "solved": solved(config.task, final),
+        "gradient_decay_per_100_steps": gradients.decay_per_100_steps(norms),
+        "_norms": norms,
+        "_folder": folder.path,
+    }
 
 
 def compare(config: CompareConfig, out, log=print) -> list[dict]:
@@ -119,25 +149,40 @@ def compare(config: CompareConfig, out, log=print) -> list[dict]:
     else:
         rows = []
         for length in config.parsed("lengths"):
-            budget = parameter_count(ProblemModel(ProblemModelConfig(config.task, "lstm", config.hidden_size)))
+            budget = parameter_count(
+                ProblemModel(ProblemModelConfig(config.task, "lstm", config.hidden_size))
+            )
             for cell in cells:
-                width = matched_width(lambda w: ProblemModel(ProblemModelConfig(config.task, cell, w)), budget)
-                rows += [_train_problem(config, cell, length, width, seed, out, log) for seed in seeds]
+                width = matched_width(
+                    lambda w: ProblemModel(ProblemModelConfig(config.task, cell, w)), budget
+                )
+                rows += [
+                    _train_problem(config, cell, length, width, seed, out, log) for seed in seeds
+                ]
             _plot_length(rows, length, config, out)
     save_tables(rows, config, out, log)
     return rows
 
 
 def _plot_length(rows, length, config: CompareConfig, out: Path) -> None:
-    """Per length: dloss/dh_t by distance for each trained cell, and its gradient norm over training."""
+    """Per length: dloss/dh_t by distance for each trained cell, and its gradient norm over
+    training."""
     mine = [r for r in rows if r["T"] == length and r["seed"] == rows[-1]["seed"]]
-    gradients.plot_gradient_by_distance({r["cell"]: r["_norms"] for r in mine}, out / f"gradients_T{length}.png",
-                                        f"{config.task}, T={length}: gradient reaching h_t (trained models)")
+    gradients.plot_gradient_by_distance(
+        {r["cell"]: r["_norms"] for r in mine},
+        out / f"gradients_T{length}.png",
+        f"{config.task}, T={length}: gradient reaching h_t (trained models)",
+    )
     curves = {}
     for row in mine:
         logged = MetricsLog(row["_folder"]).read()
         steps = [r["step"] for r in logged if "train_grad_norm" in r]
-        curves[row["cell"]] = (steps, [r["train_grad_norm"] for r in logged if "train_grad_norm" in r])
-    gradients.plot_gradient_norms(curves, out / f"grad_norms_T{length}.png",
-                                  f"{config.task}, T={length}: gradient norm during training "
-                                  f"(clip at {config.clip_norm:g})")
+        curves[row["cell"]] = (
+            steps,
+            [r["train_grad_norm"] for r in logged if "train_grad_norm" in r],
+        )
+    gradients.plot_gradient_norms(
+        curves,
+        out / f"grad_norms_T{length}.png",
+        f"{config.task}, T={length}: gradient norm during training (clip at {config.clip_norm:g})",
+    )

@@ -20,14 +20,18 @@ from rnnkit.io import new_figure, save_figure
 from rnnkit.lab.problems import generate, problem_loss
 
 
-def gradient_by_distance(model, problem: str, length: int, batch: int = 64, seed: int = 0) -> np.ndarray:
+def gradient_by_distance(
+    model, problem: str, length: int, batch: int = 64, seed: int = 0
+) -> np.ndarray:
     """Mean over a batch of ||dloss/dh_t||, indexed by distance from the last step
     (``result[0]`` is the last step, ``result[d]`` is d steps before it).
 
     The loss is the problem's own: the adding problem reads only the last step,
     so every gradient reaching h_t has travelled back ``d`` steps."""
     device = next(model.parameters()).device
-    inputs, targets = (t.to(device) for t in generate(problem, batch, length, torch.Generator().manual_seed(seed)))
+    inputs, targets = (
+        t.to(device) for t in generate(problem, batch, length, torch.Generator().manual_seed(seed))
+    )
     was_training = model.training
     model.eval()
     with torch.enable_grad():
@@ -54,12 +58,17 @@ def decay_per_100_steps(norms: np.ndarray) -> float:
     span = min(100, len(norms) - 1 - start)
     if span <= 0:
         return 1.0
-    ratio = float(norms[start]) / max(float(norms[start + span]), 1e-300)  # a vanished gradient is not a crash
-    return math.exp(min(math.log(max(ratio, 1e-300)) * 100 / span, 700.0))  # capped near 1e304, never inf
+    ratio = float(norms[start]) / max(
+        float(norms[start + span]), 1e-300
+    )  # a vanished gradient is not a crash
+    return math.exp(
+        min(math.log(max(ratio, 1e-300)) * 100 / span, 700.0)
+    )  # capped near 1e304, never inf
 
 
 def _log_plot(lines: dict, path, title: str, xlabel: str, ylabel: str, **style) -> Path:
-    """One PNG with a log-scale line per ``label -> (x, y)``, written to a temporary name, then renamed."""
+    """One PNG with a log-scale line per ``label -> (x, y)``, written to a temporary name, then
+    renamed."""
     figure, axis = new_figure(figsize=(7, 4.2))
     for label, (x, y) in lines.items():
         axis.semilogy(x, y, label=label, **style)
@@ -71,11 +80,22 @@ def _log_plot(lines: dict, path, title: str, xlabel: str, ylabel: str, **style) 
 
 def plot_gradient_by_distance(curves: dict, path, title: str) -> Path:
     """``curves``: label -> norms by distance. Log scale: geometric decay is a straight line."""
-    lines = {label: (np.arange(len(norms)), np.maximum(norms, 1e-30)) for label, norms in curves.items()}
-    return _log_plot(lines, path, title, "distance from the loss (steps back)", "mean ||dloss / dh_t||")
+    lines = {
+        label: (np.arange(len(norms)), np.maximum(norms, 1e-30)) for label, norms in curves.items()
+    }
+    return _log_plot(
+        lines, path, title, "distance from the loss (steps back)", "mean ||dloss / dh_t||"
+    )
 
 
 def plot_gradient_norms(curves: dict, path, title: str) -> Path:
     """``curves``: label -> (steps, gradient norms before clipping)."""
-    return _log_plot(curves, path, title, "training step", "global gradient norm (before clipping)",
-                     alpha=0.8, linewidth=0.8)
+    return _log_plot(
+        curves,
+        path,
+        title,
+        "training step",
+        "global gradient norm (before clipping)",
+        alpha=0.8,
+        linewidth=0.8,
+    )

@@ -34,22 +34,45 @@ def compare_language_models(config, cells, seeds, out: Path, log) -> list[dict]:
     baseline = unigram_baseline(read_text(path), data.split)
 
     def build(cell, width):
-        return LanguageModel(LanguageModelConfig(vocab_size=vocabulary, cell=cell, hidden_size=width))
+        return LanguageModel(
+            LanguageModelConfig(vocab_size=vocabulary, cell=cell, hidden_size=width)
+        )
 
     budget = parameter_count(build("lstm", config.hidden_size))
     rows = []
     for cell in cells:
         width = matched_width(lambda w: build(cell, w), budget)
         for seed in seeds:
-            train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
-                                clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=500)
+            train = TrainConfig(
+                learning_rate=config.rate(),
+                time_budget=config.time_budget,
+                seed=seed,
+                clip_norm=config.clip_norm,
+                device=config.device,
+                progress=False,
+                eval_every=500,
+            )
             folder = out / "runs" / f"lm-{cell}-seed{seed}"
-            run, counters = train_language_model(folder, data, LanguageModelConfig(cell=cell, hidden_size=width),
-                                                 train)
-            log(f"lm {cell} seed {seed}: {counters.best_score:.4f} nats/char after {counters.step} steps")
-            rows.append({"T": data.seq_len, "cell": cell, "seed": seed, "hidden_size": width,
-                         "parameters": parameter_count(run.model),
-                         "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                         "metric": counters.best_score, "baseline": baseline, "solved": "-",
-                         "gradient_decay_per_100_steps": math.nan, "_folder": folder})
+            run, counters = train_language_model(
+                folder, data, LanguageModelConfig(cell=cell, hidden_size=width), train
+            )
+            log(
+                f"lm {cell} seed {seed}: {counters.best_score:.4f} nats/char after "
+                f"{counters.step} steps"
+            )
+            rows.append(
+                {
+                    "T": data.seq_len,
+                    "cell": cell,
+                    "seed": seed,
+                    "hidden_size": width,
+                    "parameters": parameter_count(run.model),
+                    "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
+                    "metric": counters.best_score,
+                    "baseline": baseline,
+                    "solved": "-",
+                    "gradient_decay_per_100_steps": math.nan,
+                    "_folder": folder,
+                }
+            )
     return rows

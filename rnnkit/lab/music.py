@@ -28,26 +28,51 @@ def marginal_baseline(splits: dict) -> float:
 
 def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
     if not config.data:
-        raise DataError("compare --task music needs --data: a piano-roll file such as JSB_Chorales.mat")
+        raise DataError(
+            "compare --task music needs --data: a piano-roll file such as JSB_Chorales.mat"
+        )
     splits = read_piano_rolls(config.data)
     if "test" not in splits or "train" not in splits:
         raise DataError(f"{config.data}: needs train and test pieces")
     baseline = marginal_baseline(splits)
-    budget = parameter_count(PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size)))
+    budget = parameter_count(
+        PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size))
+    )
     data = MusicDataConfig(data=str(config.data), batch_size=8)
     rows = []
     for cell in cells:
-        width = matched_width(lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget)
+        width = matched_width(
+            lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget
+        )
         for seed in seeds:
-            train = TrainConfig(learning_rate=config.rate(), time_budget=config.time_budget, seed=seed,
-                                clip_norm=config.clip_norm, device=config.device, progress=False, eval_every=100)
+            train = TrainConfig(
+                learning_rate=config.rate(),
+                time_budget=config.time_budget,
+                seed=seed,
+                clip_norm=config.clip_norm,
+                device=config.device,
+                progress=False,
+                eval_every=100,
+            )
             folder = out / "runs" / f"music-{cell}-seed{seed}"
-            run, counters = train_music(folder, data, PianoRollModelConfig(cell=cell, hidden_size=width), train)
+            run, counters = train_music(
+                folder, data, PianoRollModelConfig(cell=cell, hidden_size=width), train
+            )
             test = run.evaluate(config.data, "test")["loss"]
             log(f"music {cell} seed {seed}: test {test:.4f} nats/step after {counters.step} steps")
-            rows.append({"T": "pieces", "cell": cell, "seed": seed, "hidden_size": width,
-                         "parameters": parameter_count(run.model),
-                         "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                         "metric": test, "baseline": baseline, "solved": "-",
-                         "gradient_decay_per_100_steps": math.nan, "_folder": folder})
+            rows.append(
+                {
+                    "T": "pieces",
+                    "cell": cell,
+                    "seed": seed,
+                    "hidden_size": width,
+                    "parameters": parameter_count(run.model),
+                    "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
+                    "metric": test,
+                    "baseline": baseline,
+                    "solved": "-",
+                    "gradient_decay_per_100_steps": math.nan,
+                    "_folder": folder,
+                }
+            )
     return rows

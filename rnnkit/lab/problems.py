@@ -37,7 +37,8 @@ class ProblemModelConfig:
     hidden_size: int = 128
     """Width of the recurrent state."""
     gate_init: str = "chrono"
-    """Gate biases of LSTM/GRU: torch (as torch.nn), forget1 (LSTM forget bias 1) or chrono (Tallec & Ollivier 2018)."""
+    """Gate biases of LSTM/GRU: torch (as torch.nn), forget1 (LSTM forget bias 1) or chrono (Tallec
+    & Ollivier 2018)."""
     max_length: int = 100
     """Longest time scale for chrono initialisation: the problem's length."""
 
@@ -59,7 +60,9 @@ class ProblemModel(nn.Module):
         self.config = config
         width = 2 if config.problem == "adding" else COPY_VOCABULARY
         self.recurrent = make_recurrent(config.cell, width, config.hidden_size)
-        self.head = nn.Linear(config.hidden_size, 1 if config.problem == "adding" else COPY_SYMBOLS + 1)
+        self.head = nn.Linear(
+            config.hidden_size, 1 if config.problem == "adding" else COPY_SYMBOLS + 1
+        )
         if config.cell in ("lstm", "gru") and config.gate_init == "chrono":
             chrono_init_(self.recurrent, max(config.max_length, 3))
         elif config.cell == "lstm" and config.gate_init == "forget1":
@@ -68,7 +71,9 @@ class ProblemModel(nn.Module):
     def features(self, inputs: Tensor) -> Tensor:
         """The recurrent layer's input ``(batch, time, features)``."""
         if self.config.problem == "copy":
-            return F.one_hot(inputs, COPY_VOCABULARY).float()  # no embedding: the same input for every cell
+            return F.one_hot(
+                inputs, COPY_VOCABULARY
+            ).float()  # no embedding: the same input for every cell
         return inputs
 
     def readout(self, hidden: Tensor) -> Tensor:
@@ -86,7 +91,9 @@ def problem_loss(problem: str, predictions: Tensor, targets: Tensor) -> Tensor:
     """MSE (adding) or cross-entropy per step (copy), in float32."""
     if problem == "adding":
         return F.mse_loss(predictions.float(), targets)
-    return F.cross_entropy(predictions.float().reshape(-1, predictions.shape[-1]), targets.reshape(-1))
+    return F.cross_entropy(
+        predictions.float().reshape(-1, predictions.shape[-1]), targets.reshape(-1)
+    )
 
 
 def baseline(problem: str, length: int) -> float:
@@ -94,7 +101,8 @@ def baseline(problem: str, length: int) -> float:
 
 
 def solved(problem: str, metrics: dict) -> bool:
-    """adding: MSE below 0.01 (the TCN paper's bar); copy: the 10 symbols recalled with >= 99% accuracy."""
+    """adding: MSE below 0.01 (the TCN paper's bar); copy: the 10 symbols recalled with >= 99%
+    accuracy."""
     return metrics["loss"] < 0.01 if problem == "adding" else metrics["accuracy"] >= 0.99
 
 
@@ -115,7 +123,9 @@ class _GeneratedBatches:
 
     def __getitem__(self, index):
         problem, length, batch_size = self.args
-        generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + index)
+        generator = torch.Generator().manual_seed(
+            (self.seed * 1_000_003 + self.epoch) * 1_000_033 + index
+        )
         return tuple(t.to(self.device) for t in generate(problem, batch_size, length, generator))
 
 
@@ -125,16 +135,35 @@ class ProblemTask:
     unit = "sequences"
     higher_is_better = ("accuracy",)
 
-    def __init__(self, problem: str, length: int, batch_size: int, seed: int, device, steps_per_epoch: int = 1000,
-                 validation_size: int = 1000):
+    def __init__(
+        self,
+        problem: str,
+        length: int,
+        batch_size: int,
+        seed: int,
+        device,
+        steps_per_epoch: int = 1000,
+        validation_size: int = 1000,
+    ):
         self.problem, self.length, self.batch_size = problem, length, batch_size
         self.seed, self.device, self.steps_per_epoch = seed, device, steps_per_epoch
-        generator = torch.Generator().manual_seed(10_007 + seed)  # held-out sequences, never trained on
-        self.validation = [t.to(device) for t in generate(problem, validation_size, length, generator)]
+        generator = torch.Generator().manual_seed(
+            10_007 + seed
+        )  # held-out sequences, never trained on
+        self.validation = [
+            t.to(device) for t in generate(problem, validation_size, length, generator)
+        ]
 
     def batches(self, epoch: int):
-        return _GeneratedBatches(self.problem, self.length, self.batch_size, self.seed, epoch,
-                                 self.steps_per_epoch, self.device)
+        return _GeneratedBatches(
+            self.problem,
+            self.length,
+            self.batch_size,
+            self.seed,
+            epoch,
+            self.steps_per_epoch,
+            self.device,
+        )
 
     def loss(self, model, batch, carry):
         inputs, targets = batch

@@ -22,12 +22,23 @@ def summarise(rows: list[dict]) -> list[dict]:
     table = []
     for (length, cell), runs in groups.items():
         metric = statistics.mean(r["metric"] for r in runs)
-        table.append({"T": length, "cell": cell, "hidden": runs[0]["hidden_size"], "parameters": runs[0]["parameters"],
-                      "s/1k steps": statistics.mean(r["seconds_per_1k_steps"] for r in runs),
-                      "metric": metric, "baseline": runs[0]["baseline"],
-                      "metric/baseline": metric / runs[0]["baseline"] if runs[0]["baseline"] else math.nan,
-                      "solved": "-" if runs[0]["solved"] == "-" else
-                      f"{sum(bool(r['solved']) for r in runs)}/{len(runs)}"})
+        table.append(
+            {
+                "T": length,
+                "cell": cell,
+                "hidden": runs[0]["hidden_size"],
+                "parameters": runs[0]["parameters"],
+                "s/1k steps": statistics.mean(r["seconds_per_1k_steps"] for r in runs),
+                "metric": metric,
+                "baseline": runs[0]["baseline"],
+                "metric/baseline": metric / runs[0]["baseline"]
+                if runs[0]["baseline"]
+                else math.nan,
+                "solved": "-"
+                if runs[0]["solved"] == "-"
+                else f"{sum(bool(r['solved']) for r in runs)}/{len(runs)}",
+            }
+        )
     return table
 
 
@@ -47,12 +58,22 @@ def save_tables(rows: list[dict], config, out: Path, log) -> None:
     table = summarise(rows)
     frame = pd.DataFrame(table)
     for length, part in frame.groupby("T", sort=False):
-        log(f"\n{config.task}, T = {length}" if config.task not in ("lm", "music") else f"\n{config.task}")
+        log(
+            f"\n{config.task}, T = {length}"
+            if config.task not in ("lm", "music")
+            else f"\n{config.task}"
+        )
         log(part.drop(columns="T").to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     atomic_write(out / "compare.md", markdown(table).encode())
     atomic_write(out / "compare.csv", frame.to_csv(index=False).encode())
-    runs = [{k: (v.tolist() if isinstance(v, np.ndarray) else str(v) if isinstance(v, Path) else v)
-             for k, v in row.items() if k != "_folder"} for row in rows]
+    runs = [
+        {
+            k: (v.tolist() if isinstance(v, np.ndarray) else str(v) if isinstance(v, Path) else v)
+            for k, v in row.items()
+            if k != "_folder"
+        }
+        for row in rows
+    ]
     payload = {"config": asdict(config), "table": table, "runs": runs}
     atomic_write(out / "compare.json", json.dumps(payload, indent=1, default=float).encode())
     plot_table(table, config, out / "compare.png")
@@ -69,8 +90,12 @@ def plot_table(table: list[dict], config, path: Path) -> None:
         right.plot(x, [r["s/1k steps"] for r in rows], "o-", label=cell)
     if config.task not in ("lm", "music"):
         lengths = sorted({r["T"] for r in table})
-        left.plot(lengths, [next(r["baseline"] for r in table if r["T"] == t) for t in lengths], "k--",
-                  label="baseline")
+        left.plot(
+            lengths,
+            [next(r["baseline"] for r in table if r["T"] == t) for t in lengths],
+            "k--",
+            label="baseline",
+        )
         left.set_xlabel("sequence length T")
         right.set_xlabel("sequence length T")
     left.set_yscale("log")

@@ -25,14 +25,27 @@ def classification_report(matrix: np.ndarray, labels) -> dict:
     """
     true_positives = np.diag(matrix).astype(float)
     predicted, support = matrix.sum(0), matrix.sum(1)
-    precision = np.divide(true_positives, predicted, out=np.zeros_like(true_positives), where=predicted > 0)
-    recall = np.divide(true_positives, support, out=np.zeros_like(true_positives), where=support > 0)
+    precision = np.divide(
+        true_positives, predicted, out=np.zeros_like(true_positives), where=predicted > 0
+    )
+    recall = np.divide(
+        true_positives, support, out=np.zeros_like(true_positives), where=support > 0
+    )
     denominator = precision + recall
-    f1 = np.divide(2 * precision * recall, denominator, out=np.zeros_like(denominator), where=denominator > 0)
-    per_class = {str(label): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                 for label, p, r, f, s in zip(labels, precision, recall, f1, support)}
-    return {"accuracy": float(true_positives.sum() / max(matrix.sum(), 1)), "macro_f1": float(f1.mean()),
-            "per_class": per_class, "confusion_matrix": matrix.tolist(), "labels": [str(x) for x in labels]}
+    f1 = np.divide(
+        2 * precision * recall, denominator, out=np.zeros_like(denominator), where=denominator > 0
+    )
+    per_class = {
+        str(label): {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+        for label, p, r, f, s in zip(labels, precision, recall, f1, support)
+    }
+    return {
+        "accuracy": float(true_positives.sum() / max(matrix.sum(), 1)),
+        "macro_f1": float(f1.mean()),
+        "per_class": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "labels": [str(x) for x in labels],
+    }
 
 
 def plot_confusion_matrix(matrix: np.ndarray, labels, path, title: str = "") -> Path:
@@ -48,6 +61,12 @@ def plot_confusion_matrix(matrix: np.ndarray, labels, path, title: str = "") -> 
     axes.set_title(title)
     peak = matrix.max() if matrix.size else 0
     for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, str(count), ha="center", va="center",
-                  color="white" if count > peak / 2 else "black")
+        axes.text(
+            column,
+            row,
+            str(count),
+            ha="center",
+            va="center",
+            color="white" if count > peak / 2 else "black",
+        )
     return save_figure(figure, path, dpi=120)

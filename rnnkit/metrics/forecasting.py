@@ -23,18 +23,29 @@ def mase_scale(train: np.ndarray, season: int) -> np.ndarray:
 def smape(forecast: np.ndarray, actual: np.ndarray, axis=None) -> np.ndarray:
     """Symmetric MAPE in percent, 0..200 (Makridakis 1993; the M4 definition); 0/0 counts as 0."""
     denominator = np.abs(forecast) + np.abs(actual)
-    ratio = np.divide(2 * np.abs(forecast - actual), denominator, out=np.zeros_like(denominator),
-                      where=denominator > 0)
+    ratio = np.divide(
+        2 * np.abs(forecast - actual),
+        denominator,
+        out=np.zeros_like(denominator),
+        where=denominator > 0,
+    )
     return 100 * ratio.mean(axis)
 
 
-def forecast_metrics(forecast: np.ndarray, actual: np.ndarray, scale: np.ndarray, axis=None) -> dict:
+def forecast_metrics(
+    forecast: np.ndarray, actual: np.ndarray, scale: np.ndarray, axis=None
+) -> dict:
     """MAE, MSE, RMSE, sMAPE and MASE (``scale`` from :func:`mase_scale`), over
     ``axis`` (None: one number each; ``(0, 2)``: one per horizon step)."""
     error = forecast - actual
     mse = np.square(error).mean(axis)
-    return {"mae": np.abs(error).mean(axis), "mse": mse, "rmse": np.sqrt(mse),
-            "smape": smape(forecast, actual, axis), "mase": (np.abs(error) / scale).mean(axis)}
+    return {
+        "mae": np.abs(error).mean(axis),
+        "mse": mse,
+        "rmse": np.sqrt(mse),
+        "smape": smape(forecast, actual, axis),
+        "mase": (np.abs(error) / scale).mean(axis),
+    }
 
 
 def scaled_metrics(forecast: np.ndarray, actual: np.ndarray, axis=None) -> dict:
@@ -52,8 +63,14 @@ def plot_forecasts(panels: list[dict], path, title: str) -> None:
         if panel.get("actual") is not None:
             axis.plot(panel["time"], panel["actual"], color="black", label="actual")
         if panel.get("low") is not None:
-            axis.fill_between(panel["time"], panel["low"], panel["high"], color="tab:blue", alpha=0.25,
-                              label="interval")
+            axis.fill_between(
+                panel["time"],
+                panel["low"],
+                panel["high"],
+                color="tab:blue",
+                alpha=0.25,
+                label="interval",
+            )
         axis.plot(panel["time"], panel["forecast"], color="tab:blue", label="forecast")
         axis.set_title(panel["label"], fontsize=9)
         axis.legend(fontsize=7, loc="upper left")
@@ -61,7 +78,9 @@ def plot_forecasts(panels: list[dict], path, title: str) -> None:
     save_figure(figure, path)
 
 
-def plot_error_by_horizon(errors: dict[str, np.ndarray], path, title: str, metric: str = "MAE") -> None:
+def plot_error_by_horizon(
+    errors: dict[str, np.ndarray], path, title: str, metric: str = "MAE"
+) -> None:
     """``errors``: model name -> error per horizon step, one line each."""
     figure, axis = new_figure(figsize=(7, 4))
     for name, values in errors.items():

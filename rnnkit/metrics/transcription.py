@@ -10,7 +10,9 @@ def edit_distance(reference, hypothesis) -> int:
     for i, wanted in enumerate(reference, 1):
         current = [i]
         for j, got in enumerate(hypothesis, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (wanted != got)))
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (wanted != got))
+            )
         previous = current
     return previous[-1]
 

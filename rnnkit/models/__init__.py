@@ -6,5 +6,15 @@ from rnnkit.models.forecaster import Forecaster, ForecasterConfig
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
 from rnnkit.models.music import PianoRollModel, PianoRollModelConfig
 
-__all__ = ["LanguageModel", "LanguageModelConfig", "SequenceClassifier", "ClassifierConfig", "Forecaster", "ForecasterConfig",
-           "PianoRollModel", "PianoRollModelConfig", "CTCRecognizer", "CTCConfig"]
+__all__ = [
+    "LanguageModel",
+    "LanguageModelConfig",
+    "SequenceClassifier",
+    "ClassifierConfig",
+    "Forecaster",
+    "ForecasterConfig",
+    "PianoRollModel",
+    "PianoRollModelConfig",
+    "CTCRecognizer",
+    "CTCConfig",
+]

@@ -19,9 +19,12 @@ def naive(history: Tensor, horizon: int) -> Tensor:
 
 
 def seasonal_naive(history: Tensor, horizon: int, season: int) -> Tensor:
-    """Every future step repeats the value one season earlier (Hyndman & Athanasopoulos, Sec. 5.2)."""
+    """Every future step repeats the value one season earlier (Hyndman & Athanasopoulos, Sec.
+    5.2)."""
     if not 1 <= season <= history.shape[1]:
-        raise ValueError(f"season ({season}) must be between 1 and the lookback ({history.shape[1]})")
+        raise ValueError(
+            f"season ({season}) must be between 1 and the lookback ({history.shape[1]})"
+        )
     rows = history.shape[1] - season + torch.arange(horizon, device=history.device) % season
     return history[:, rows]
 
@@ -85,7 +88,10 @@ class LinearBaseline:
         """``*_batches``: iterables of ``(history, actual)`` scaled tensors."""
         gram = cross = None
         for history, actual in train_batches:
-            x, y = self._design(history), actual.transpose(1, 2).reshape(-1, actual.shape[1]).double()
+            x, y = (
+                self._design(history),
+                actual.transpose(1, 2).reshape(-1, actual.shape[1]).double(),
+            )
             gram = x.T @ x if gram is None else gram + x.T @ x
             cross = x.T @ y if cross is None else cross + x.T @ y
         val = list(val_batches)
@@ -95,7 +101,11 @@ class LinearBaseline:
             ridge = torch.eye(len(gram), dtype=gram.dtype) * strength * scale
             ridge[-1, -1] = 0  # the bias is not shrunk
             weight = torch.linalg.solve(gram + ridge, cross)
-            error = sum(((self._apply(weight, h) - a) ** 2).sum().item() for h, a in val) if val else 0.0
+            error = (
+                sum(((self._apply(weight, h) - a) ** 2).sum().item() for h, a in val)
+                if val
+                else 0.0
+            )
             if best is None or error < best[0]:
                 best = (error, weight)
         self.weight = best[1]

@@ -42,7 +42,8 @@ class ClassifierConfig:
     embedding_dropout: float = 0.3
     """Dropout on the embedded inputs, per feature (0 turns it off)."""
     word_dropout: float = 0.0
-    """In training, replace each word by <unk> with this probability (Iyyer et al. 2015; Dai & Le 2015)."""
+    """In training, replace each word by <unk> with this probability (Iyyer et al. 2015; Dai & Le
+    2015)."""
     freeze_embeddings: bool = False
     """Keep the embedding matrix fixed (useful with pretrained vectors); default: fine-tune it."""
 
@@ -64,8 +65,10 @@ class SequenceClassifier(nn.Module):
     def __init__(self, config: ClassifierConfig):
         super().__init__()
         if (config.vocab_size > 0) == (config.input_size > 0):
-            raise ValueError("set exactly one of vocab_size (text) and input_size (numeric sequences); "
-                             f"got {config.vocab_size} and {config.input_size}")
+            raise ValueError(
+                "set exactly one of vocab_size (text) and input_size (numeric sequences); "
+                f"got {config.vocab_size} and {config.input_size}"
+            )
         if config.num_classes < 2:
             raise ValueError(f"num_classes must be at least 2; got {config.num_classes}")
         self.config = config
@@ -75,12 +78,20 @@ class SequenceClassifier(nn.Module):
             self.embedding.weight.requires_grad_(not config.freeze_embeddings)
             width = config.embedding_size
         self.input_dropout = nn.Dropout(config.embedding_dropout)
-        self.recurrent = make_recurrent(config.cell, width, config.hidden_size, num_layers=config.num_layers,
-                                        dropout=config.dropout, bidirectional=config.bidirectional)
+        self.recurrent = make_recurrent(
+            config.cell,
+            width,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+            bidirectional=config.bidirectional,
+        )
         features = config.hidden_size * (2 if config.bidirectional else 1)
         if config.pooling == "attention":
             # Additive attention over time (Bahdanau et al. 2015; Yang et al. 2016, eq. 5-7).
-            self.attention = nn.Sequential(nn.Linear(features, features), nn.Tanh(), nn.Linear(features, 1))
+            self.attention = nn.Sequential(
+                nn.Linear(features, features), nn.Tanh(), nn.Linear(features, 1)
+            )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(features, config.num_classes)
 
@@ -91,7 +102,8 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.config.vocab_size and self.training and self.config.word_dropout > 0:
-            # Id 1 is <unk>: the model learns to classify with words missing, as it must on new text.
+            # Id 1 is <unk>: the model learns to classify with words missing, as it must on new
+            # text.
             dropped = torch.rand(inputs.shape, device=inputs.device) < self.config.word_dropout
             inputs = inputs.masked_fill(dropped & (inputs != 0), 1)
         x = self.embedding(inputs) if self.config.vocab_size else inputs
@@ -99,7 +111,8 @@ class SequenceClassifier(nn.Module):
         return self.head(self.dropout(self.pool(output, state, lengths)))
 
     def pool(self, output: Tensor, state, lengths: Tensor | None) -> Tensor:
-        """``output (batch, time, features)`` -> ``(batch, features)``, over each row's valid steps."""
+        """``output (batch, time, features)`` -> ``(batch, features)``, over each row's valid
+        steps."""
         pooling = self.config.pooling
         if pooling == "last":
             # The final state of the top layer: for a bidirectional layer, the

@@ -34,7 +34,8 @@ class CTCConfig:
     bidirectional: bool = True
     """Read each utterance in both directions (the whole file is available before decoding)."""
     frame_stacking: int = 2
-    """Join this many consecutive frames into one step (Sak et al. 2015): fewer, wider steps run faster."""
+    """Join this many consecutive frames into one step (Sak et al. 2015): fewer, wider steps run
+    faster."""
     dropout: float = 0.3
     """Dropout between layers and before the output layer."""
     input_dropout: float = 0.1
@@ -53,17 +54,27 @@ class CTCRecognizer(nn.Module):
     def __init__(self, config: CTCConfig):
         super().__init__()
         if config.input_size < 1 or config.num_tokens < 1:
-            raise ValueError(f"set input_size and num_tokens; got {config.input_size} and {config.num_tokens}")
+            raise ValueError(
+                f"set input_size and num_tokens; got {config.input_size} and {config.num_tokens}"
+            )
         self.config = config
         self.input_dropout = nn.Dropout(config.input_dropout)
-        self.recurrent = make_recurrent(config.cell, config.input_size * config.frame_stacking, config.hidden_size,
-                                        num_layers=config.num_layers, dropout=config.dropout,
-                                        bidirectional=config.bidirectional)
+        self.recurrent = make_recurrent(
+            config.cell,
+            config.input_size * config.frame_stacking,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+            bidirectional=config.bidirectional,
+        )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size * (2 if config.bidirectional else 1), config.num_tokens + 1)
+        self.head = nn.Linear(
+            config.hidden_size * (2 if config.bidirectional else 1), config.num_tokens + 1
+        )
 
     def stack(self, features: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        """``(batch, frames, n) -> (batch, steps, k n)`` and step lengths; zero frames fill each row's last step."""
+        """``(batch, frames, n) -> (batch, steps, k n)`` and step lengths; zero frames fill each
+        row's last step."""
         k = self.config.frame_stacking
         batch, frames, size = features.shape
         if lengths is None:
@@ -123,7 +134,9 @@ def _extend(beams: dict, frame: list[float], candidates: list[int]) -> dict:
     return grown
 
 
-def beam_decode(log_probs: Tensor, beam_width: int = 8, prune: float = -12.0) -> tuple[list[int], float]:
+def beam_decode(
+    log_probs: Tensor, beam_width: int = 8, prune: float = -12.0
+) -> tuple[list[int], float]:
     """CTC prefix beam search (Graves 2012, section 7.5; Hannun et al. 2014) of one
     utterance's ``log_probs (steps, classes)``: the labelling with the highest
     total probability over all its alignments among ``beam_width`` kept prefixes,

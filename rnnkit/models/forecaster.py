@@ -36,7 +36,9 @@ class ForecasterConfig:
     """The forecaster's shape and loss."""
 
     architecture: str = "segment"
-    """segment (SegRNN: lookback segments are the RNN's steps, horizon segments decoded in parallel), direct (one head for all horizon steps) or autoregressive (a decoder fed its own forecasts)."""
+    """segment (SegRNN: lookback segments are the RNN's steps, horizon segments decoded in
+    parallel), direct (one head for all horizon steps) or autoregressive (a decoder fed its own
+    forecasts)."""
     cell: str = "gru"
     """Recurrent cell: rnn (tanh), rnn_relu, lstm, gru, mingru or minlstm."""
     hidden_size: int = 256
@@ -52,13 +54,16 @@ class ForecasterConfig:
     segment_length: int = 24
     """Steps per segment for --architecture segment; must divide the lookback."""
     channel_independent: bool = True
-    """Forecast each target column as its own series with shared weights (as SegRNN and PatchTST do); off: one model row sees all targets together."""
+    """Forecast each target column as its own series with shared weights (as SegRNN and PatchTST
+    do); off: one model row sees all targets together."""
     normalise: str = "last"
-    """Per-window normalisation: last (subtract the last observed value, SegRNN's choice), mean (subtract the window mean, divide by its std; RevIN without the affine part) or none."""
+    """Per-window normalisation: last (subtract the last observed value, SegRNN's choice), mean
+    (subtract the window mean, divide by its std; RevIN without the affine part) or none."""
     loss: str = "mse"
     """Training loss for point forecasts: mse or mae (ignored with --quantiles)."""
     quantiles: str = ""
-    """Comma-separated quantile levels such as 0.1,0.5,0.9: train with the pinball loss and forecast these quantiles (intervals); the point forecast is the level nearest 0.5."""
+    """Comma-separated quantile levels such as 0.1,0.5,0.9: train with the pinball loss and forecast
+    these quantiles (intervals); the point forecast is the level nearest 0.5."""
     targets: int = 1
     """Number of target columns; set from the data."""
     past_covariates: int = 0
@@ -69,7 +74,9 @@ class ForecasterConfig:
     def levels(self) -> list[float]:
         levels = parse_list(self.quantiles, float, "quantiles", "0.1,0.5,0.9")
         if any(not 0 < q < 1 for q in levels) or levels != sorted(set(levels)):
-            raise ValueError(f"quantiles must be increasing levels in (0, 1); got {self.quantiles!r}")
+            raise ValueError(
+                f"quantiles must be increasing levels in (0, 1); got {self.quantiles!r}"
+            )
         return levels
 
 
@@ -100,25 +107,39 @@ class Forecaster(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         if c.architecture == "segment":
             if c.lookback % c.segment_length:
-                raise ValueError(f"segment_length ({c.segment_length}) must divide lookback ({c.lookback})")
+                raise ValueError(
+                    f"segment_length ({c.segment_length}) must divide lookback ({c.lookback})"
+                )
             segments = math.ceil(c.horizon / c.segment_length)
             self.embed = nn.Sequential(nn.Linear(c.segment_length * inputs, hidden), nn.ReLU())
             self.encoder = make_recurrent(c.cell, hidden, hidden, **options)
             self.position = nn.Parameter(torch.randn(segments, hidden))
-            self.channel = nn.Parameter(torch.randn(c.targets, hidden)) if c.channel_independent else None
-            self.future_embed = nn.Linear(c.segment_length * c.future_covariates, hidden) \
-                if c.future_covariates else None
+            self.channel = (
+                nn.Parameter(torch.randn(c.targets, hidden)) if c.channel_independent else None
+            )
+            self.future_embed = (
+                nn.Linear(c.segment_length * c.future_covariates, hidden)
+                if c.future_covariates
+                else None
+            )
             self.head = nn.Linear(hidden, c.segment_length * outputs)
         else:
             self.encoder = make_recurrent(c.cell, inputs, hidden, **options)
             if c.architecture == "direct":
                 self.head = nn.Linear(hidden + c.horizon * c.future_covariates, c.horizon * outputs)
             else:
-                self.decoder = make_recurrent(c.cell, self.width + c.future_covariates, hidden, **options)
+                self.decoder = make_recurrent(
+                    c.cell, self.width + c.future_covariates, hidden, **options
+                )
                 self.head = nn.Linear(hidden, outputs)
 
-    def forward(self, history: Tensor, past: Tensor | None = None, future: Tensor | None = None,
-                teacher: Tensor | None = None) -> Tensor:
+    def forward(
+        self,
+        history: Tensor,
+        past: Tensor | None = None,
+        future: Tensor | None = None,
+        teacher: Tensor | None = None,
+    ) -> Tensor:
         c = self.config
         batch = history.shape[0]
         history, offset, spread = self._normalise(history)
@@ -126,7 +147,11 @@ class Forecaster(nn.Module):
         past, future = self._covariates(past), self._covariates(future)
         if teacher is not None:
             teacher = self._rows((teacher - offset) / spread)
-        run = {"segment": self._segment, "direct": self._direct, "autoregressive": self._autoregressive}
+        run = {
+            "segment": self._segment,
+            "direct": self._direct,
+            "autoregressive": self._autoregressive,
+        }
         output = run[c.architecture](rows, past, future, teacher)  # (rows, horizon, width, levels)
         if c.channel_independent:
             output = output.reshape(batch, c.targets, c.horizon, -1).transpose(1, 2)
@@ -134,15 +159,23 @@ class Forecaster(nn.Module):
         if not self.levels:
             return output.squeeze(-1)
         # Separate heads can cross (a 0.9 level below the 0.5); sorting them is the
-        # monotone rearrangement of Chernozhukov et al. 2010, which never increases the pinball loss.
+        # monotone rearrangement of Chernozhukov et al. 2010, which never increases the pinball
+        # loss.
         return output.sort(-1).values
 
     def _normalise(self, history: Tensor):
         """Per-window normalisation; its inverse is applied to the forecast."""
-        if self.config.normalise == "last":  # SegRNN Sec. 3.3: forecast the change from the last value
+        if (
+            self.config.normalise == "last"
+        ):  # SegRNN Sec. 3.3: forecast the change from the last value
             return history - history[:, -1:], history[:, -1:], torch.ones_like(history[:, -1:])
-        if self.config.normalise == "mean":  # RevIN (Kim et al. 2022) without the learned affine part
-            mean, std = history.mean(1, keepdim=True), history.std(1, keepdim=True, unbiased=False) + 1e-5
+        if (
+            self.config.normalise == "mean"
+        ):  # RevIN (Kim et al. 2022) without the learned affine part
+            mean, std = (
+                history.mean(1, keepdim=True),
+                history.std(1, keepdim=True, unbiased=False) + 1e-5,
+            )
             return (history - mean) / std, mean, std
         return history, torch.zeros_like(history[:, -1:]), torch.ones_like(history[:, -1:])
 
@@ -156,24 +189,36 @@ class Forecaster(nn.Module):
     def _covariates(self, values: Tensor | None) -> Tensor | None:
         if values is None or values.shape[-1] == 0:
             return None
-        return values.repeat_interleave(self.config.targets, 0) if self.config.channel_independent else values
+        return (
+            values.repeat_interleave(self.config.targets, 0)
+            if self.config.channel_independent
+            else values
+        )
 
     def _inputs(self, rows: Tensor, past, future) -> Tensor:
         lookback = self.config.lookback
-        parts = [rows] + [p for p in (past, None if future is None else future[:, :lookback]) if p is not None]
+        parts = [rows] + [
+            p for p in (past, None if future is None else future[:, :lookback]) if p is not None
+        ]
         return torch.cat(parts, -1) if len(parts) > 1 else rows
 
     def _segment(self, rows, past, future, teacher) -> Tensor:
         c, count = self.config, rows.shape[0]
-        segments = self.embed(self._inputs(rows, past, future).reshape(count, c.lookback // c.segment_length, -1))
+        segments = self.embed(
+            self._inputs(rows, past, future).reshape(count, c.lookback // c.segment_length, -1)
+        )
         _, state = self.encoder(segments)
         queries = self.position.expand(count, -1, -1)  # (rows, future segments, hidden)
         if self.channel is not None:
             queries = queries + self.channel.repeat(count // c.targets, 1).unsqueeze(1)
         if self.future_embed is not None:
-            ahead = future[:, c.lookback:]
-            missing = queries.shape[1] * c.segment_length - c.horizon  # last segment may run past the horizon
-            ahead = torch.cat([ahead, ahead[:, -1:].expand(-1, missing, -1)], 1) if missing else ahead
+            ahead = future[:, c.lookback :]
+            missing = (
+                queries.shape[1] * c.segment_length - c.horizon
+            )  # last segment may run past the horizon
+            ahead = (
+                torch.cat([ahead, ahead[:, -1:].expand(-1, missing, -1)], 1) if missing else ahead
+            )
             queries = queries + self.future_embed(ahead.reshape(count, queries.shape[1], -1))
         segments = queries.shape[1]
         # Parallel multi-step decoding (SegRNN Sec. 3.2): every future segment is one
@@ -181,21 +226,25 @@ class Forecaster(nn.Module):
         repeat = lambda s: s.repeat_interleave(segments, 1)  # noqa: E731
         state = tuple(map(repeat, state)) if isinstance(state, tuple) else repeat(state)
         output, _ = self.encoder(queries.reshape(count * segments, 1, -1), state)
-        output = self.head(self.dropout(output)).reshape(count, segments * c.segment_length, self.width, -1)
-        return output[:, :c.horizon]
+        output = self.head(self.dropout(output)).reshape(
+            count, segments * c.segment_length, self.width, -1
+        )
+        return output[:, : c.horizon]
 
     def _direct(self, rows, past, future, teacher) -> Tensor:
         c, count = self.config, rows.shape[0]
         output, _ = self.encoder(self._inputs(rows, past, future))
         features = self.dropout(output[:, -1])
         if future is not None:
-            features = torch.cat([features, future[:, c.lookback:].reshape(count, -1)], -1)
+            features = torch.cat([features, future[:, c.lookback :].reshape(count, -1)], -1)
         return self.head(features).reshape(count, c.horizon, self.width, -1)
 
     def _autoregressive(self, rows, past, future, teacher) -> Tensor:
         c, count = self.config, rows.shape[0]
         _, state = self.encoder(self._inputs(rows, past, future))
-        ahead = future[:, c.lookback:] if future is not None else rows.new_zeros(count, c.horizon, 0)
+        ahead = (
+            future[:, c.lookback :] if future is not None else rows.new_zeros(count, c.horizon, 0)
+        )
         previous = rows[:, -1]
         if teacher is not None:  # teacher forcing: the true previous values, all steps in one call
             fed = torch.cat([previous.unsqueeze(1), teacher[:, :-1]], 1)
@@ -211,15 +260,21 @@ class Forecaster(nn.Module):
         return torch.stack(steps, 1)
 
     def point(self, forecast: Tensor) -> Tensor:
-        """The point forecast ``(batch, horizon, targets)``: the level nearest 0.5 of a quantile forecast."""
+        """The point forecast ``(batch, horizon, targets)``: the level nearest 0.5 of a quantile
+        forecast."""
         return forecast[..., self._middle_level()] if self.levels else forecast
 
     def _middle_level(self) -> int:
         """Index of the quantile level nearest 0.5 (0 without levels)."""
-        return min(range(len(self.levels)), key=lambda i: abs(self.levels[i] - 0.5)) if self.levels else 0
+        return (
+            min(range(len(self.levels)), key=lambda i: abs(self.levels[i] - 0.5))
+            if self.levels
+            else 0
+        )
 
     def loss(self, forecast: Tensor, actual: Tensor) -> Tensor:
-        """MSE, MAE, or with quantile levels the pinball loss (Koenker & Bassett 1978) averaged over levels."""
+        """MSE, MAE, or with quantile levels the pinball loss (Koenker & Bassett 1978) averaged over
+        levels."""
         forecast = forecast.float()
         if self.levels:
             levels = torch.tensor(self.levels, device=forecast.device)

@@ -26,9 +26,11 @@ class LanguageModelConfig:
     num_layers: int = 1
     """Number of stacked recurrent layers."""
     dropout: float = 0.0
-    """Dropout on the embeddings, between layers and before the output layer (Zaremba et al. 2014)."""
+    """Dropout on the embeddings, between layers and before the output layer (Zaremba et al.
+    2014)."""
     tie_weights: bool = False
-    """Share the embedding and output matrices (Press & Wolf 2017); needs embedding_size == hidden_size."""
+    """Share the embedding and output matrices (Press & Wolf 2017); needs embedding_size ==
+    hidden_size."""
 
 
 class LanguageModel(nn.Module):
@@ -49,12 +51,18 @@ class LanguageModel(nn.Module):
             raise ValueError(f"vocab_size must be at least 2; got {config.vocab_size}")
         if config.tie_weights and config.embedding_size != config.hidden_size:
             raise ValueError(
-                f"tie_weights needs embedding_size == hidden_size; got {config.embedding_size} and {config.hidden_size}"
+                f"tie_weights needs embedding_size == hidden_size; got {config.embedding_size} "
+                f"and {config.hidden_size}"
             )
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.embedding_size)
-        self.recurrent = make_recurrent(config.cell, config.embedding_size, config.hidden_size,
-                                        num_layers=config.num_layers, dropout=config.dropout)
+        self.recurrent = make_recurrent(
+            config.cell,
+            config.embedding_size,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout,
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.vocab_size)
         if config.tie_weights:

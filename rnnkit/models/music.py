@@ -41,8 +41,13 @@ class PianoRollModel(nn.Module):
     def __init__(self, config: PianoRollModelConfig):
         super().__init__()
         self.config = config
-        self.recurrent = make_recurrent(config.cell, config.keys, config.hidden_size, num_layers=config.num_layers,
-                                        dropout=config.dropout if config.num_layers > 1 else 0.0)
+        self.recurrent = make_recurrent(
+            config.cell,
+            config.keys,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+        )
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.hidden_size, config.keys)
 
@@ -65,7 +70,9 @@ def nll_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> tuple[Tensor,
     return (per_step * mask).sum(), mask.sum()
 
 
-def sample_step(logits: Tensor, temperature: float, generator: torch.Generator | None = None) -> Tensor:
+def sample_step(
+    logits: Tensor, temperature: float, generator: torch.Generator | None = None
+) -> Tensor:
     """Draws each key on or off from its sigmoid, sharpened (temperature < 1) or
     flattened (> 1) by dividing the logits by the temperature."""
     probabilities = torch.sigmoid(logits.float() / temperature)

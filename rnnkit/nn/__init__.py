@@ -10,7 +10,20 @@ from rnnkit.nn.registry import CELLS, make_recurrent
 from rnnkit.nn.scan import linear_scan
 
 __all__ = [
-    "RNNCell", "LSTMCell", "GRUCell", "rnn_step", "lstm_step", "gru_step",
-    "Recurrent", "RNN", "LSTM", "GRU", "MinGRU", "MinLSTM", "detach_state", "make_recurrent", "CELLS",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "rnn_step",
+    "lstm_step",
+    "gru_step",
+    "Recurrent",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "MinGRU",
+    "MinLSTM",
+    "detach_state",
+    "make_recurrent",
+    "CELLS",
     "linear_scan",
 ]

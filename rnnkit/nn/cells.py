@@ -34,7 +34,9 @@ def _affine(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return F.linear(x, weight, bias)
 
 
-def _recurrent_term(projected: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+def _recurrent_term(
+    projected: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None
+) -> Tensor:
     """``projected + W_hh h + b_hh``; one fused multiply-add when ``b_hh`` is already
     folded into ``projected`` (see :meth:`rnnkit.nn.Recurrent.input_projection`)."""
     if bias_hh is None:
@@ -118,7 +120,8 @@ def gru_update(projected, h, weight_hh, bias_hh=None):
 
 class _CellBase(nn.Module):
     """Holds ``weight_ih (gates*hidden, input)``, ``weight_hh (gates*hidden, hidden)``
-    and the two biases ``(gates*hidden,)``, initialised like torch: U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+    and the two biases ``(gates*hidden,)``, initialised like torch: U(-1/sqrt(hidden),
+    1/sqrt(hidden))."""
 
     gates = 1
 
@@ -167,7 +170,9 @@ class RNNCell(_CellBase):
     or None for zeros. Returns ``(h_t, h_t)``: the output and the new state.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+    def __init__(
+        self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"
+    ):
         check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias)
@@ -221,7 +226,8 @@ class CellKind:
 
     ``step(x, state, weight_ih, weight_hh, bias_ih, bias_hh) -> state`` is the
     cell's equation and ``update(projected, state, weight_hh, bias_hh) -> state``
-    the same given ``projected = W_ih x + b_ih``; ``fused`` is the torch kernel that computes the same thing
+    the same given ``projected = W_ih x + b_ih``; ``fused`` is the torch kernel that computes the
+    same thing
     over a whole sequence (``torch.lstm`` etc.), or None; ``paired`` says the
     state is ``(h, c)``; ``cudnn_mode`` names the kernel for cuDNN's weight layout.
     """
@@ -234,24 +240,51 @@ class CellKind:
     paired: bool
     cudnn_mode: str
     fold_hidden_bias: bool = True
-    """b_hh is added outside every gate, so it can be folded into the input term (not so in the GRU's n gate)."""
+    """b_hh is added outside every gate, so it can be folded into the input term (not so in the
+    GRU's n gate)."""
     hidden_weights: bool = True
     """The gates read the previous state through ``weight_hh``; minGRU/minLSTM have none."""
     sequence: Callable | None = None
-    """Runs one layer and direction over a whole sequence fast: ``(kind, x, state, weights, has_bias, lengths)``."""
+    """Runs one layer and direction over a whole sequence fast: ``(kind, x, state, weights,
+    has_bias, lengths)``."""
     fast_path: str = "fused"
-    """The name of the fast path in ``impl`` and ``last_path``: "fused" (torch kernels) or "scan"."""
+    """The name of the fast path in ``impl`` and ``last_path``: "fused" (torch kernels) or
+    "scan"."""
     coefficients: Callable | None = None
     """For linear-recurrence cells: ``projected -> (a, b)`` of ``h_t = a_t * h_{t-1} + b_t``."""
 
 
-LSTM_KIND = CellKind("LSTM", 4, lstm_step, lstm_update, torch.lstm, paired=True, cudnn_mode="LSTM",
-                     sequence=paths.fused_direction)
-GRU_KIND = CellKind("GRU", 3, gru_step, gru_update, torch.gru, paired=False, cudnn_mode="GRU",
-                    fold_hidden_bias=False, sequence=paths.fused_direction)
+LSTM_KIND = CellKind(
+    "LSTM",
+    4,
+    lstm_step,
+    lstm_update,
+    torch.lstm,
+    paired=True,
+    cudnn_mode="LSTM",
+    sequence=paths.fused_direction,
+)
+GRU_KIND = CellKind(
+    "GRU",
+    3,
+    gru_step,
+    gru_update,
+    torch.gru,
+    paired=False,
+    cudnn_mode="GRU",
+    fold_hidden_bias=False,
+    sequence=paths.fused_direction,
+)
 RNN_KINDS = {
-    name: CellKind("RNN", 1, functools.partial(rnn_step, nonlinearity=name),
-                   functools.partial(rnn_update, nonlinearity=name), fused, False, f"RNN_{name.upper()}",
-                   sequence=paths.fused_direction)
+    name: CellKind(
+        "RNN",
+        1,
+        functools.partial(rnn_step, nonlinearity=name),
+        functools.partial(rnn_update, nonlinearity=name),
+        fused,
+        False,
+        f"RNN_{name.upper()}",
+        sequence=paths.fused_direction,
+    )
     for name, fused in (("tanh", torch.rnn_tanh), ("relu", torch.rnn_relu))
 }

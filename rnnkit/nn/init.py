@@ -28,16 +28,24 @@ def _biases(layer: nn.Module):
     """``(bias_ih, bias_hh)`` of every layer and direction."""
     names = [n for n, _ in layer.named_parameters() if n.startswith("bias_ih")]
     if not names:
-        raise ValueError(f"{type(layer).__name__} has no input-hidden biases (bias_ih_l0...) to initialise")
-    return [(getattr(layer, n), getattr(layer, n.replace("bias_ih", "bias_hh"), None)) for n in names]
+        raise ValueError(
+            f"{type(layer).__name__} has no input-hidden biases (bias_ih_l0...) to initialise"
+        )
+    return [
+        (getattr(layer, n), getattr(layer, n.replace("bias_ih", "bias_hh"), None)) for n in names
+    ]
 
 
 def _gates(layer: nn.Module) -> int:
-    kind = getattr(layer, "kind", None)  # rnnkit layers name their cell kind; torch.nn layers have .mode
+    kind = getattr(
+        layer, "kind", None
+    )  # rnnkit layers name their cell kind; torch.nn layers have .mode
     name = getattr(kind, "name", None) or getattr(layer, "mode", None) or type(layer).__name__
     gates = {"LSTM": 4, "GRU": 3}.get(str(name).upper())
     if gates is None:
-        raise ValueError(f"gate initialisation needs an LSTM or GRU layer; got {type(layer).__name__}")
+        raise ValueError(
+            f"gate initialisation needs an LSTM or GRU layer; got {type(layer).__name__}"
+        )
     return gates
 
 
@@ -48,14 +56,17 @@ def forget_bias_(layer: nn.Module, value: float = 1.0) -> nn.Module:
     with torch.no_grad():
         for bias_ih, bias_hh in _biases(layer):
             hidden = bias_ih.numel() // 4
-            bias_ih[hidden:2 * hidden] = value
+            bias_ih[hidden : 2 * hidden] = value
             if bias_hh is not None:
-                bias_hh[hidden:2 * hidden] = 0.0
+                bias_hh[hidden : 2 * hidden] = 0.0
     return layer
 
 
-def chrono_init_(layer: nn.Module, max_length: int, generator: torch.Generator | None = None) -> nn.Module:
-    """Chrono initialisation for time scales up to ``max_length`` steps (see the module docstring)."""
+def chrono_init_(
+    layer: nn.Module, max_length: int, generator: torch.Generator | None = None
+) -> nn.Module:
+    """Chrono initialisation for time scales up to ``max_length`` steps (see the module
+    docstring)."""
     if max_length < 3:
         raise ValueError(f"max_length must be at least 3; got {max_length}")
     gates = _gates(layer)
@@ -67,7 +78,7 @@ def chrono_init_(layer: nn.Module, max_length: int, generator: torch.Generator |
             # LSTM (i, f, g, o): forget = log(u), input = -log(u). GRU (r, z, n): update z = log(u).
             targets = {hidden: keep, 0: -keep} if gates == 4 else {hidden: keep}
             for start, value in targets.items():
-                bias_ih[start:start + hidden] = value
+                bias_ih[start : start + hidden] = value
                 if bias_hh is not None:
-                    bias_hh[start:start + hidden] = 0.0
+                    bias_hh[start : start + hidden] = 0.0
     return layer

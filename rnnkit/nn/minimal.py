@@ -56,9 +56,9 @@ class _MinGRUCoefficients(torch.autograd.Function):
 def mingru_coefficients(projected: Tensor):
     """``projected = W x + b`` stacks (gate, candidate) -> (a, b) of ``h_t = a h_{t-1} + b``::
 
-        z_t  = sigmoid(W_z x_t + b_z)
-        h~_t = g(W_h x_t + b_h)
-        h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
+    z_t  = sigmoid(W_z x_t + b_z)
+    h~_t = g(W_h x_t + b_h)
+    h_t  = (1 - z_t) * h_{t-1} + z_t * h~_t
     """
     if projected.requires_grad:
         return _MinGRUCoefficients.apply(projected)
@@ -116,8 +116,19 @@ def scan_direction(kind, x, state, weights, has_bias, lengths):
 
 
 def _kind(name: str, gates: int, coefficients) -> CellKind:
-    return CellKind(name, gates, _step(coefficients), _update(coefficients), None, paired=False, cudnn_mode="",
-                    hidden_weights=False, sequence=scan_direction, fast_path="scan", coefficients=coefficients)
+    return CellKind(
+        name,
+        gates,
+        _step(coefficients),
+        _update(coefficients),
+        None,
+        paired=False,
+        cudnn_mode="",
+        hidden_weights=False,
+        sequence=scan_direction,
+        fast_path="scan",
+        coefficients=coefficients,
+    )
 
 
 MINGRU_KIND = _kind("MinGRU", 2, mingru_coefficients)

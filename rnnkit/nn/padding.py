@@ -46,7 +46,7 @@ def _column(kind, weight_ih: Tensor) -> Tensor:
     hidden = weight_ih.shape[0] // kind.gates
     column = weight_ih.new_zeros(weight_ih.shape[0], 1)
     for gate, value in FROZEN_GATES[kind.name].items():
-        column[gate * hidden:(gate + 1) * hidden] = value
+        column[gate * hidden : (gate + 1) * hidden] = value
     return column
 
 
@@ -59,14 +59,32 @@ def frozen_direction(kind, x: Tensor, state, weights, has_bias: bool, active: Te
     """One layer and direction over the padded batch, its state frozen past each row's end."""
     flag = (~active).to(x.dtype).unsqueeze(-1)
     hx = tuple(s.unsqueeze(0) for s in state) if kind.paired else state.unsqueeze(0)
-    result = kind.fused(torch.cat([x, flag], dim=-1), hx, [_augment(weights[0], _column(kind, weights[0])), *weights[1:]], has_bias,
-                        1, 0.0, torch.is_grad_enabled(), False, True)
+    result = kind.fused(
+        torch.cat([x, flag], dim=-1),
+        hx,
+        [_augment(weights[0], _column(kind, weights[0])), *weights[1:]],
+        has_bias,
+        1,
+        0.0,
+        torch.is_grad_enabled(),
+        False,
+        True,
+    )
     final = tuple(s.squeeze(0) for s in result[1:])
     return result[0], (final if kind.paired else final[0])
 
 
-def frozen_stack(kind, x: Tensor, state, layer_weights, has_bias: bool, lengths: Tensor, dropout: float,
-                 training: bool, bidirectional: bool):
+def frozen_stack(
+    kind,
+    x: Tensor,
+    state,
+    layer_weights,
+    has_bias: bool,
+    lengths: Tensor,
+    dropout: float,
+    training: bool,
+    bidirectional: bool,
+):
     """All layers, one fused (bi)directional call each; ``state`` is the layer's
     ``(layers*directions, batch, hidden)`` state (a pair for the LSTM, zero)."""
     batch, time = x.shape[:2]
@@ -81,21 +99,34 @@ def frozen_stack(kind, x: Tensor, state, layer_weights, has_bias: bool, lengths:
         per_direction = len(weights) // directions
         augmented = []
         for start in range(0, len(weights), per_direction):
-            augmented += [_augment(weights[start], column), *weights[start + 1:start + per_direction]]
+            augmented += [
+                _augment(weights[start], column),
+                *weights[start + 1 : start + per_direction],
+            ]
         span = slice(layer * directions, (layer + 1) * directions)
         hx = tuple(s[span] for s in state) if kind.paired else state[span]
-        result = kind.fused(torch.cat([x, flag], dim=-1), hx, augmented, has_bias, 1, 0.0,
-                            torch.is_grad_enabled(), bidirectional, True)
+        result = kind.fused(
+            torch.cat([x, flag], dim=-1),
+            hx,
+            augmented,
+            has_bias,
+            1,
+            0.0,
+            torch.is_grad_enabled(),
+            bidirectional,
+            True,
+        )
         output = result[0]
         if kind.paired:
             # The LSTM's h keeps moving over the frozen steps (h = o * tanh(c) with a fresh o):
             # the forward direction's h is read at each row's end; the backward one ends at step 0.
             h = result[1].clone()
-            h[0] = output[rows, last, :h.shape[-1]]
+            h[0] = output[rows, last, : h.shape[-1]]
             finals.append((h, result[2]))
         else:
             finals.append(result[1])
-        # The next layer needs no masking: whatever it reads at padded steps, its gates stay saturated there.
+        # The next layer needs no masking: whatever it reads at padded steps, its gates stay
+        # saturated there.
         x = output
         if layer < len(layer_weights) - 1 and dropout > 0:
             x = F.dropout(x, dropout, training)

@@ -78,7 +78,9 @@ def _call_fused(kind, x, state, weights, has_bias, batch_sizes=None):
     if batch_sizes is None:
         result = kind.fused(x, hx, weights, has_bias, 1, 0.0, torch.is_grad_enabled(), False, True)
     else:
-        result = kind.fused(x, batch_sizes, hx, weights, has_bias, 1, 0.0, torch.is_grad_enabled(), False)
+        result = kind.fused(
+            x, batch_sizes, hx, weights, has_bias, 1, 0.0, torch.is_grad_enabled(), False
+        )
     final = tuple(s.squeeze(0) for s in result[1:])
     return result[0], (final if kind.paired else final[0])
 
@@ -119,10 +121,20 @@ def packed_stack(kind, x, hx, weights, has_bias, lengths, layers, dropout, train
     unsort = packed.unsorted_indices.to(x.device)
     hx = tuple(s[:, order] for s in hx) if kind.paired else hx[:, order]
     result = kind.fused(
-        packed.data, packed.batch_sizes, hx, weights, has_bias, layers, dropout, training, bidirectional
+        packed.data,
+        packed.batch_sizes,
+        hx,
+        weights,
+        has_bias,
+        layers,
+        dropout,
+        training,
+        bidirectional,
     )
     output, _ = pad_packed_sequence(
-        PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        PackedSequence(
+            result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        ),
         batch_first=True,
         total_length=x.shape[1],
     )
@@ -136,7 +148,9 @@ def flatten_for_cudnn(kind, weights, module) -> None:
     them on every call. A no-op unless every weight is a CUDA tensor cuDNN accepts."""
     if not weights or not all(isinstance(w, Tensor) and w.is_cuda for w in weights):
         return
-    if len({w.dtype for w in weights}) != 1 or not all(torch.backends.cudnn.is_acceptable(w) for w in weights):
+    if len({w.dtype for w in weights}) != 1 or not all(
+        torch.backends.cudnn.is_acceptable(w) for w in weights
+    ):
         return
     if len({w.data_ptr() for w in weights}) != len(weights):
         return
@@ -165,16 +179,28 @@ def cpu_lstm_runs_bfloat16() -> bool:
     zeros = torch.zeros(1, 1, 1)
     try:
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
-            torch.lstm(zeros, (zeros, zeros), [torch.zeros(4, 1), torch.zeros(4, 1)], False, 1, 0.0, False,
-                       False, True)
+            torch.lstm(
+                zeros,
+                (zeros, zeros),
+                [torch.zeros(4, 1), torch.zeros(4, 1)],
+                False,
+                1,
+                0.0,
+                False,
+                False,
+                True,
+            )
     except RuntimeError:
         return False
     return True
 
 
 def bfloat16_autocast_on_cpu(x: Tensor) -> bool:
-    return (x.device.type == "cpu" and torch.is_autocast_enabled("cpu")
-            and torch.get_autocast_dtype("cpu") == torch.bfloat16)
+    return (
+        x.device.type == "cpu"
+        and torch.is_autocast_enabled("cpu")
+        and torch.get_autocast_dtype("cpu") == torch.bfloat16
+    )
 
 
 def in_float32(run):

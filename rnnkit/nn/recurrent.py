@@ -60,14 +60,30 @@ class Recurrent(Stepping, nn.Module):
 
     kind: CellKind
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 impl: str = "auto"):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        impl: str = "auto",
+    ):
         super().__init__()
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+        for name, value in (
+            ("input_size", input_size),
+            ("hidden_size", hidden_size),
+            ("num_layers", num_layers),
+        ):
             check_size(name, value)
         check_choice("impl", impl, tuple(sorted(("auto", "reference", self.kind.fast_path))))
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+        if (
+            isinstance(dropout, bool)
+            or not isinstance(dropout, (int, float))
+            or not 0 <= dropout < 1
+        ):
             raise ValueError(f"dropout must be a probability in [0, 1); got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
@@ -94,7 +110,10 @@ class Recurrent(Stepping, nn.Module):
                 if self.kind.hidden_weights:
                     shapes["weight_hh"] = (rows, self.hidden_size)
                 if self.bias:
-                    shapes.update(bias_ih=(rows,), **({"bias_hh": (rows,)} if self.kind.hidden_weights else {}))
+                    shapes.update(
+                        bias_ih=(rows,),
+                        **({"bias_hh": (rows,)} if self.kind.hidden_weights else {}),
+                    )
                 for name, shape in shapes.items():
                     self.register_parameter(name + suffix, nn.Parameter(torch.empty(shape)))
                     self._weight_names.append(name + suffix)
@@ -114,9 +133,13 @@ class Recurrent(Stepping, nn.Module):
         return [getattr(self, name) for name in self._weight_names]
 
     def _weights_of(self, layer: int, direction: int) -> tuple:
-        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction; None where absent."""
+        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction; None where
+        absent."""
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
-        return tuple(getattr(self, name + suffix, None) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+        return tuple(
+            getattr(self, name + suffix, None)
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        )
 
     def _apply(self, fn, recurse=True):
         result = super()._apply(fn, recurse)
@@ -132,24 +155,41 @@ class Recurrent(Stepping, nn.Module):
         if self.kind.sequence is None:
             return f"{self.kind.name} has no {self.kind.fast_path} path"
         if type(self).cell_step is not Recurrent.cell_step:
-            return (f"{type(self).__name__} overrides cell_step, so the {self.kind.fast_path} path "
-                    "would compute something else")
+            return (
+                f"{type(self).__name__} overrides cell_step, so the {self.kind.fast_path} path "
+                "would compute something else"
+            )
         return None
 
     def _fused_or_raise(self) -> None:
         why = self._why_not_fused()
         if why is not None:
-            raise ValueError(f"impl={self.kind.fast_path!r} is not possible: {why}; use impl='auto' or impl='reference'")
+            raise ValueError(
+                f"impl={self.kind.fast_path!r} is not possible: {why}; use impl='auto' or "
+                "impl='reference'"
+            )
 
-    def _choose_path(self, x: Tensor, lengths: Tensor | None, state_given: bool) -> tuple[Runner, str, str]:
+    def _choose_path(
+        self, x: Tensor, lengths: Tensor | None, state_given: bool
+    ) -> tuple[Runner, str, str]:
         """Decides, once per call, how this call runs: ``(runner, path name, reason)``."""
         run, path, reason = self._choose_runner(x, lengths, state_given)
-        if (path == "fused" and self.kind.name == "LSTM" and paths.bfloat16_autocast_on_cpu(x)
-                and not paths.cpu_lstm_runs_bfloat16()):
-            return paths.in_float32(run), path, reason + "; in float32: this CPU's oneDNN has no bfloat16 LSTM"
+        if (
+            path == "fused"
+            and self.kind.name == "LSTM"
+            and paths.bfloat16_autocast_on_cpu(x)
+            and not paths.cpu_lstm_runs_bfloat16()
+        ):
+            return (
+                paths.in_float32(run),
+                path,
+                reason + "; in float32: this CPU's oneDNN has no bfloat16 LSTM",
+            )
         return run, path, reason
 
-    def _choose_runner(self, x: Tensor, lengths: Tensor | None, state_given: bool) -> tuple[Runner, str, str]:
+    def _choose_runner(
+        self, x: Tensor, lengths: Tensor | None, state_given: bool
+    ) -> tuple[Runner, str, str]:
         if self.impl == "reference":
             return self._reference_layers, "reference", "impl='reference' was asked for"
         why = self._why_not_fused()
@@ -162,13 +202,24 @@ class Recurrent(Stepping, nn.Module):
             run = self._reference_layers if path == "reference" else self._fast_layers
             return run, path, reason
         if lengths is None:
-            return self._fused_stack, "fused", f"one torch.{self.kind.cudnn_mode.lower()} call over all layers"
+            return (
+                self._fused_stack,
+                "fused",
+                f"one torch.{self.kind.cudnn_mode.lower()} call over all layers",
+            )
         if x.is_cuda:
             return self._fused_stack, "fused", "lengths: one packed cuDNN call over all layers"
         if padding.can_freeze(self.kind, state_given):
-            return (self._frozen_stack, "fused",
-                    "lengths: one padded call per layer, padded steps frozen by saturated gates")
-        how = "padded kernel, c frozen past each end" if self.kind.paired else "padded kernel, state read at each end"
+            return (
+                self._frozen_stack,
+                "fused",
+                "lengths: one padded call per layer, padded steps frozen by saturated gates",
+            )
+        how = (
+            "padded kernel, c frozen past each end"
+            if self.kind.paired
+            else "padded kernel, state read at each end"
+        )
         return self._fast_layers, "fused", f"lengths: per layer and direction, {how}"
 
     def _choose_without_kernel(self, x: Tensor) -> tuple[str, str]:
@@ -183,7 +234,9 @@ class Recurrent(Stepping, nn.Module):
         batch, time = x.shape[0], x.shape[1]
         if lengths is not None:
             lengths = check_lengths(name, lengths, batch, time)
-        run, self.last_path, self.last_path_reason = self._choose_path(x, lengths, state is not None)
+        run, self.last_path, self.last_path_reason = self._choose_path(
+            x, lengths, state is not None
+        )
         logger.debug("%s ran the %s path: %s", name, self.last_path, self.last_path_reason)
         output, final = run(x, self._initial_state(name, x, state), lengths)
         if not self.batch_first:
@@ -205,18 +258,46 @@ class Recurrent(Stepping, nn.Module):
         dropout = self.dropout if self.training else 0.0
         train = torch.is_grad_enabled()
         if lengths is not None:
-            return paths.packed_stack(self.kind, x, state, self._flat_weights(), self.bias, lengths,
-                                      self.num_layers, dropout, train, self.bidirectional)
-        result = self.kind.fused(x, state, self._flat_weights(), self.bias, self.num_layers,
-                                 dropout, train, self.bidirectional, True)
+            return paths.packed_stack(
+                self.kind,
+                x,
+                state,
+                self._flat_weights(),
+                self.bias,
+                lengths,
+                self.num_layers,
+                dropout,
+                train,
+                self.bidirectional,
+            )
+        result = self.kind.fused(
+            x,
+            state,
+            self._flat_weights(),
+            self.bias,
+            self.num_layers,
+            dropout,
+            train,
+            self.bidirectional,
+            True,
+        )
         return result[0], (tuple(result[1:]) if self.kind.paired else result[1])
 
     def _frozen_stack(self, x, state, lengths):
         weights = self._flat_weights()
         per_layer = len(weights) // self.num_layers
-        layer_weights = [weights[i:i + per_layer] for i in range(0, len(weights), per_layer)]
-        return padding.frozen_stack(self.kind, x, state, layer_weights, self.bias, lengths, self.dropout,
-                                    self.training, self.bidirectional)
+        layer_weights = [weights[i : i + per_layer] for i in range(0, len(weights), per_layer)]
+        return padding.frozen_stack(
+            self.kind,
+            x,
+            state,
+            layer_weights,
+            self.bias,
+            lengths,
+            self.dropout,
+            self.training,
+            self.bidirectional,
+        )
 
     def _reference_layers(self, x, state, lengths):
         return self._layer_by_layer(x, state, lengths, fast=False)
@@ -235,9 +316,13 @@ class Recurrent(Stepping, nn.Module):
                 inputs = paths.reverse_rows(x, lengths) if direction else x
                 weights = self._weights_of(layer, direction)
                 if fast:
-                    out, final = self.kind.sequence(self.kind, inputs, start, weights, self.bias, lengths)
+                    out, final = self.kind.sequence(
+                        self.kind, inputs, start, weights, self.bias, lengths
+                    )
                 else:
-                    out, final = paths.reference_direction(self.cell_step, paired, inputs, start, weights, lengths)
+                    out, final = paths.reference_direction(
+                        self.cell_step, paired, inputs, start, weights, lengths
+                    )
                 outputs.append(paths.reverse_rows(out, lengths) if direction else out)
                 finals.append(final)
             x = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
@@ -281,13 +366,24 @@ class RNN(Recurrent):
     See :class:`Recurrent` for the call and the shapes.
     """
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
-                 dropout: float = 0.0, bidirectional: bool = False, impl: str = "auto"):
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = True,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        impl: str = "auto",
+    ):
         check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.nonlinearity = nonlinearity
         self.kind = RNN_KINDS[nonlinearity]
-        super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, impl)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, impl
+        )
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
@@ -305,5 +401,6 @@ def detach_state(state):
         return type(state)(detach_state(s) for s in state)
     if state is None:
         return None
-    raise TypeError(f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}")
-
+    raise TypeError(
+        f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}"
+    )

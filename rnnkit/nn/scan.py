@@ -26,7 +26,8 @@ from torch import Tensor
 
 
 def _chunked(a: Tensor, b: Tensor, h0: Tensor, reverse: bool = False) -> Tensor:
-    """``a``, ``b``: ``(batch, time, hidden)``; ``h0``: ``(batch, hidden)``. Returns ``h`` like ``b``.
+    """``a``, ``b``: ``(batch, time, hidden)``; ``h0``: ``(batch, hidden)``. Returns ``h`` like
+    ``b``.
 
     With ``reverse`` the recurrence runs from the last step to the first. The
     work is done in place in a ``(batch, chunks, chunk, hidden)`` view, without
@@ -46,11 +47,17 @@ def _chunked(a: Tensor, b: Tensor, h0: Tensor, reverse: bool = False) -> Tensor:
         torch.addcmul(b[:, :, c], a[:, :, c], local[:, :, previous], out=local[:, :, c])
         torch.mul(a[:, :, c], product[:, :, previous], out=product[:, :, c])
     entering = torch.empty(batch, count, hidden, dtype=b.dtype, device=b.device)
-    chunks, last = (list(range(count))[::-1], steps[-1]) if reverse else (list(range(count)), steps[-1])
+    chunks, last = (
+        (list(range(count))[::-1], steps[-1]) if reverse else (list(range(count)), steps[-1])
+    )
     entering[:, chunks[0]] = h0
     for previous, n in zip(chunks, chunks[1:]):
-        torch.addcmul(local[:, previous, last], product[:, previous, last], entering[:, previous],
-                      out=entering[:, n])
+        torch.addcmul(
+            local[:, previous, last],
+            product[:, previous, last],
+            entering[:, previous],
+            out=entering[:, n],
+        )
     h = torch.addcmul(local, product, entering.unsqueeze(2), out=local)
     return h.view(batch, count * size, hidden)[:, :time]
 

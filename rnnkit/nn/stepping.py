@@ -20,7 +20,9 @@ class Stepping:
         loops, :meth:`stepper` does the same with the per-call work hoisted out.
         """
         if self.bidirectional:
-            raise ValueError("step() runs forward in time; a bidirectional layer needs the whole sequence")
+            raise ValueError(
+                "step() runs forward in time; a bidirectional layer needs the whole sequence"
+            )
         paired = self.kind.paired
         if state is None:
             zeros = x.new_zeros(self.num_layers, x.shape[0], self.hidden_size)
@@ -59,10 +61,15 @@ class Stepping:
         any weight change.
         """
         if self.bidirectional:
-            raise ValueError("stepper() runs forward in time; a bidirectional layer needs the whole sequence")
+            raise ValueError(
+                "stepper() runs forward in time; a bidirectional layer needs the whole sequence"
+            )
         if self._why_not_fused() is not None:
             if projected_input:
-                raise ValueError(f"stepper(projected_input=True) needs the built-in equation: {self._why_not_fused()}")
+                raise ValueError(
+                    "stepper(projected_input=True) needs the built-in equation: "
+                    f"{self._why_not_fused()}"
+                )
             return self.step
         update, paired, layers = self.kind.update, self.kind.paired, []
         for layer in range(self.num_layers):
@@ -76,12 +83,17 @@ class Stepping:
                 state = (zeros, zeros) if paired else zeros
             x, finals = inputs, []
             for index, (weight_ih, input_bias, weight_hh, hidden_bias) in enumerate(layers):
-                projected = x if index == 0 and projected_input else F.linear(x, weight_ih, input_bias)
-                new = update(projected, (state[0][index], state[1][index]) if paired else state[index],
-                             weight_hh, hidden_bias)
+                projected = (
+                    x if index == 0 and projected_input else F.linear(x, weight_ih, input_bias)
+                )
+                new = update(
+                    projected,
+                    (state[0][index], state[1][index]) if paired else state[index],
+                    weight_hh,
+                    hidden_bias,
+                )
                 finals.append(new)
                 x = new[0] if paired else new
             return x, paths.stack_states(finals, paired)
 
         return run
-

@@ -37,7 +37,8 @@ class ClassifyDataConfig:
     """Where the labelled examples come from and how they are encoded and batched."""
 
     train: str | None = None
-    """Training file: CSV, TSV or JSONL text; or numeric sequences in .ts, .npz, or CSV with --sequence-column."""
+    """Training file: CSV, TSV or JSONL text; or numeric sequences in .ts, .npz, or CSV with
+    --sequence-column."""
     dev: str | None = None
     """Validation file in the same format; default: hold out --dev-fraction of the training file."""
     dev_fraction: float = 0.1
@@ -45,11 +46,13 @@ class ClassifyDataConfig:
     text_column: str | None = None
     """Column (or JSON key) with the text; default: the first of text, sentence, review, content."""
     label_column: str | None = None
-    """Column (or JSON key) with the label; default: the first of label, labels, sentiment, class, target."""
+    """Column (or JSON key) with the label; default: the first of label, labels, sentiment, class,
+    target."""
     sequence_column: str | None = None
     """Numeric CSV in long format (one row per time step): the column that names each sequence."""
     tokenizer: str = "word"
-    """word (regex words and punctuation) or bpe (byte-pair subwords trained on the training texts; needs tokenizers)."""
+    """word (regex words and punctuation) or bpe (byte-pair subwords trained on the training texts;
+    needs tokenizers)."""
     lowercase: bool = True
     """Lowercase text before tokenizing."""
     min_freq: int = 1
@@ -59,7 +62,8 @@ class ClassifyDataConfig:
     bpe_vocab_size: int = 8000
     """Subword vocabulary size for --tokenizer bpe."""
     embeddings: str | None = None
-    """Pretrained word vectors to start from: GloVe .txt, word2vec .txt/.bin or fastText .vec (streamed)."""
+    """Pretrained word vectors to start from: GloVe .txt, word2vec .txt/.bin or fastText .vec
+    (streamed)."""
     embeddings_format: str = "auto"
     """auto (by file name), text, or word2vec-binary."""
     batch_size: int = 64
@@ -69,14 +73,17 @@ class ClassifyDataConfig:
 
 
 class ClassifierTask:
-    """Classification as the trainer sees it (:class:`rnnkit.train.TrainingTask`). ``train`` and ``dev``
+    """Classification as the trainer sees it (:class:`rnnkit.train.TrainingTask`). ``train`` and
+    ``dev``
     are ``(inputs, label ids)``; ``augment(sequence, generator)``, if given, changes
     each training sequence as its batch is built (see :class:`PaddedBatches`)."""
 
     unit = "examples"
     higher_is_better = ("accuracy", "macro_f1")
 
-    def __init__(self, train, dev, num_classes, batch_size, seed, device, class_weights: bool, augment=None):
+    def __init__(
+        self, train, dev, num_classes, batch_size, seed, device, class_weights: bool, augment=None
+    ):
         self.train, self.dev, self.num_classes, self.augment = train, dev, num_classes, augment
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.weight = None
@@ -86,9 +93,17 @@ class ClassifierTask:
         self._lengths = [len(x) for x in train[0]]
 
     def batches(self, epoch: int):
-        indices = bucket_batches(self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch)
-        return PaddedBatches(self.train[0], self.train[1], indices, self.device, transform=self.augment,
-                             seed=self.seed * 100_003 + epoch)
+        indices = bucket_batches(
+            self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch
+        )
+        return PaddedBatches(
+            self.train[0],
+            self.train[1],
+            indices,
+            self.device,
+            transform=self.augment,
+            seed=self.seed * 100_003 + epoch,
+        )
 
     def loss(self, model, batch, carry):
         inputs, lengths, labels = batch
@@ -98,7 +113,11 @@ class ClassifierTask:
     def evaluate(self, model) -> dict:
         probabilities = predict_probabilities(model, self.dev[0], self.batch_size, self.device)
         report = report_of(probabilities, self.dev[1], range(self.num_classes))
-        return {"loss": report["loss"], "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+        return {
+            "loss": report["loss"],
+            "accuracy": report["accuracy"],
+            "macro_f1": report["macro_f1"],
+        }
 
 
 def report_of(probabilities, targets, names, plot=None, title: str = "") -> dict:
@@ -115,7 +134,9 @@ def report_of(probabilities, targets, names, plot=None, title: str = "") -> dict
 
 def predict_probabilities(model, inputs, batch_size: int, device) -> torch.Tensor:
     """Class probabilities ``(n, num_classes)`` in input order, batched by length."""
-    order = bucket_batches([len(x) for x in inputs], batch_size, shuffle=False) if len(inputs) else []
+    order = (
+        bucket_batches([len(x) for x in inputs], batch_size, shuffle=False) if len(inputs) else []
+    )
     result = torch.empty(len(inputs), model.config.num_classes)
     model.eval()
     with torch.no_grad():
@@ -126,11 +147,19 @@ def predict_probabilities(model, inputs, batch_size: int, device) -> torch.Tenso
 
 
 RECIPE = Recipe(
-    "classify", ClassifyDataConfig, ClassifierConfig,
+    "classify",
+    ClassifyDataConfig,
+    ClassifierConfig,
     # SST-2 without external embeddings, as measured in BENCHMARKS.md: 86% dev in 5.4 minutes.
-    model_defaults={"num_layers": 2, "hidden_size": 128, "embedding_size": 128, "embedding_dropout": 0.5},
+    model_defaults={
+        "num_layers": 2,
+        "hidden_size": 128,
+        "embedding_size": 128,
+        "embedding_dropout": 0.5,
+    },
     # Accuracy is what classification users compare; --select-by loss changes it.
-    train_defaults={"weight_decay": 0.1, "epochs": 10.0, "select_by": "accuracy"})
+    train_defaults={"weight_decay": 0.1, "epochs": 10.0, "select_by": "accuracy"},
+)
 
 
 class ClassifierRun(Run):
@@ -161,8 +190,14 @@ class ClassifierRun(Run):
         if is_numeric(path, data["sequence_column"]) != numeric:
             kind = "numeric sequences" if numeric else "text"
             raise DataError(f"{path}: this model classifies {kind}; the file holds the other kind")
-        return read_examples(path, numeric, data["text_column"], data["label_column"], data["sequence_column"],
-                             labels_required)
+        return read_examples(
+            path,
+            numeric,
+            data["text_column"],
+            data["label_column"],
+            data["sequence_column"],
+            labels_required,
+        )
 
     def probabilities(self, inputs: list) -> torch.Tensor:
         """Class probabilities ``(n, classes)`` of encoded inputs, in the training precision."""
@@ -173,14 +208,25 @@ class ClassifierRun(Run):
         """``inputs``: texts, or float tensors ``(time, features)`` for numeric models."""
         examples = Examples(list(inputs), None, [], "input")
         probabilities = self.probabilities(self.encode(examples))
-        return [{"label": self.labels.names[int(row.argmax())],
-                 "probabilities": dict(zip(self.labels.names, map(float, row)))} for row in probabilities]
+        return [
+            {
+                "label": self.labels.names[int(row.argmax())],
+                "probabilities": dict(zip(self.labels.names, map(float, row))),
+            }
+            for row in probabilities
+        ]
 
     def evaluate(self, path, plot=None) -> dict:
-        """Accuracy, macro-F1, per-class precision/recall and the confusion matrix on a labelled file."""
+        """Accuracy, macro-F1, per-class precision/recall and the confusion matrix on a labelled
+        file."""
         examples = self.read_examples(path)
-        return report_of(self.probabilities(self.encode(examples)), self.labels.encode(examples),
-                         self.labels.names, plot, f"{self.folder.path.name} on {path}")
+        return report_of(
+            self.probabilities(self.encode(examples)),
+            self.labels.encode(examples),
+            self.labels.names,
+            plot,
+            f"{self.folder.path.name} on {path}",
+        )
 
 
 def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
@@ -198,12 +244,24 @@ def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
         dev.inputs = standardise(dev.inputs, statistics)[0]
         model.input_size, model.vocab_size = train.inputs[0].shape[-1], 0
     else:
-        encoder = TextEncoder.fit(train.inputs, data.tokenizer, data.lowercase, data.min_freq, data.max_vocab,
-                                  data.bpe_vocab_size)
+        encoder = TextEncoder.fit(
+            train.inputs,
+            data.tokenizer,
+            data.lowercase,
+            data.min_freq,
+            data.max_vocab,
+            data.bpe_vocab_size,
+        )
         train.inputs, dev.inputs = encoder.encode(train.inputs), encoder.encode(dev.inputs)
         model.vocab_size, model.input_size = len(encoder.vocabulary), 0
     model.num_classes = len(labels.names)
-    return (train.inputs, labels.encode(train)), (dev.inputs, labels.encode(dev)), labels, encoder, statistics
+    return (
+        (train.inputs, labels.encode(train)),
+        (dev.inputs, labels.encode(dev)),
+        labels,
+        encoder,
+        statistics,
+    )
 
 
 def _pretrained(data: ClassifyDataConfig, model: ClassifierConfig, encoder: TextEncoder, log):
@@ -212,13 +270,25 @@ def _pretrained(data: ClassifyDataConfig, model: ClassifierConfig, encoder: Text
     log(match.report(words))
     model.embedding_size = match.dimension
     rows = torch.tensor([encoder.vocabulary.index[w] for w in match.vectors], dtype=torch.long)
-    vectors = torch.from_numpy(np.stack(list(match.vectors.values()))) if match.vectors else torch.empty(0, match.dimension)
+    vectors = (
+        torch.from_numpy(np.stack(list(match.vectors.values())))
+        if match.vectors
+        else torch.empty(0, match.dimension)
+    )
     return rows, vectors
 
 
-def train_classifier(out, data: ClassifyDataConfig | None = None, model: ClassifierConfig | None = None,
-                     train: TrainConfig | None = None, resume: bool = False, log=print, on_step=None):
-    """Trains a classifier into the run folder ``out``; returns ``(ClassifierRun, Counters, dev_report)``.
+def train_classifier(
+    out,
+    data: ClassifyDataConfig | None = None,
+    model: ClassifierConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    log=print,
+    on_step=None,
+):
+    """Trains a classifier into the run folder ``out``; returns ``(ClassifierRun, Counters,
+    dev_report)``.
 
     ``dev_report`` is :meth:`ClassifierRun.evaluate`'s report for the best
     weights on the validation set; its confusion matrix is also saved as
@@ -238,15 +308,36 @@ def train_classifier(out, data: ClassifyDataConfig | None = None, model: Classif
             network.load_pretrained(pretrained[1], pretrained[0])
         return network
 
-    task = ClassifierTask(train_set, dev_set, model.num_classes, data.batch_size, start.train.seed,
-                          start.device, data.class_weights)
-    derived = {"labels": labels.names, "encoder": encoder.to_dict() if encoder else None,
-               "statistics": statistics}
-    counters = fit(start, build_network, task, files={"train": data.train, "dev": data.dev},
-                   derived=derived, on_step=on_step)
+    task = ClassifierTask(
+        train_set,
+        dev_set,
+        model.num_classes,
+        data.batch_size,
+        start.train.seed,
+        start.device,
+        data.class_weights,
+    )
+    derived = {
+        "labels": labels.names,
+        "encoder": encoder.to_dict() if encoder else None,
+        "statistics": statistics,
+    }
+    counters = fit(
+        start,
+        build_network,
+        task,
+        files={"train": data.train, "dev": data.dev},
+        derived=derived,
+        on_step=on_step,
+    )
     run = ClassifierRun.load(out, device=start.train.device)
-    report = report_of(run.probabilities(dev_set[0]), dev_set[1], run.labels.names,
-                       start.folder.file("confusion_dev.png"), f"{start.folder.path.name}: dev")
+    report = report_of(
+        run.probabilities(dev_set[0]),
+        dev_set[1],
+        run.labels.names,
+        start.folder.file("confusion_dev.png"),
+        f"{start.folder.path.name}: dev",
+    )
     return run, counters, report
 
 

@@ -98,26 +98,53 @@ class RunStart:
         return resolve_device(self.train.device)
 
 
-def start_run(recipe: Recipe, out, data=None, model=None, train: TrainConfig | None = None,
-              resume: bool = False, **extras) -> RunStart:
+def start_run(
+    recipe: Recipe,
+    out,
+    data=None,
+    model=None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    **extras,
+) -> RunStart:
     """The configs a run starts from. Resuming takes those saved in ``out``; of
     ``train`` only the limits and the progress display may change. Otherwise a
     config not given is the recipe's."""
     folder = RunFolder(out)
     if not resume:
         configs = {name: extras.get(name) or cls() for name, cls in recipe.extra_configs.items()}
-        return RunStart(recipe, folder, data or recipe.data_config(), model or recipe.default_model(),
-                        train or recipe.default_train(), configs, False)
+        return RunStart(
+            recipe,
+            folder,
+            data or recipe.data_config(),
+            model or recipe.default_model(),
+            train or recipe.default_train(),
+            configs,
+            False,
+        )
     saved = folder.read_config(recipe.task)
     if not folder.has_training_state():
-        raise RunFolderError(f"{folder.path}: has no training state to resume (state.json is missing)")
+        raise RunFolderError(
+            f"{folder.path}: has no training state to resume (state.json is missing)"
+        )
     resumed = TrainConfig(**saved["train"])
     if train is not None:
-        resumed.max_steps, resumed.epochs, resumed.time_budget = train.max_steps, train.epochs, train.time_budget
+        resumed.max_steps, resumed.epochs, resumed.time_budget = (
+            train.max_steps,
+            train.epochs,
+            train.time_budget,
+        )
         resumed.progress = train.progress
     configs = {name: from_saved(cls, saved[name]) for name, cls in recipe.extra_configs.items()}
-    return RunStart(recipe, folder, from_saved(recipe.data_config, saved["data"]),
-                    from_saved(recipe.model_config, saved["model"]), resumed, configs, True)
+    return RunStart(
+        recipe,
+        folder,
+        from_saved(recipe.data_config, saved["data"]),
+        from_saved(recipe.model_config, saved["model"]),
+        resumed,
+        configs,
+        True,
+    )
 
 
 def _check_unchanged(start: RunStart, files: dict, fingerprint: dict) -> None:
@@ -127,17 +154,27 @@ def _check_unchanged(start: RunStart, files: dict, fingerprint: dict) -> None:
     hashes = hashes if isinstance(hashes, dict) else {"data": hashes}
     for role, path in files.items():
         if role in hashes and sha256(path) != hashes[role]:
-            raise RunFolderError(f"{path}: changed since {start.folder.path} was trained; "
-                                 "resuming needs the same data")
+            raise RunFolderError(
+                f"{path}: changed since {start.folder.path} was trained; "
+                "resuming needs the same data"
+            )
     for name, value in fingerprint.items():
         if saved.get(name) != value:
-            raise RunFolderError(f"{start.data.data}: the data changed since {start.folder.path} was trained "
-                                 f"({name} {value}, was {saved.get(name)}); resuming needs the same data")
+            raise RunFolderError(
+                f"{start.data.data}: the data changed since {start.folder.path} was trained "
+                f"({name} {value}, was {saved.get(name)}); resuming needs the same data"
+            )
 
 
-def fit(start: RunStart, build_network: Callable[[], torch.nn.Module], task: TrainingTask,
-        files: dict | None = None, derived: dict | None = None, fingerprint: dict | None = None,
-        on_step=None) -> Counters:
+def fit(
+    start: RunStart,
+    build_network: Callable[[], torch.nn.Module],
+    task: TrainingTask,
+    files: dict | None = None,
+    derived: dict | None = None,
+    fingerprint: dict | None = None,
+    on_step=None,
+) -> Counters:
     """Writes ``config.json``, seeds, builds the network and trains it into the run folder.
 
     ``files``: role -> data file whose hash is saved (and, on resume, compared);
@@ -145,20 +182,29 @@ def fit(start: RunStart, build_network: Callable[[], torch.nn.Module], task: Tra
     scalers), saved beside the data config; ``fingerprint``: values that must
     not change between a run and its resumption (e.g. split sizes).
     """
-    files = {role: Path(path) for role, path in (files or {}).items() if path and Path(path).is_file()}
+    files = {
+        role: Path(path) for role, path in (files or {}).items() if path and Path(path).is_file()
+    }
     fingerprint = fingerprint or {}
     if start.resume:
         _check_unchanged(start, files, fingerprint)
     hashes = {role: sha256(path) for role, path in files.items()}
     start.folder.path.mkdir(parents=True, exist_ok=True)
-    start.folder.write_config({
-        "task": start.recipe.task, "rnnkit_version": __version__, "model": asdict(start.model),
-        **{name: asdict(config) for name, config in start.extras.items()},
-        "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
-        "train": asdict(start.train)})
+    start.folder.write_config(
+        {
+            "task": start.recipe.task,
+            "rnnkit_version": __version__,
+            "model": asdict(start.model),
+            **{name: asdict(config) for name, config in start.extras.items()},
+            "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
+            "train": asdict(start.train),
+        }
+    )
     torch.manual_seed(start.train.seed)
     network = build_network()
-    return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(resume=start.resume)
+    return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(
+        resume=start.resume
+    )
 
 
 class Run:
@@ -172,7 +218,9 @@ class Run:
     recipe: ClassVar[Recipe]
     network: ClassVar[type]
 
-    def __init__(self, model: torch.nn.Module, config: dict, folder: RunFolder, device: torch.device):
+    def __init__(
+        self, model: torch.nn.Module, config: dict, folder: RunFolder, device: torch.device
+    ):
         self.model, self.config, self.folder, self.device = model, config, folder, device
 
     @classmethod
@@ -188,8 +236,12 @@ class Run:
 
     def config_of(self, name: str):
         """A saved config as its dataclass: ``"data"``, ``"model"``, ``"train"`` or an extra."""
-        classes = {"data": self.recipe.data_config, "model": self.recipe.model_config,
-                   "train": TrainConfig, **self.recipe.extra_configs}
+        classes = {
+            "data": self.recipe.data_config,
+            "model": self.recipe.model_config,
+            "train": TrainConfig,
+            **self.recipe.extra_configs,
+        }
         return from_saved(classes[name], self.config[name])
 
     @contextlib.contextmanager

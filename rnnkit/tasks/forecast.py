@@ -35,7 +35,7 @@ class ForecastTask:
     def batches(self, epoch: int):
         generator = np.random.default_rng([self.seed, epoch])
         order = self.train_origins[generator.permutation(len(self.train_origins))]
-        return [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
     def loss(self, model, batch, carry):
         history, past, future, actual = self.windows.batch(batch)
@@ -45,7 +45,7 @@ class ForecastTask:
     def evaluate(self, model) -> dict:
         total = {"loss": 0.0, "mse": 0.0, "mae": 0.0}
         for start in range(0, len(self.val_origins), 512):
-            origins = self.val_origins[start:start + 512]
+            origins = self.val_origins[start : start + 512]
             history, past, future, actual = self.windows.batch(origins)
             forecast = model(history, past, future)
             point = model.point(forecast).float()
@@ -55,8 +55,14 @@ class ForecastTask:
         return {name: value / len(self.val_origins) for name, value in total.items()}
 
 
-def train_forecaster(out, data: ForecastDataConfig | None = None, model: ForecasterConfig | None = None,
-                     train: TrainConfig | None = None, resume: bool = False, on_step=None):
+def train_forecaster(
+    out,
+    data: ForecastDataConfig | None = None,
+    model: ForecasterConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    on_step=None,
+):
     """Trains a forecaster into ``out``; returns ``(ForecastRun, Counters)``. The
     linear baseline is fitted alongside and saved as ``baseline.safetensors``."""
     start = start_run(RECIPE, out, data, model, train, resume)
@@ -67,29 +73,43 @@ def train_forecaster(out, data: ForecastDataConfig | None = None, model: Forecas
     scaled, derived = prepare_series(data, model, series)
     windows = Windows(*split_columns(scaled, model), model.lookback, model.horizon, start.device)
     spans = derived["spans"]
-    train_origins = window_origins(spans["train"], model.lookback, model.horizon, data.stride, spans["train"][0])
+    train_origins = window_origins(
+        spans["train"], model.lookback, model.horizon, data.stride, spans["train"][0]
+    )
     val_origins = window_origins(spans["valid"], model.lookback, model.horizon, data.eval_stride)
-    for name, origins, span in (("training", train_origins, spans["train"]),
-                                ("validation", val_origins, spans["valid"])):
+    for name, origins, span in (
+        ("training", train_origins, spans["train"]),
+        ("validation", val_origins, spans["valid"]),
+    ):
         if not len(origins):
-            raise DataError(f"{data.data}: the {name} rows [{span[0]}, {span[1]}) hold no window of lookback "
-                            f"{model.lookback} + horizon {model.horizon}; use a shorter --lookback or "
-                            f"--horizon, or change --split")
+            raise DataError(
+                f"{data.data}: the {name} rows [{span[0]}, {span[1]}) hold no window of lookback "
+                f"{model.lookback} + horizon {model.horizon}; use a shorter --lookback or "
+                f"--horizon, or change --split"
+            )
     if not resume:
         start.folder.path.mkdir(parents=True, exist_ok=True)
         _fit_baseline(windows, train_origins, val_origins, start.folder)
-    derived.update(columns={"targets": series.target_names, "past": series.past_names},
-                   frequency=series.frequency)
+    derived.update(
+        columns={"targets": series.target_names, "past": series.past_names},
+        frequency=series.frequency,
+    )
     task = ForecastTask(windows, train_origins, val_origins, data.batch_size, start.train.seed)
-    counters = fit(start, lambda: Forecaster(model), task, files={"data": data.data}, derived=derived,
-                   on_step=on_step)
+    counters = fit(
+        start,
+        lambda: Forecaster(model),
+        task,
+        files={"data": data.data},
+        derived=derived,
+        on_step=on_step,
+    )
     return ForecastRun.load(out, device=start.train.device), counters
 
 
 def _fit_baseline(windows: Windows, train_origins, val_origins, folder: RunFolder) -> None:
     def pairs(origins):
         for start in range(0, len(origins), 4096):
-            history, _, _, actual = windows.batch(origins[start:start + 4096])
+            history, _, _, actual = windows.batch(origins[start : start + 4096])
             yield history.cpu(), actual.cpu()
 
     baseline = LinearBaseline().fit(pairs(train_origins), pairs(val_origins))

@@ -27,21 +27,26 @@ class ForecastDataConfig:
     target: str = ""
     """Column(s) to forecast, comma-separated (several: a multivariate forecast)."""
     time_column: str = "auto"
-    """Column with the timestamps; auto: the first named date, time, timestamp, datetime, month, ds, week or day; none: no time column."""
+    """Column with the timestamps; auto: the first named date, time, timestamp, datetime, month, ds,
+    week or day; none: no time column."""
     covariates: str = ""
     """Comma-separated columns observed up to the forecast origin only (past covariates)."""
     future_covariates: str = ""
-    """Comma-separated columns known ahead (planned events, prices); forecasting then needs their next --horizon values."""
+    """Comma-separated columns known ahead (planned events, prices); forecasting then needs their
+    next --horizon values."""
     calendar: bool = False
-    """Add calendar features of the timestamps (hour, weekday, day, month) as known-future covariates."""
+    """Add calendar features of the timestamps (hour, weekday, day, month) as known-future
+    covariates."""
     fill: str = "none"
-    """Missing values and missing timestamps: none (an error), interpolate (linear) or ffill (carry the last value)."""
+    """Missing values and missing timestamps: none (an error), interpolate (linear) or ffill (carry
+    the last value)."""
     order: str = "error"
     """Rows out of time order: error, or sort (by time, stable)."""
     duplicates: str = "error"
     """Rows with the same time: error, mean (average them) or last (keep the last)."""
     split: str = "0.7,0.1,0.2"
-    """Chronological train/val/test: fractions, two boundaries where val and test begin (rows or times), or ett (12/4/4 months)."""
+    """Chronological train/val/test: fractions, two boundaries where val and test begin (rows or
+    times), or ett (12/4/4 months)."""
     scaler: str = "standard"
     """Per-column scaling fitted on the training rows only: standard, minmax or none."""
     stride: int = 1
@@ -51,11 +56,13 @@ class ForecastDataConfig:
     batch_size: int = 64
     """Windows per batch."""
     season: int = 0
-    """Seasonal period for seasonal naive and MASE; 0: from the time step (hourly 24, monthly 12, ...) or the autocorrelation."""
+    """Seasonal period for seasonal naive and MASE; 0: from the time step (hourly 24, monthly 12,
+    ...) or the autocorrelation."""
 
 
 def future_features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarray, list[str]]:
-    """The known-future covariates of ``series``: its own plus calendar features; and their names."""
+    """The known-future covariates of ``series``: its own plus calendar features; and their
+    names."""
     future, names = series.future, list(series.future_names)
     if data.calendar:
         if series.time is None:
@@ -68,8 +75,16 @@ def future_features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarra
 def read_forecast_series(data: ForecastDataConfig, path) -> Series:
     """The series in ``path`` with the columns and cleaning that ``data`` names."""
     time_column = None if data.time_column == "none" else data.time_column
-    return read_series(path, parse_list(data.target), time_column, parse_list(data.covariates),
-                       parse_list(data.future_covariates), data.fill, data.order, data.duplicates)
+    return read_series(
+        path,
+        parse_list(data.target),
+        time_column,
+        parse_list(data.covariates),
+        parse_list(data.future_covariates),
+        data.fill,
+        data.order,
+        data.duplicates,
+    )
 
 
 def prepare_series(data: ForecastDataConfig, model: ForecasterConfig, series: Series):
@@ -80,9 +95,16 @@ def prepare_series(data: ForecastDataConfig, model: ForecasterConfig, series: Se
     scaler = Scaler.fit(values[slice(*spans["train"])], data.scaler)
     model.targets, model.past_covariates = series.targets.shape[1], series.past.shape[1]
     model.future_covariates = future.shape[1]
-    season = data.season or infer_season(series.targets[slice(*spans["train"])], series.frequency, model.lookback)
-    derived = {"spans": spans, "scaling": asdict(scaler), "season": season, "future_names": future_names,
-               "mase_scale": mase_scale(series.targets[slice(*spans["train"])], season).tolist()}
+    season = data.season or infer_season(
+        series.targets[slice(*spans["train"])], series.frequency, model.lookback
+    )
+    derived = {
+        "spans": spans,
+        "scaling": asdict(scaler),
+        "season": season,
+        "future_names": future_names,
+        "mase_scale": mase_scale(series.targets[slice(*spans["train"])], season).tolist(),
+    }
     return scaler.transform(values), derived
 
 
@@ -92,5 +114,9 @@ def split_columns(scaled: np.ndarray, model: ForecasterConfig):
 
 
 # Steps, not epochs: a monthly series makes 2 batches per epoch, ETTh1 about 125.
-RECIPE = Recipe("forecast", ForecastDataConfig, ForecasterConfig,
-                train_defaults={"max_steps": 1000, "eval_every": 100})
+RECIPE = Recipe(
+    "forecast",
+    ForecastDataConfig,
+    ForecasterConfig,
+    train_defaults={"max_steps": 1000, "eval_every": 100},
+)

@@ -61,7 +61,9 @@ class ForecastRun(Run):
         """The series in ``path`` read as in training; its targets must be the model's."""
         series = read_forecast_series(self.data, path)
         if series.target_names != self.config["data"]["columns"]["targets"]:
-            raise DataError(f"{path}: this model forecasts {self.config['data']['columns']['targets']}")
+            raise DataError(
+                f"{path}: this model forecasts {self.config['data']['columns']['targets']}"
+            )
         return series
 
     def _forecast(self, history, past, future) -> torch.Tensor:
@@ -69,22 +71,25 @@ class ForecastRun(Run):
         with self.inference():
             return self.model(history, past, future).float().cpu()
 
-    def predict(self, history: np.ndarray, past: np.ndarray | None = None,
-                future: np.ndarray | None = None) -> np.ndarray:
+    def predict(
+        self, history: np.ndarray, past: np.ndarray | None = None, future: np.ndarray | None = None
+    ) -> np.ndarray:
         """Forecast from arrays in original units: ``history (lookback, targets)``,
         ``past (lookback, past_covariates)``, ``future (lookback + horizon,
         future_covariates)`` -> ``(horizon, targets[, quantiles])``."""
         sizes = self.model_config
         width = sizes.targets + sizes.past_covariates + sizes.future_covariates
         values = np.zeros((sizes.lookback + sizes.horizon, width), dtype=np.float32)
-        values[:sizes.lookback, :sizes.targets] = history
+        values[: sizes.lookback, : sizes.targets] = history
         if past is not None:
-            values[:sizes.lookback, sizes.targets:sizes.targets + sizes.past_covariates] = past
+            values[: sizes.lookback, sizes.targets : sizes.targets + sizes.past_covariates] = past
         if future is not None:
-            values[:, sizes.targets + sizes.past_covariates:] = future
+            values[:, sizes.targets + sizes.past_covariates :] = future
         scaled = torch.from_numpy(self.scaler.transform(values).astype(np.float32)).to(self.device)
         targets, past_part, future_part = split_columns(scaled, sizes)
-        forecast = self._forecast(targets[None, :sizes.lookback], past_part[None, :sizes.lookback], future_part[None])
+        forecast = self._forecast(
+            targets[None, : sizes.lookback], past_part[None, : sizes.lookback], future_part[None]
+        )
         return self._unscale(forecast[0].numpy())
 
     def _unscale(self, forecast: np.ndarray) -> np.ndarray:
@@ -101,32 +106,53 @@ class ForecastRun(Run):
         Known-future covariate columns come from ``future_path`` (``horizon`` rows)."""
         sizes, series = self.model_config, self.read_series(path)
         if len(series) < sizes.lookback:
-            raise DataError(f"{path}: has {len(series)} rows; forecasting needs the last {sizes.lookback} (the lookback)")
-        times = future_times(series.time, series.frequency, sizes.horizon) if series.time is not None else None
+            raise DataError(
+                f"{path}: has {len(series)} rows; forecasting needs the last {sizes.lookback} "
+                "(the lookback)"
+            )
+        times = (
+            future_times(series.time, series.frequency, sizes.horizon)
+            if series.time is not None
+            else None
+        )
         future = self._future_covariates(series, times, future_path)
-        history, past = series.targets[-sizes.lookback:], series.past[-sizes.lookback:]
+        history, past = series.targets[-sizes.lookback :], series.past[-sizes.lookback :]
         forecast = self.predict(history, past, future)
         table = {} if times is None else {"time": times}
         for j, name in enumerate(series.target_names):
             if self.model.levels:
                 table[name] = self.model.point(torch.from_numpy(forecast))[:, j].numpy()
-                table.update({f"{name}_q{q:g}": forecast[:, j, k] for k, q in enumerate(self.model.levels)})
+                table.update(
+                    {f"{name}_q{q:g}": forecast[:, j, k] for k, q in enumerate(self.model.levels)}
+                )
             else:
                 table[name] = forecast[:, j]
         return pd.DataFrame(table)
 
     def plot_forecast(self, path, table: pd.DataFrame, png) -> None:
-        """The last lookback of each target and :meth:`forecast`'s ``table`` after it (with its interval)."""
+        """The last lookback of each target and :meth:`forecast`'s ``table`` after it (with its
+        interval)."""
         sizes, series = self.model_config, self.read_series(path)
         axis = series.time if series.time is not None else np.arange(len(series))
-        ahead = table["time"] if "time" in table else np.arange(len(series), len(series) + sizes.horizon)
+        ahead = (
+            table["time"]
+            if "time" in table
+            else np.arange(len(series), len(series) + sizes.horizon)
+        )
         panels = []
         for j, name in enumerate(series.target_names[:4]):  # a readable figure: at most four panels
             levels = [f"{name}_q{q:g}" for q in self.model.levels]
-            panels.append({"history_time": axis[-sizes.lookback:], "history": series.targets[-sizes.lookback:, j],
-                           "time": ahead, "forecast": table[name].to_numpy(),
-                           "low": table[levels[0]].to_numpy() if levels else None,
-                           "high": table[levels[-1]].to_numpy() if levels else None, "label": name})
+            panels.append(
+                {
+                    "history_time": axis[-sizes.lookback :],
+                    "history": series.targets[-sizes.lookback :, j],
+                    "time": ahead,
+                    "forecast": table[name].to_numpy(),
+                    "low": table[levels[0]].to_numpy() if levels else None,
+                    "high": table[levels[-1]].to_numpy() if levels else None,
+                    "label": name,
+                }
+            )
         plot_forecasts(panels, png, f"{self.folder.path.name}: forecast after {path}")
 
     def _future_covariates(self, series: Series, times, future_path) -> np.ndarray:
@@ -134,14 +160,25 @@ class ForecastRun(Run):
         own = series.future[-lookback:]
         if series.future_names:
             if future_path is None:
-                raise DataError(f"this model uses known-future covariates {series.future_names}: give their next "
-                                f"{sizes.horizon} values with --future FILE")
+                raise DataError(
+                    f"this model uses known-future covariates {series.future_names}: give their "
+                    "next "
+                    f"{sizes.horizon} values with --future FILE"
+                )
             ahead = read_table(future_path)
             missing = [n for n in series.future_names if n not in ahead.columns]
             if missing or len(ahead) < sizes.horizon:
-                raise DataError(f"{future_path}: needs columns {series.future_names} with {sizes.horizon} rows; "
-                                f"found columns {list(ahead.columns)} with {len(ahead)} rows")
-            own = np.concatenate([own, numeric_columns(ahead.iloc[:sizes.horizon], future_path, series.future_names)])
+                raise DataError(
+                    f"{future_path}: needs columns {series.future_names} with {sizes.horizon} "
+                    "rows; "
+                    f"found columns {list(ahead.columns)} with {len(ahead)} rows"
+                )
+            own = np.concatenate(
+                [
+                    own,
+                    numeric_columns(ahead.iloc[: sizes.horizon], future_path, series.future_names),
+                ]
+            )
         else:
             own = np.zeros((lookback + sizes.horizon, 0))
         if self.data.calendar:
@@ -161,14 +198,24 @@ class ForecastRun(Run):
         span = split_rows(len(series), self.data.split, series.time, series.frequency)[split]
         origins = window_origins(span, sizes.lookback, sizes.horizon, self.data.eval_stride)
         if not len(origins):
-            raise DataError(f"{path}: the {split} rows [{span[0]}, {span[1]}) hold no window of lookback "
-                            f"{sizes.lookback} + horizon {sizes.horizon}")
+            raise DataError(
+                f"{path}: the {split} rows [{span[0]}, {span[1]}) hold no window of lookback "
+                f"{sizes.lookback} + horizon {sizes.horizon}"
+            )
         windows = Windows(*split_columns(scaled, sizes), sizes.lookback, sizes.horizon, self.device)
         forecasts, actual, quantiles = self._backtest_forecasts(windows, origins)
-        return {"origins": origins, "span": span, "series": series, "forecasts": forecasts, "actual": actual,
-                "quantiles": quantiles}
+        return {
+            "origins": origins,
+            "span": span,
+            "series": series,
+            "forecasts": forecasts,
+            "actual": actual,
+            "quantiles": quantiles,
+        }
 
-    def backtest(self, path, split: str = "test", plot=None, plot_errors=None, windows=None) -> dict:
+    def backtest(
+        self, path, split: str = "test", plot=None, plot_errors=None, windows=None
+    ) -> dict:
         """:meth:`historical_forecasts` scored: MAE, MSE, RMSE, sMAPE and MASE on the
         original scale, MSE and MAE on the scaled values, overall and per horizon
         step, for the model and each baseline. ``plot``: PNG of the ``windows``
@@ -181,27 +228,54 @@ class ForecastRun(Run):
         for name, forecast in result["forecasts"].items():
             original = self._unscale(forecast)
             models[name] = {
-                "overall": _floats({**forecast_metrics(original, actual, scale),
-                                    **scaled_metrics(forecast, scaled_actual)}),
-                "per_step": _lists({**forecast_metrics(original, actual, scale, (0, 2)),
-                                    **scaled_metrics(forecast, scaled_actual, (0, 2))})}
-        report = {"split": split, "rows": list(result["span"]), "windows": len(result["origins"]),
-                  "horizon": self.model_config.horizon, "season": self.season, "models": models}
+                "overall": _floats(
+                    {
+                        **forecast_metrics(original, actual, scale),
+                        **scaled_metrics(forecast, scaled_actual),
+                    }
+                ),
+                "per_step": _lists(
+                    {
+                        **forecast_metrics(original, actual, scale, (0, 2)),
+                        **scaled_metrics(forecast, scaled_actual, (0, 2)),
+                    }
+                ),
+            }
+        report = {
+            "split": split,
+            "rows": list(result["span"]),
+            "windows": len(result["origins"]),
+            "horizon": self.model_config.horizon,
+            "season": self.season,
+            "models": models,
+        }
         if plot:
-            self._plot_windows(result["series"], result["origins"], result["forecasts"]["model"],
-                               result["quantiles"], plot, path, windows)
+            self._plot_windows(
+                result["series"],
+                result["origins"],
+                result["forecasts"]["model"],
+                result["quantiles"],
+                plot,
+                path,
+                windows,
+            )
         if plot_errors:
-            plot_error_by_horizon({n: np.asarray(m["per_step"]["mae"]) for n, m in models.items()}, plot_errors,
-                                  f"{path}: MAE by steps ahead ({split})")
+            plot_error_by_horizon(
+                {n: np.asarray(m["per_step"]["mae"]) for n, m in models.items()},
+                plot_errors,
+                f"{path}: MAE by steps ahead ({split})",
+            )
         return report
 
     def _backtest_forecasts(self, windows: Windows, origins):
         sizes = self.model_config
-        names = ["model", "naive", "linear"] + (["seasonal_naive"] if self.season <= sizes.lookback else [])
+        names = ["model", "naive", "linear"] + (
+            ["seasonal_naive"] if self.season <= sizes.lookback else []
+        )
         parts = {name: [] for name in names}
         actuals, quantiles = [], []
         for start in range(0, len(origins), 1024):
-            history, past, future, actual = windows.batch(origins[start:start + 1024])
+            history, past, future, actual = windows.batch(origins[start : start + 1024])
             forecast = self._forecast(history, past, future)
             history = history.float().cpu()
             parts["model"].append(self.model.point(forecast))
@@ -214,25 +288,37 @@ class ForecastRun(Run):
         joined = {name: torch.cat(chunks).numpy() for name, chunks in parts.items()}
         return joined, torch.cat(actuals).numpy(), torch.cat(quantiles).numpy()
 
-    def _plot_windows(self, series: Series, origins, forecast, quantiles, path_png, path, windows=None) -> None:
+    def _plot_windows(
+        self, series: Series, origins, forecast, quantiles, path_png, path, windows=None
+    ) -> None:
         sizes, panels = self.model_config, []
         pick = windows if windows is not None else sorted({0, len(origins) // 2, len(origins) - 1})
         for i in pick:
             if not -len(origins) <= i < len(origins):
-                raise DataError(f"window {i} does not exist: the backtest has {len(origins)} windows "
-                                f"(0 to {len(origins) - 1})")
+                raise DataError(
+                    f"window {i} does not exist: the backtest has {len(origins)} windows "
+                    f"(0 to {len(origins) - 1})"
+                )
         axis = series.time if series.time is not None else np.arange(len(series))
-        original, bands = self._unscale(forecast), self._unscale(quantiles) if self.model.levels else None
+        original, bands = (
+            self._unscale(forecast),
+            self._unscale(quantiles) if self.model.levels else None,
+        )
         for i in pick:
             t = origins[i]
-            panels.append({"history_time": axis[t - sizes.lookback:t],
-                           "history": series.targets[t - sizes.lookback:t, 0],
-                           "time": axis[t:t + sizes.horizon], "actual": series.targets[t:t + sizes.horizon, 0],
-                           "forecast": original[i, :, 0],
-                           "low": None if bands is None else bands[i, :, 0, 0],
-                           "high": None if bands is None else bands[i, :, 0, -1],
-                           "label": f"{series.target_names[0]}: window {i}, forecast from "
-                                    f"{str(axis[t]).removesuffix(' 00:00:00')}"})
+            panels.append(
+                {
+                    "history_time": axis[t - sizes.lookback : t],
+                    "history": series.targets[t - sizes.lookback : t, 0],
+                    "time": axis[t : t + sizes.horizon],
+                    "actual": series.targets[t : t + sizes.horizon, 0],
+                    "forecast": original[i, :, 0],
+                    "low": None if bands is None else bands[i, :, 0, 0],
+                    "high": None if bands is None else bands[i, :, 0, -1],
+                    "label": f"{series.target_names[0]}: window {i}, forecast from "
+                    f"{str(axis[t]).removesuffix(' 00:00:00')}",
+                }
+            )
         plot_forecasts(panels, path_png, f"{self.folder.path.name} on {path}")
 
 

@@ -52,17 +52,24 @@ class LanguageModelTask:
 
     unit = "chars"
 
-    def __init__(self, train_ids, valid_ids, config: TextDataConfig, seed: int, device, source: str = "data"):
+    def __init__(
+        self, train_ids, valid_ids, config: TextDataConfig, seed: int, device, source: str = "data"
+    ):
         self.config, self.seed, self.device = config, seed, device
         self.train_ids, self.valid_ids = train_ids.to(device), valid_ids.to(device)
-        StreamBatches(self.train_ids, config.batch_size, config.seq_len, name=f"{source}: the training split")
+        StreamBatches(
+            self.train_ids, config.batch_size, config.seq_len, name=f"{source}: the training split"
+        )
         self._epoch_batches = (None, None)
 
     def batches(self, epoch: int) -> StreamBatches:
-        # A different, seed-determined cut per epoch, so windows do not always start at the same places.
+        # A different, seed-determined cut per epoch, so windows do not always start at the same
+        # places.
         if self._epoch_batches[0] != epoch:
             offset = 0 if epoch == 0 else (self.seed * 7919 + epoch * 104729) % self.config.seq_len
-            batches = StreamBatches(self.train_ids, self.config.batch_size, self.config.seq_len, offset)
+            batches = StreamBatches(
+                self.train_ids, self.config.batch_size, self.config.seq_len, offset
+            )
             self._epoch_batches = (epoch, batches)
         return self._epoch_batches[1]
 
@@ -76,7 +83,9 @@ class LanguageModelTask:
         return evaluate_ids(model, self.valid_ids)
 
 
-def evaluate_ids(model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512, min_context: int = 1024) -> dict:
+def evaluate_ids(
+    model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512, min_context: int = 1024
+) -> dict:
     """Mean next-token loss over ``ids`` in nats, bits per token and perplexity
     (``chars`` counts the scored targets; unknown characters are not scored).
 
@@ -89,17 +98,31 @@ def evaluate_ids(model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512
     total, count, state = 0.0, 0, None
     for inputs, targets in (batches[i] for i in range(len(batches))):
         logits, state = model(inputs, state)
-        # Characters outside the vocabulary (id 0) are read but not scored: the model cannot predict them.
-        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1),
-                                 reduction="sum", ignore_index=0).item()
+        # Characters outside the vocabulary (id 0) are read but not scored: the model cannot predict
+        # them.
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]).float(),
+            targets.reshape(-1),
+            reduction="sum",
+            ignore_index=0,
+        ).item()
         count += int((targets != 0).sum())
     loss = total / max(count, 1)
-    return {"loss": loss, "bits_per_char": loss / math.log(2), "perplexity": math.exp(loss), "chars": count}
+    return {
+        "loss": loss,
+        "bits_per_char": loss / math.log(2),
+        "perplexity": math.exp(loss),
+        "chars": count,
+    }
 
 
-RECIPE = Recipe("lm", TextDataConfig, LanguageModelConfig,
-                # The bundled corpus's recipe: 110 s of training reach about 1.55 nats/char here.
-                train_defaults={"time_budget": 110.0})
+RECIPE = Recipe(
+    "lm",
+    TextDataConfig,
+    LanguageModelConfig,
+    # The bundled corpus's recipe: 110 s of training reach about 1.55 nats/char here.
+    train_defaults={"time_budget": 110.0},
+)
 
 
 class LanguageModelRun(Run):
@@ -127,13 +150,24 @@ class LanguageModelRun(Run):
     def encode_prompt(self, prompt: str) -> torch.Tensor:
         unknown = self.tokenizer.unknown_characters(prompt)
         if unknown:
-            raise DataError(f"the prompt has characters the model never saw in training: {''.join(unknown)!r}")
+            raise DataError(
+                f"the prompt has characters the model never saw in training: {''.join(unknown)!r}"
+            )
         if not prompt:
             raise DataError("the prompt is empty; give at least one character (e.g. a newline)")
         return self.tokenizer.encode(prompt)
 
-    def generate(self, prompt: str = "\n", length: int = 500, temperature: float = 1.0, top_k=None,
-                 top_p=None, seed=None, num_samples: int = 1, stream=None) -> list[str] | str:
+    def generate(
+        self,
+        prompt: str = "\n",
+        length: int = 500,
+        temperature: float = 1.0,
+        top_k=None,
+        top_p=None,
+        seed=None,
+        num_samples: int = 1,
+        stream=None,
+    ) -> list[str] | str:
         """Text continuing ``prompt``; a list when ``num_samples > 1``. ``stream`` (a file)
         receives the characters of the first sample as they are made; it is flushed
         at each line's end, and the caller flushes it at the end."""
@@ -147,9 +181,19 @@ class LanguageModelRun(Run):
                 stream.write(character)
                 if character == "\n":  # a line at a time: a flush per character halves the speed
                     stream.flush()
+
         with self.inference():
-            out = sample(self.model, ids.unsqueeze(0).expand(num_samples, -1), length, temperature, top_k,
-                         top_p, seed, banned=(0,), on_token=on_token)
+            out = sample(
+                self.model,
+                ids.unsqueeze(0).expand(num_samples, -1),
+                length,
+                temperature,
+                top_k,
+                top_p,
+                seed,
+                banned=(0,),
+                on_token=on_token,
+            )
         texts = [self.tokenizer.decode(row) for row in out]
         return texts if num_samples > 1 else texts[0]
 
@@ -159,14 +203,22 @@ def _load_data(data: TextDataConfig):
     text = read_text(path)
     train_text, valid_text, _ = split_text(text, parse_split(data.split))
     if len(valid_text) < 3:
-        raise DataError(f"{path}: the validation split has {len(valid_text)} characters; "
-                        f"use a longer file or a larger validation fraction in --split")
+        raise DataError(
+            f"{path}: the validation split has {len(valid_text)} characters; "
+            f"use a longer file or a larger validation fraction in --split"
+        )
     tokenizer = CharTokenizer.from_text(train_text)
     return path, tokenizer, tokenizer.encode(train_text), tokenizer.encode(valid_text)
 
 
-def train_language_model(out, data: TextDataConfig | None = None, model: LanguageModelConfig | None = None,
-                         train: TrainConfig | None = None, resume: bool = False, on_step=None):
+def train_language_model(
+    out,
+    data: TextDataConfig | None = None,
+    model: LanguageModelConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    on_step=None,
+):
     """Trains a char-level language model into the run folder ``out``.
 
     With ``resume=True`` the configs saved in ``out`` are used (only the limits
@@ -176,9 +228,17 @@ def train_language_model(out, data: TextDataConfig | None = None, model: Languag
     start = start_run(RECIPE, out, data, model, train, resume)
     path, tokenizer, train_ids, valid_ids = _load_data(start.data)
     start.model.vocab_size = tokenizer.vocab_size
-    task = LanguageModelTask(train_ids, valid_ids, start.data, start.train.seed, start.device, str(path))
-    counters = fit(start, lambda: LanguageModel(start.model), task, files={"data": path},
-                   derived={"vocabulary": tokenizer.to_dict()}, on_step=on_step)
+    task = LanguageModelTask(
+        train_ids, valid_ids, start.data, start.train.seed, start.device, str(path)
+    )
+    counters = fit(
+        start,
+        lambda: LanguageModel(start.model),
+        task,
+        files={"data": path},
+        derived={"vocabulary": tokenizer.to_dict()},
+        on_step=on_step,
+    )
     return LanguageModelRun.load(out, device=start.train.device), counters
 
 

@@ -35,7 +35,8 @@ class MusicDataConfig:
     """Where the pieces come from and how they are batched."""
 
     data: str | None = None
-    """Piano rolls: a benchmark .mat or .json (with train/valid/test), a MIDI file, or a folder of MIDI files."""
+    """Piano rolls: a benchmark .mat or .json (with train/valid/test), a MIDI file, or a folder of
+    MIDI files."""
     steps_per_quarter: int = 4
     """Time steps per quarter note when reading MIDI files."""
     valid_fraction: float = 0.1
@@ -47,7 +48,9 @@ class MusicDataConfig:
 
 
 def to_tensors(pieces: list[np.ndarray]) -> list[torch.Tensor]:
-    return [torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces if len(p) >= 2]
+    return [
+        torch.from_numpy(np.ascontiguousarray(p, dtype=np.float32)) for p in pieces if len(p) >= 2
+    ]
 
 
 def batch_of(pieces: list[torch.Tensor], rows, device, score_first: bool):
@@ -81,11 +84,19 @@ class MusicTask:
     unit = "frames"
 
     def __init__(self, train, valid, batch_size: int, seed: int, device):
-        self.train, self.valid, self.batch_size, self.seed, self.device = train, valid, batch_size, seed, device
+        self.train, self.valid, self.batch_size, self.seed, self.device = (
+            train,
+            valid,
+            batch_size,
+            seed,
+            device,
+        )
         self._lengths = [len(p) for p in train]
 
     def batches(self, epoch: int):
-        return bucket_batches(self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch)
+        return bucket_batches(
+            self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch
+        )
 
     def loss(self, model, rows, carry):
         inputs, lengths, targets, mask = batch_of(self.train, rows, self.device, score_first=True)
@@ -98,11 +109,19 @@ class MusicTask:
 
 
 RECIPE = Recipe(
-    "music", MusicDataConfig, PianoRollModelConfig,
+    "music",
+    MusicDataConfig,
+    PianoRollModelConfig,
     # The JSB recipe (BENCHMARKS.md: 8.42 test NLL in 1.9 minutes here). 12,000 steps
     # of JSB's short chorales; a corpus of longer pieces stops at the 15-minute budget
     # instead, with the learning-rate schedule following the time.
-    train_defaults={"max_steps": 12000, "time_budget": 900.0, "eval_every": 100, "warmup_steps": 50})
+    train_defaults={
+        "max_steps": 12000,
+        "time_budget": 900.0,
+        "eval_every": 100,
+        "warmup_steps": 50,
+    },
+)
 
 
 class MusicRun(Run):
@@ -118,15 +137,25 @@ class MusicRun(Run):
     def evaluate(self, path, split: str = "test") -> dict:
         """``{"loss": NLL per step, "steps", "pieces", "split"}`` of ``split`` in ``path``."""
         data = self.config["data"]
-        splits = read_piano_rolls(path, data["steps_per_quarter"], data["valid_fraction"], data["test_fraction"],
-                                  self.config["train"]["seed"])
+        splits = read_piano_rolls(
+            path,
+            data["steps_per_quarter"],
+            data["valid_fraction"],
+            data["test_fraction"],
+            self.config["train"]["seed"],
+        )
         if split not in splits:
             raise DataError(f"{path}: has no {split!r} split; it has {', '.join(splits)}")
         with self.inference():
             return {**split_nll(self.model, to_tensors(splits[split]), self.device), "split": split}
 
-    def generate(self, length: int, prime: np.ndarray | None = None, temperature: float = 1.0,
-                 seed: int | None = None) -> np.ndarray:
+    def generate(
+        self,
+        length: int,
+        prime: np.ndarray | None = None,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> np.ndarray:
         """``length`` new steps after ``prime`` (a piano roll, or None for a fresh start
         from silence); returns the prime followed by the new steps. O(1) work per step."""
         if temperature <= 0:
@@ -134,7 +163,11 @@ class MusicRun(Run):
         generator = torch.Generator(device=self.device)
         generator.manual_seed(seed if seed is not None else torch.seed())
         silence = torch.zeros(1, self.model.config.keys, device=self.device)
-        steps = [torch.as_tensor(prime, dtype=torch.float32, device=self.device)] if prime is not None else []
+        steps = (
+            [torch.as_tensor(prime, dtype=torch.float32, device=self.device)]
+            if prime is not None
+            else []
+        )
         with self.inference():
             # The silent start frame, then the prime in one call; only the state is kept.
             logits, state = self.model(torch.cat([silence] + steps)[None], None)
@@ -147,22 +180,32 @@ class MusicRun(Run):
         return torch.cat(steps + [torch.cat(new)] if new else steps).cpu().numpy()
 
 
-def train_music(out, data: MusicDataConfig | None = None, model: PianoRollModelConfig | None = None,
-                train: TrainConfig | None = None, resume: bool = False, on_step=None):
+def train_music(
+    out,
+    data: MusicDataConfig | None = None,
+    model: PianoRollModelConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    on_step=None,
+):
     """Trains a piano-roll model into ``out``; returns ``(MusicRun, Counters)``."""
     start = start_run(RECIPE, out, data, model, train, resume)
     data = start.data
     if not data.data:
         raise DataError("no data file: set MusicDataConfig.data (--data)")
-    splits = read_piano_rolls(data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction,
-                              start.train.seed)
+    splits = read_piano_rolls(
+        data.data, data.steps_per_quarter, data.valid_fraction, data.test_fraction, start.train.seed
+    )
     train_set, valid_set = to_tensors(splits.get("train", [])), to_tensors(splits.get("valid", []))
     if not train_set or not valid_set:
-        raise DataError(f"{data.data}: needs training and validation pieces of at least 2 steps; found "
-                        f"{len(train_set)} and {len(valid_set)}")
+        raise DataError(
+            f"{data.data}: needs training and validation pieces of at least 2 steps; found "
+            f"{len(train_set)} and {len(valid_set)}"
+        )
     task = MusicTask(train_set, valid_set, data.batch_size, start.train.seed, start.device)
-    counters = fit(start, lambda: PianoRollModel(start.model), task, files={"data": data.data},
-                   on_step=on_step)
+    counters = fit(
+        start, lambda: PianoRollModel(start.model), task, files={"data": data.data}, on_step=on_step
+    )
     return MusicRun.load(out, device=start.train.device), counters
 
 

@@ -30,14 +30,18 @@ from rnnkit.train import TrainConfig
 
 @dataclass
 class SpeechDataConfig:
-    """Where the recordings come from, how they are split, and how training batches are augmented."""
+    """Where the recordings come from, how they are split, and how training batches are
+    augmented."""
 
     data: str | None = None
-    """A folder of .wav files labelled by --pattern, or a CSV manifest with columns path,label[,speaker][,split]."""
+    """A folder of .wav files labelled by --pattern, or a CSV manifest with columns
+    path,label[,speaker][,split]."""
     pattern: str = "{label}_{speaker}_{index}.wav"
     """File-name pattern of a folder's recordings: fields {label}, {speaker}, {index} and {any}."""
     split: str = "auto"
-    """Which recordings are the test set: index (--test-indices), speakers (--test-speakers), column (the manifest's split column), random (--test-fraction), or auto (the first that applies, in that order: speakers, column, index, random)."""
+    """Which recordings are the test set: index (--test-indices), speakers (--test-speakers), column
+    (the manifest's split column), random (--test-fraction), or auto (the first that applies, in
+    that order: speakers, column, index, random)."""
     test_indices: str = "0-4"
     """File-name indices of the test recordings for --split index (FSDD's standard split is 0-4)."""
     test_speakers: str | None = None
@@ -49,11 +53,14 @@ class SpeechDataConfig:
     batch_size: int = 32
     """Recordings per batch (batches group recordings of similar length)."""
     speeds: str = "0.85,0.9,0.95,1.0,1.05,1.1,1.15"
-    """Speed perturbation (Ko et al. 2015): each training recording plays at one of these speeds, drawn afresh each epoch; 1.0 turns it off."""
+    """Speed perturbation (Ko et al. 2015): each training recording plays at one of these speeds,
+    drawn afresh each epoch; 1.0 turns it off."""
     noise_snr: float = 15.0
-    """Add white noise to each training recording at a random signal-to-noise ratio between this and 40 dB; 0 turns it off."""
+    """Add white noise to each training recording at a random signal-to-noise ratio between this and
+    40 dB; 0 turns it off."""
     test_speeds: str = "0.9,1.0,1.1"
-    """Test-time augmentation: score each recording at these speeds and average the log-probabilities (e.g. 0.9,1.0,1.1); 1.0 scores it once."""
+    """Test-time augmentation: score each recording at these speeds and average the
+    log-probabilities (e.g. 0.9,1.0,1.1); 1.0 scores it once."""
     time_masks: int = 3
     """SpecAugment: time masks per training recording (0 turns them off)."""
     time_mask_width: int = 10
@@ -73,8 +80,13 @@ class SpeechDataConfig:
         """SpecAugment as ``mask(features, generator)``, or None when it is off."""
         if not (self.time_masks or self.feature_masks):
             return None
-        return partial(spec_augment, time_masks=self.time_masks, time_width=self.time_mask_width,
-                       feature_masks=self.feature_masks, feature_width=self.feature_mask_width)
+        return partial(
+            spec_augment,
+            time_masks=self.time_masks,
+            time_width=self.time_mask_width,
+            feature_masks=self.feature_masks,
+            feature_width=self.feature_mask_width,
+        )
 
     def waveform_transform(self, extractor: FeatureExtractor) -> TrainingFeatures:
         """``(waveform, generator) -> features``, with the speed perturbation and masks."""
@@ -89,8 +101,15 @@ class SpeechDataConfig:
         return waves, self.waveform_transform(extractor)
 
     def split_of(self, recordings: list[Recording], seed: int) -> dict[str, list[Recording]]:
-        return split_recordings(recordings, self.split, self.test_indices, self.test_speakers, self.test_fraction,
-                                self.valid_fraction, seed)
+        return split_recordings(
+            recordings,
+            self.split,
+            self.test_indices,
+            self.test_speakers,
+            self.test_fraction,
+            self.valid_fraction,
+            seed,
+        )
 
 
 def _speeds(name: str, text: str) -> list[float]:
@@ -99,15 +118,19 @@ def _speeds(name: str, text: str) -> list[float]:
     except ValueError:
         speeds = []
     if not speeds or min(speeds) <= 0:
-        raise DataError(f"{name} must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {text!r}")
+        raise DataError(
+            f"{name} must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {text!r}"
+        )
     return speeds
 
 
 def encode_labels(recordings: list[Recording], labels: LabelSet) -> torch.Tensor:
     for recording in recordings:
         if recording.label not in labels.index:
-            raise DataError(f"{recording.path}: label {recording.label!r} is not among the training labels "
-                            f"({', '.join(labels.names)})")
+            raise DataError(
+                f"{recording.path}: label {recording.label!r} is not among the training labels "
+                f"({', '.join(labels.names)})"
+            )
     return torch.tensor([labels.index[r.label] for r in recordings], dtype=torch.long)
 
 
@@ -116,17 +139,27 @@ def per_speaker(recordings: list[Recording], correct: torch.Tensor) -> dict[str,
     table: dict[str, list[int]] = {}
     for recording, right in zip(recordings, correct.tolist()):
         table.setdefault(recording.speaker or "?", []).append(right)
-    return {name: {"accuracy": sum(v) / len(v), "support": len(v)} for name, v in sorted(table.items())}
+    return {
+        name: {"accuracy": sum(v) / len(v), "support": len(v)} for name, v in sorted(table.items())
+    }
 
 
 RECIPE = Recipe(
-    "speech", SpeechDataConfig, ClassifierConfig,
+    "speech",
+    SpeechDataConfig,
+    ClassifierConfig,
     # Speech-sized settings for the shared classifier (its own defaults suit word embeddings).
-    model_defaults={"hidden_size": 128, "dropout": 0.3, "embedding_dropout": 0.1, "pooling": "mean"},
+    model_defaults={
+        "hidden_size": 128,
+        "dropout": 0.3,
+        "embedding_dropout": 0.1,
+        "pooling": "mean",
+    },
     # FSDD has ~2,400 training recordings: 80 epochs take ~3 minutes here; validation
     # every 200 steps is about every 2-3 epochs.
     train_defaults={"epochs": 80.0, "eval_every": 200, "select_by": "accuracy"},
-    extra_configs={"audio": AudioConfig})
+    extra_configs={"audio": AudioConfig},
+)
 
 
 class SpeechRun(Run):
@@ -153,20 +186,34 @@ class SpeechRun(Run):
         waves = [self.extractor.waveform(*read_wav(path)) for path in paths]
         total = 0
         for speed in self.test_speeds:
-            features = [self.extractor.extract(change_speed(w, speed) if speed != 1 else w) for w in waves]
+            features = [
+                self.extractor.extract(change_speed(w, speed) if speed != 1 else w) for w in waves
+            ]
             with self.inference():
-                total = total + predict_probabilities(self.model, features, 64, self.device).clamp_min(1e-12).log()
+                total = (
+                    total
+                    + predict_probabilities(self.model, features, 64, self.device)
+                    .clamp_min(1e-12)
+                    .log()
+                )
         return torch.softmax(total / len(self.test_speeds), dim=1)
 
     def predict(self, paths) -> list[dict]:
         """Label and class probabilities of each WAV file in ``paths``."""
         paths = list(paths)
         rows = self.probabilities(paths)
-        return [{"file": str(path), "label": self.labels.names[int(row.argmax())],
-                 "probabilities": dict(zip(self.labels.names, map(float, row)))} for path, row in zip(paths, rows)]
+        return [
+            {
+                "file": str(path),
+                "label": self.labels.names[int(row.argmax())],
+                "probabilities": dict(zip(self.labels.names, map(float, row))),
+            }
+            for path, row in zip(paths, rows)
+        ]
 
     def evaluate(self, recordings: list[Recording], plot=None, title: str = "") -> dict:
-        """:func:`rnnkit.metrics.classification_report` of the recordings, plus ``per_speaker`` accuracy."""
+        """:func:`rnnkit.metrics.classification_report` of the recordings, plus ``per_speaker``
+        accuracy."""
         if not recordings:
             raise DataError("no recordings to evaluate")
         targets = encode_labels(recordings, self.labels)
@@ -176,21 +223,27 @@ class SpeechRun(Run):
         return report
 
     def split(self, source=None, split: str = "test") -> list[Recording]:
-        """The recordings of one split of ``source`` (default: the training data), split as in training."""
+        """The recordings of one split of ``source`` (default: the training data), split as in
+        training."""
         data = self.config_of("data")
         recordings = read_recordings(source or data.data, data.pattern)
         return data.split_of(recordings, self.config["train"]["seed"])[split]
 
 
 def _prepare(data: SpeechDataConfig, extractor: FeatureExtractor, seed: int):
-    """The split recordings, their labels, the training inputs and transform, and the features of the rest."""
+    """The split recordings, their labels, the training inputs and transform, and the features of
+    the rest."""
     parts = data.split_of(read_recordings(data.data, data.pattern), seed)
     for name in ("train", "valid"):
         if not parts[name]:
-            raise DataError(f"{data.data}: the {name} split is empty; check --split and the fractions")
+            raise DataError(
+                f"{data.data}: the {name} split is empty; check --split and the fractions"
+            )
     labels = LabelSet.from_labels(r.label for r in parts["train"])
     if len(labels.names) < 2:
-        raise DataError(f"{data.data}: the training recordings have {len(labels.names)} label; need at least 2")
+        raise DataError(
+            f"{data.data}: the training recordings have {len(labels.names)} label; need at least 2"
+        )
     waves = [extractor.waveform(*read_wav(r.path)) for r in parts["train"]]
     inputs, transform = data.training_inputs(extractor, waves)
     return parts, labels, inputs, transform, [extractor.read(r.path) for r in parts["valid"]]
@@ -200,8 +253,10 @@ def start_speech_run(recipe: Recipe, out, data, audio, model, train, resume: boo
     """:func:`start_run` for the speech tasks, whose data config must name the recordings."""
     start = start_run(recipe, out, data, model, train, resume, audio=audio)
     if not start.data.data:
-        raise DataError(f"no recordings: set {recipe.data_config.__name__}.data "
-                        "(--data FOLDER or --data manifest.csv)")
+        raise DataError(
+            f"no recordings: set {recipe.data_config.__name__}.data "
+            "(--data FOLDER or --data manifest.csv)"
+        )
     return start
 
 
@@ -211,28 +266,53 @@ def speech_fingerprint(labels: LabelSet, parts: dict) -> tuple[dict, dict]:
     return {"labels": labels.names}, {"counts": {name: len(part) for name, part in parts.items()}}
 
 
-def train_speech_classifier(out, data: SpeechDataConfig | None = None, audio: AudioConfig | None = None,
-                            model: ClassifierConfig | None = None, train: TrainConfig | None = None,
-                            resume: bool = False, on_step=None):
+def train_speech_classifier(
+    out,
+    data: SpeechDataConfig | None = None,
+    audio: AudioConfig | None = None,
+    model: ClassifierConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    on_step=None,
+):
     """Trains a spoken-word classifier into ``out``; returns ``(SpeechRun, Counters,
-    test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is empty)."""
+    test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is
+    empty)."""
     start = start_speech_run(RECIPE, out, data, audio, model, train, resume)
     data, model = start.data, start.model
-    parts, labels, inputs, transform, valid = _prepare(data, FeatureExtractor(start.extras["audio"]),
-                                                       start.train.seed)
+    parts, labels, inputs, transform, valid = _prepare(
+        data, FeatureExtractor(start.extras["audio"]), start.train.seed
+    )
     model.input_size, model.vocab_size = start.extras["audio"].size, 0
     model.num_classes = len(labels.names)
     targets = {name: encode_labels(part, labels) for name, part in parts.items()}
-    task = ClassifierTask((inputs, targets["train"]), (valid, targets["valid"]), model.num_classes,
-                          data.batch_size, start.train.seed, start.device, False, augment=transform)
+    task = ClassifierTask(
+        (inputs, targets["train"]),
+        (valid, targets["valid"]),
+        model.num_classes,
+        data.batch_size,
+        start.train.seed,
+        start.device,
+        False,
+        augment=transform,
+    )
     derived, fingerprint = speech_fingerprint(labels, parts)
-    counters = fit(start, lambda: SequenceClassifier(model), task, derived=derived, fingerprint=fingerprint,
-                   on_step=on_step)
+    counters = fit(
+        start,
+        lambda: SequenceClassifier(model),
+        task,
+        derived=derived,
+        fingerprint=fingerprint,
+        on_step=on_step,
+    )
     run = SpeechRun.load(out, device=start.train.device)
     report = None
     if parts["test"]:
-        report = run.evaluate(parts["test"], start.folder.file("confusion_test.png"),
-                              f"{start.folder.path.name}: test")
+        report = run.evaluate(
+            parts["test"],
+            start.folder.file("confusion_test.png"),
+            f"{start.folder.path.name}: test",
+        )
     return run, counters, report
 
 

@@ -64,10 +64,21 @@ class Joiner:
         self.waves, self.tokens, self.data, self.sample_rate = waves, tokens, data, sample_rate
 
     def draw(self, generator: torch.Generator, count: int):
-        sequences = draw_sequences(count, len(self.waves), self.data.min_words, self.data.max_words, generator)
-        return [(join_recordings([self.waves[i] for i in rows], self.sample_rate, generator,
-                                 (self.data.min_gap, self.data.max_gap)), [self.tokens[i] for i in rows])
-                for rows in sequences]
+        sequences = draw_sequences(
+            count, len(self.waves), self.data.min_words, self.data.max_words, generator
+        )
+        return [
+            (
+                join_recordings(
+                    [self.waves[i] for i in rows],
+                    self.sample_rate,
+                    generator,
+                    (self.data.min_gap, self.data.max_gap),
+                ),
+                [self.tokens[i] for i in rows],
+            )
+            for rows in sequences
+        ]
 
     def fixed(self, count: int, seed: int, extractor: FeatureExtractor):
         """``count`` sequences as ``(features, tokens)``, the same for the same seed."""
@@ -89,7 +100,13 @@ class JoinedBatches:
     turns a waveform into (augmented) features."""
 
     def __init__(self, joiner: Joiner, transform, batch_size: int, count: int, seed: int, device):
-        self.joiner, self.transform, self.batch_size, self.seed, self.device = joiner, transform, batch_size, seed, device
+        self.joiner, self.transform, self.batch_size, self.seed, self.device = (
+            joiner,
+            transform,
+            batch_size,
+            seed,
+            device,
+        )
         self.count = count
 
     def __len__(self) -> int:
@@ -99,14 +116,16 @@ class JoinedBatches:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + index)
         size = min(self.batch_size, self.count - index * self.batch_size)
         drawn = self.joiner.draw(generator, size)
-        return collate([(self.transform(wave, generator), tokens) for wave, tokens in drawn], self.device)
+        return collate(
+            [(self.transform(wave, generator), tokens) for wave, tokens in drawn], self.device
+        )
 
 
 def transcribe_features(model, features: list[torch.Tensor], device, beam_width: int = 1):
     """Token-id lists (and log-probabilities, None for greedy) of feature sequences, in order."""
     results = []
     for start in range(0, len(features), 32):
-        padded, lengths = pad_sequences(features[start:start + 32])
+        padded, lengths = pad_sequences(features[start : start + 32])
         log_probs, steps = model(padded.to(device), lengths)
         if beam_width <= 1:
             results += [(tokens, None) for tokens in greedy_decode(log_probs, steps)]
@@ -121,31 +140,56 @@ class TranscribeTask:
     unit = "sequences"
 
     def __init__(self, joiner, transform, valid, data: TranscribeDataConfig, seed: int, device):
-        self.joiner, self.transform, self.valid, self.data, self.seed, self.device = joiner, transform, valid, data, seed, device
+        self.joiner, self.transform, self.valid, self.data, self.seed, self.device = (
+            joiner,
+            transform,
+            valid,
+            data,
+            seed,
+            device,
+        )
 
     def batches(self, epoch: int):
-        return JoinedBatches(self.joiner, self.transform, self.data.batch_size, self.data.epoch_sequences,
-                             self.seed * 100_003 + epoch, self.device)
+        return JoinedBatches(
+            self.joiner,
+            self.transform,
+            self.data.batch_size,
+            self.data.epoch_sequences,
+            self.seed * 100_003 + epoch,
+            self.device,
+        )
 
     def loss(self, model, batch, carry):
         features, lengths, targets, target_lengths = batch
         log_probs, steps = model(features, lengths)
-        # zero_infinity: a sequence too short for its tokens must not turn the batch's loss infinite.
-        loss = F.ctc_loss(log_probs.transpose(0, 1), targets, steps, target_lengths, blank=0, zero_infinity=True)
+        # zero_infinity: a sequence too short for its tokens must not turn the batch's loss
+        # infinite.
+        loss = F.ctc_loss(
+            log_probs.transpose(0, 1), targets, steps, target_lengths, blank=0, zero_infinity=True
+        )
         return loss, None, len(lengths)
 
     def evaluate(self, model) -> dict:
         features, lengths, targets, target_lengths = collate(self.valid, self.device)
         log_probs, steps = model(features, lengths)
-        loss = F.ctc_loss(log_probs.transpose(0, 1), targets, steps, target_lengths, blank=0, zero_infinity=True)
+        loss = F.ctc_loss(
+            log_probs.transpose(0, 1), targets, steps, target_lengths, blank=0, zero_infinity=True
+        )
         hypotheses = greedy_decode(log_probs, steps)
-        return {"loss": loss.item(), "token_error_rate": error_rate([t for _, t in self.valid], hypotheses)}
+        return {
+            "loss": loss.item(),
+            "token_error_rate": error_rate([t for _, t in self.valid], hypotheses),
+        }
 
 
-RECIPE = Recipe("transcribe", TranscribeDataConfig, CTCConfig,
-                # 40 epochs of 1,000 joined sequences: ~6 minutes here, 1.6% digit errors on FSDD.
-                train_defaults={"epochs": 40.0, "eval_every": 200},
-                extra_configs={"audio": AudioConfig})
+RECIPE = Recipe(
+    "transcribe",
+    TranscribeDataConfig,
+    CTCConfig,
+    # 40 epochs of 1,000 joined sequences: ~6 minutes here, 1.6% digit errors on FSDD.
+    train_defaults={"epochs": 40.0, "eval_every": 200},
+    extra_configs={"audio": AudioConfig},
+)
 
 
 class TranscriberRun(Run):
@@ -191,8 +235,13 @@ class TranscriberRun(Run):
         hypotheses = [ids for ids, _ in self.decode([f for f, _ in sequences], beam_width)]
         references = [tokens for _, tokens in sequences]
         exact = sum(h == r for h, r in zip(hypotheses, references)) / len(references)
-        return {"token_error_rate": error_rate(references, hypotheses), "sequence_accuracy": exact,
-                "sequences": len(references), "tokens": sum(map(len, references)), "beam_width": beam_width}
+        return {
+            "token_error_rate": error_rate(references, hypotheses),
+            "sequence_accuracy": exact,
+            "sequences": len(references),
+            "tokens": sum(map(len, references)),
+            "beam_width": beam_width,
+        }
 
     def sequences(self, source=None, split: str = "test"):
         """The fixed evaluation sequences of one split of ``source`` (default: the
@@ -205,7 +254,9 @@ class TranscriberRun(Run):
         return joiner.fixed(count, seed + (1 if split == "valid" else 2), self.extractor)
 
 
-def _joiner(recordings, labels: LabelSet, data: TranscribeDataConfig, extractor: FeatureExtractor) -> Joiner:
+def _joiner(
+    recordings, labels: LabelSet, data: TranscribeDataConfig, extractor: FeatureExtractor
+) -> Joiner:
     if not recordings:
         raise DataError(f"{data.data}: a split has no recordings; check --split and the fractions")
     tokens = (encode_labels(recordings, labels) + 1).tolist()  # 0 is the CTC blank
@@ -213,9 +264,15 @@ def _joiner(recordings, labels: LabelSet, data: TranscribeDataConfig, extractor:
     return Joiner(waves, tokens, data, extractor.config.sample_rate)
 
 
-def train_transcriber(out, data: TranscribeDataConfig | None = None, audio: AudioConfig | None = None,
-                      model: CTCConfig | None = None, train: TrainConfig | None = None, resume: bool = False,
-                      on_step=None):
+def train_transcriber(
+    out,
+    data: TranscribeDataConfig | None = None,
+    audio: AudioConfig | None = None,
+    model: CTCConfig | None = None,
+    train: TrainConfig | None = None,
+    resume: bool = False,
+    on_step=None,
+):
     """Trains a CTC transcriber into ``out``; returns ``(TranscriberRun, Counters, test
     report)``: :meth:`TranscriberRun.evaluate` on the test sequences with beam search
     (None without test recordings). The first test sequence is saved as
@@ -226,20 +283,32 @@ def train_transcriber(out, data: TranscribeDataConfig | None = None, audio: Audi
     parts = data.split_of(read_recordings(data.data, data.pattern), seed)
     labels = LabelSet.from_labels(r.label for r in parts["train"])
     joiner = _joiner(parts["train"], labels, data, extractor)
-    valid = _joiner(parts["valid"], labels, data, extractor).fixed(data.valid_sequences, seed + 1, extractor)
+    valid = _joiner(parts["valid"], labels, data, extractor).fixed(
+        data.valid_sequences, seed + 1, extractor
+    )
     model.input_size, model.num_tokens = audio.size, len(labels.names)
-    task = TranscribeTask(joiner, data.waveform_transform(extractor), valid, data, seed, start.device)
+    task = TranscribeTask(
+        joiner, data.waveform_transform(extractor), valid, data, seed, start.device
+    )
     derived, fingerprint = speech_fingerprint(labels, parts)
-    counters = fit(start, lambda: CTCRecognizer(model), task, derived=derived, fingerprint=fingerprint,
-                   on_step=on_step)
+    counters = fit(
+        start,
+        lambda: CTCRecognizer(model),
+        task,
+        derived=derived,
+        fingerprint=fingerprint,
+        on_step=on_step,
+    )
     run = TranscriberRun.load(out, device=start.train.device)
     if not parts["test"]:
         return run, counters, None
     test = _joiner(parts["test"], labels, data, extractor)
     wave, tokens = test.draw(torch.Generator().manual_seed(seed + 2), 1)[0]
     write_wav(start.folder.file("example_test.wav"), wave, audio.sample_rate)
-    write_text(start.folder.file("example_test.txt"),
-               run.separator.join(labels.names[t - 1] for t in tokens) + "\n")
+    write_text(
+        start.folder.file("example_test.txt"),
+        run.separator.join(labels.names[t - 1] for t in tokens) + "\n",
+    )
     return run, counters, run.evaluate(run.sequences(split="test"))
 
 

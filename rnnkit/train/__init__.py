@@ -10,4 +10,12 @@ from rnnkit.train.trainer import (
     resolve_device,
 )
 
-__all__ = ["RunFolder", "TrainConfig", "Trainer", "TrainingTask", "Counters", "best_metric", "resolve_device"]
+__all__ = [
+    "RunFolder",
+    "TrainConfig",
+    "Trainer",
+    "TrainingTask",
+    "Counters",
+    "best_metric",
+    "resolve_device",
+]

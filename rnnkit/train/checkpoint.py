@@ -33,15 +33,22 @@ def read_json(path: Path):
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunFolderError(f"{path}: no such file; is {Path(path).parent} a rnnkit run folder?") from None
+        raise RunFolderError(
+            f"{path}: no such file; is {Path(path).parent} a rnnkit run folder?"
+        ) from None
     except json.JSONDecodeError as error:
-        raise RunFolderError(f"{path}: line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})") from None
+        raise RunFolderError(
+            f"{path}: line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"
+        ) from None
 
 
 def save_tensors(path: Path, tensors: dict, metadata: dict | None = None) -> None:
     # safetensors refuses tensors that share memory (tied weights): store copies.
     plain = {name: t.detach().cpu().contiguous().clone() for name, t in tensors.items()}
-    atomic_write(path, save_safetensors_bytes(plain, metadata={k: str(v) for k, v in (metadata or {}).items()}))
+    atomic_write(
+        path,
+        save_safetensors_bytes(plain, metadata={k: str(v) for k, v in (metadata or {}).items()}),
+    )
 
 
 def load_tensors(path: Path) -> dict:
@@ -66,7 +73,10 @@ def load_weights(path: Path, model: torch.nn.Module) -> None:
     missing = sorted(set(model.state_dict()) - set(tensors))
     unexpected = sorted(set(tensors) - set(model.state_dict()))
     if missing or unexpected:
-        raise RunFolderError(f"{path}: weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
+        raise RunFolderError(
+            f"{path}: weights do not fit the model: missing {missing[:5]}, unexpected "
+            f"{unexpected[:5]}"
+        )
     model.load_state_dict(tensors, strict=True)
 
 
@@ -100,8 +110,10 @@ def rng_state() -> tuple[dict, dict]:
             tensors[f"rng.cuda.{index}"] = value
     version, internal, gauss = random.getstate()
     kind, keys, position, has_gauss, cached = np.random.get_state()
-    plain = {"python": [version, list(internal), gauss],
-             "numpy": [kind, keys.tolist(), int(position), int(has_gauss), float(cached)]}
+    plain = {
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, keys.tolist(), int(position), int(has_gauss), float(cached)],
+    }
     return tensors, plain
 
 
@@ -133,7 +145,9 @@ class RunFolder:
             raise RunFolderError(f"{self.path}: no such run folder")
         config = read_json(self.file("config.json"))
         if task is not None and config.get("task") != task:
-            raise RunFolderError(f"{self.path}: holds a {config.get('task')!r} model; expected a {task!r} model")
+            raise RunFolderError(
+                f"{self.path}: holds a {config.get('task')!r} model; expected a {task!r} model"
+            )
         return config
 
     def save_model(self, model: torch.nn.Module, name: str = "model.safetensors") -> None:
@@ -154,20 +168,30 @@ class RunFolder:
         self.save_model(model, "last.safetensors")
         optimizer_tensors, optimizer_plain = optimizer_state(optimizer)
         rng_tensors, rng_plain = rng_state()
-        tensors = {**optimizer_tensors, **rng_tensors, **{f"extra.{k}": v for k, v in extra_tensors.items()}}
+        tensors = {
+            **optimizer_tensors,
+            **rng_tensors,
+            **{f"extra.{k}": v for k, v in extra_tensors.items()},
+        }
         save_tensors(self.file("state.safetensors"), tensors, metadata={"step": step})
-        write_json(self.file("state.json"), {"counters": counters, "optimizer": optimizer_plain, "rng": rng_plain})
+        write_json(
+            self.file("state.json"),
+            {"counters": counters, "optimizer": optimizer_plain, "rng": rng_plain},
+        )
 
     def load_training_state(self, model, optimizer) -> tuple[dict, dict]:
-        """Restores what :meth:`save_training_state` wrote; returns ``(counters, extra_tensors)``."""
+        """Restores what :meth:`save_training_state` wrote; returns ``(counters,
+        extra_tensors)``."""
         plain = read_json(self.file("state.json"))
         tensors = load_tensors(self.file("state.safetensors"))
         saved_step = tensors_metadata(self.file("state.safetensors")).get("step")
         if saved_step != str(plain["counters"]["step"]):
-            raise RunFolderError(f"{self.path}: state.json is at step {plain['counters']['step']} but "
-                                 f"state.safetensors at step {saved_step}; the last save was cut short")
+            raise RunFolderError(
+                f"{self.path}: state.json is at step {plain['counters']['step']} but "
+                f"state.safetensors at step {saved_step}; the last save was cut short"
+            )
         self.load_model(model, "last.safetensors")
         restore_optimizer(optimizer, tensors, plain["optimizer"])
         restore_rng(tensors, plain["rng"])
-        extra = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
+        extra = {k[len("extra.") :]: v for k, v in tensors.items() if k.startswith("extra.")}
         return plain["counters"], extra

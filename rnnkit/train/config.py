@@ -30,17 +30,20 @@ class TrainConfig:
     epochs: float | None = None
     """Stop after this many passes over the training data."""
     time_budget: float | None = None
-    """Stop after this many seconds of training (the schedule then follows time, so runs are not bit-reproducible)."""
+    """Stop after this many seconds of training (the schedule then follows time, so runs are not
+    bit-reproducible)."""
     eval_every: int = 250
     """Validate every this many steps (and at the end), keeping the best weights."""
     early_stopping: int = 0
     """Stop after this many validations without improvement; 0 turns it off."""
     select_by: str = "loss"
-    """Validation metric that picks the best weights and drives early stopping: loss (lower is better) or one the task reports where higher is better (accuracy, macro_f1)."""
+    """Validation metric that picks the best weights and drives early stopping: loss (lower is
+    better) or one the task reports where higher is better (accuracy, macro_f1)."""
     seed: int = 0
     """Seed for weights, dropout and data order: the same seed gives the same run."""
     precision: str = "auto"
-    """fp32; bf16 autocast (bfloat16 matrix maths, float32 weights); or auto: bf16 where the hardware has native bfloat16 (AVX-512 BF16/AMX CPUs, CUDA GPUs), else fp32."""
+    """fp32; bf16 autocast (bfloat16 matrix maths, float32 weights); or auto: bf16 where the
+    hardware has native bfloat16 (AVX-512 BF16/AMX CPUs, CUDA GPUs), else fp32."""
     device: str = "auto"
     """cpu, cuda, or auto (cuda when available)."""
     progress: bool = True
@@ -50,7 +53,9 @@ class TrainConfig:
         choices = {"decay": ("cosine", "linear", "none"), "precision": ("auto", "fp32", "bf16")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
+                )
         for name in ("max_steps", "epochs", "time_budget"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -60,7 +65,8 @@ class TrainConfig:
 
 
 def learning_rate_factor(config: TrainConfig, step: int, progress: float) -> float:
-    """Multiplier of the peak learning rate: linear warm-up, then decay over ``progress`` in [0, 1]."""
+    """Multiplier of the peak learning rate: linear warm-up, then decay over ``progress`` in [0,
+    1]."""
     warmup = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps > 0 else 1.0
     progress = min(max(progress, 0.0), 1.0)
     low = config.min_lr_ratio
@@ -77,13 +83,17 @@ def native_bf16(device) -> bool:
     """Whether ``device`` computes bfloat16 natively; emulated bf16 is slower than float32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    checks = [
+        getattr(torch.cpu, name, None)
+        for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    ]
     return any(check() for check in checks if check is not None)
 
 
 def autocast(precision: str, device):
     """The autocast context of a resolved precision (bf16) or none (fp32). Evaluate and
-    predict in the training precision too: a model trained in bf16 can score differently in float32."""
+    predict in the training precision too: a model trained in bf16 can score differently in
+    float32."""
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -33,10 +33,13 @@ class Progress:
 
             self.bar = tqdm(unit="step", file=self.stream, dynamic_ncols=True)
 
-    def update(self, step: int, total: int | None, loss: float, rate: float, eta: float | None) -> None:
+    def update(
+        self, step: int, total: int | None, loss: float, rate: float, eta: float | None
+    ) -> None:
         if not self.enabled:
             return
-        text = f"loss {loss:.4f} | {rate:,.0f} {self.unit}/s | ETA {'?' if eta is None else _clock(eta)}"
+        shown_eta = "?" if eta is None else _clock(eta)
+        text = f"loss {loss:.4f} | {rate:,.0f} {self.unit}/s | ETA {shown_eta}"
         if self.bar is not None:
             self.bar.total = total
             self.bar.n = step
@@ -77,7 +80,10 @@ class MetricsLog:
 
                 self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
             except ImportError:
-                warnings.warn("TensorBoard logging is off: the tensorboard package is not installed", stacklevel=2)
+                warnings.warn(
+                    "TensorBoard logging is off: the tensorboard package is not installed",
+                    stacklevel=2,
+                )
 
     def log(self, step: int, **values) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:

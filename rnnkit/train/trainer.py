@@ -3,7 +3,8 @@
 A task is anything that fits :class:`TrainingTask`; callbacks go in at
 construction. Minimal use::
 
-    trainer = Trainer(model, task, RunFolder("runs/x"), TrainConfig(max_steps=100), on_step=print_loss)
+    trainer = Trainer(model, task, RunFolder("runs/x"), TrainConfig(max_steps=100),
+    on_step=print_loss)
     counters = trainer.fit()
 """
 
@@ -41,7 +42,8 @@ class TrainingTask(Protocol):
         """The batches of one epoch, indexable so that a resumed run picks up at the exact batch."""
 
     def loss(self, model: torch.nn.Module, batch, carry) -> tuple[torch.Tensor, Any, int]:
-        """``(mean loss of the batch, state to carry into the next batch or None, items covered)``."""
+        """``(mean loss of the batch, state to carry into the next batch or None, items
+        covered)``."""
 
     def evaluate(self, model: torch.nn.Module) -> dict:
         """Validation metrics with a ``loss`` key (lower is better). A task may also name,
@@ -74,18 +76,29 @@ def resolve_device(name: str) -> torch.device:
 class Trainer:
     """Trains ``model`` on ``task`` into ``folder`` under ``config``. Call :meth:`fit`."""
 
-    def __init__(self, model: torch.nn.Module, task: TrainingTask, folder: RunFolder, config: TrainConfig,
-                 on_step: Callable[[Trainer, float], None] | None = None):
-        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in here)."""
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        task: TrainingTask,
+        folder: RunFolder,
+        config: TrainConfig,
+        on_step: Callable[[Trainer, float], None] | None = None,
+    ):
+        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in
+        here)."""
         self.model, self.task, self.folder, self.config = model, task, folder, config
         self.on_step = on_step
         self.device = resolve_device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
-        self.optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
-                                           weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
         allowed = ("loss", *getattr(task, "higher_is_better", ()))
         if config.select_by not in allowed:
-            raise ValueError(f"select_by must be one of {', '.join(allowed)} for this task; got {config.select_by!r}")
+            raise ValueError(
+                f"select_by must be one of {', '.join(allowed)} for this task; got "
+                f"{config.select_by!r}"
+            )
         self.counters = Counters()
         self.carry = None
         self.stop_requested = False
@@ -97,7 +110,9 @@ class Trainer:
     def _total_steps(self) -> int | None:
         totals = [self.config.max_steps] if self.config.max_steps else []
         if self.config.epochs:
-            if self._steps_per_epoch is None:  # epoch 0's count; later epochs' offsets may differ by one
+            if (
+                self._steps_per_epoch is None
+            ):  # epoch 0's count; later epochs' offsets may differ by one
                 self._steps_per_epoch = len(self.task.batches(0))
             totals.append(math.ceil(self.config.epochs * self._steps_per_epoch))
         return min(totals) if totals else None
@@ -143,8 +158,10 @@ class Trainer:
         value = loss.item()
         if not math.isfinite(value):
             raise TrainingDiverged(
-                f"the training loss became {value} at step {self.counters.step + 1}; stopped without saving, "
-                f"so the last good checkpoint in {self.folder.path} is intact (try a lower --learning-rate)"
+                f"the training loss became {value} at step {self.counters.step + 1}; stopped "
+                "without saving, "
+                f"so the last good checkpoint in {self.folder.path} is intact (try a lower "
+                "--learning-rate)"
             )
         loss.backward()
         # The norm before clipping is logged either way (train_grad_norm): it is how
@@ -164,8 +181,10 @@ class Trainer:
             metrics = self.task.evaluate(self.model)
         counters = self.counters
         counters.last_eval = {"step": counters.step, **metrics}
-        self.metrics.log(counters.step, **{f"val_{k}": v for k, v in metrics.items()
-                                           if isinstance(v, (int, float))})
+        self.metrics.log(
+            counters.step,
+            **{f"val_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))},
+        )
         score = self._selection_score(metrics)
         improved = score < counters.best_score
         if improved:
@@ -175,7 +194,9 @@ class Trainer:
         else:
             counters.evals_without_improvement += 1
         shown = " | ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
-        self.progress.message(f"step {counters.step}: validation {shown}{' (best)' if improved else ''}")
+        self.progress.message(
+            f"step {counters.step}: validation {shown}{' (best)' if improved else ''}"
+        )
 
     def _selection_score(self, metrics: dict) -> float:
         """The ``select_by`` metric as a number where lower is better (so ``best_score``
@@ -185,9 +206,13 @@ class Trainer:
 
     def _save_state(self) -> None:
         carry = self.carry
-        parts = list(carry) if isinstance(carry, (tuple, list)) else ([] if carry is None else [carry])
+        parts = (
+            list(carry) if isinstance(carry, (tuple, list)) else ([] if carry is None else [carry])
+        )
         extra = {f"carry.{i}": t for i, t in enumerate(parts)}
-        counters = dict(vars(self.counters), carry_parts=len(parts), carry_is_tuple=isinstance(carry, tuple))
+        counters = dict(
+            vars(self.counters), carry_parts=len(parts), carry_is_tuple=isinstance(carry, tuple)
+        )
         self.folder.save_training_state(self.model, self.optimizer, counters, extra)
 
     def _resume(self) -> None:
@@ -211,8 +236,10 @@ class Trainer:
         """
         self.model.to(self.device)
         self.metrics = MetricsLog(self.folder.path, fresh=not resume)
-        self.progress.message(f"training on {self.device.type} in {self.precision}, "
-                              f"{sum(p.numel() for p in self.model.parameters()):,} parameters")
+        self.progress.message(
+            f"training on {self.device.type} in {self.precision}, "
+            f"{sum(p.numel() for p in self.model.parameters()):,} parameters"
+        )
         if resume:
             self._resume()
         previous = signal.getsignal(signal.SIGINT)
@@ -250,37 +277,58 @@ class Trainer:
                 counters.elapsed = time.monotonic() - start
                 step_times = (step_times + [time.monotonic() - begun])[-50:]
                 seconds = sum(step_times) / len(step_times)
-                self.metrics.log(counters.step, train_loss=loss, train_lr=self.optimizer.param_groups[0]["lr"],
-                                 train_rate=items / seconds, train_grad_norm=norm)
-                self.progress.update(counters.step, self._total_steps(), loss, items / seconds, self._eta(seconds))
+                self.metrics.log(
+                    counters.step,
+                    train_loss=loss,
+                    train_lr=self.optimizer.param_groups[0]["lr"],
+                    train_rate=items / seconds,
+                    train_grad_norm=norm,
+                )
+                self.progress.update(
+                    counters.step, self._total_steps(), loss, items / seconds, self._eta(seconds)
+                )
                 if self.on_step is not None:
                     self.on_step(self, loss)
                 if counters.step % config.eval_every == 0:
                     self._evaluate()
                     self._save_state()
-                    if config.early_stopping and counters.evals_without_improvement >= config.early_stopping:
-                        counters.stopped_because = f"no improvement in {config.early_stopping} validations"
+                    if (
+                        config.early_stopping
+                        and counters.evals_without_improvement >= config.early_stopping
+                    ):
+                        counters.stopped_because = (
+                            f"no improvement in {config.early_stopping} validations"
+                        )
                 if self.stop_requested:
                     counters.stopped_because = "interrupted"
             if counters.batch_index >= len(batches):
                 counters.epoch, counters.batch_index, self.carry = counters.epoch + 1, 0, None
                 if config.epochs and counters.epoch >= config.epochs:
-                    counters.stopped_because = counters.stopped_because or f"reached {config.epochs:g} epochs"
+                    counters.stopped_because = (
+                        counters.stopped_because or f"reached {config.epochs:g} epochs"
+                    )
         self._finish()
 
     def _finish(self) -> None:
         counters = self.counters
-        if counters.last_eval.get("step") != counters.step and counters.stopped_because != "interrupted":
+        if (
+            counters.last_eval.get("step") != counters.step
+            and counters.stopped_because != "interrupted"
+        ):
             self._evaluate()
         if counters.best_step < 0:  # interrupted before any validation: ship what there is
             self.folder.save_model(self.model)
         self._save_state()
         records = self.metrics.read()
         if records:
-            plot_learning_curve(records, self.folder.file("learning_curve.png"), str(self.folder.path.name))
-        self.progress.message(f"stopped: {counters.stopped_because}; best validation "
-                              f"{self.config.select_by} {best_metric(counters, self.config):.4f} "
-                              f"at step {counters.best_step}")
+            plot_learning_curve(
+                records, self.folder.file("learning_curve.png"), str(self.folder.path.name)
+            )
+        self.progress.message(
+            f"stopped: {counters.stopped_because}; best validation "
+            f"{self.config.select_by} {best_metric(counters, self.config):.4f} "
+            f"at step {counters.best_step}"
+        )
 
 
 def best_metric(counters: Counters, config: TrainConfig) -> float:

@@ -11,8 +11,19 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.data import BUNDLED_CORPUS
 
-TINY = ["--batch-size", "4", "--seq-len", "16", "--hidden-size", "16", "--embedding-size", "8",
-        "--eval-every", "5", "--no-progress"]
+TINY = [
+    "--batch-size",
+    "4",
+    "--seq-len",
+    "16",
+    "--hidden-size",
+    "16",
+    "--embedding-size",
+    "8",
+    "--eval-every",
+    "5",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,16 +32,40 @@ def trained(tmp_path_factory):
     text = folder / "text.txt"
     text.write_text(BUNDLED_CORPUS.read_text()[:5000])
     out = folder / "run"
-    assert main(["train", "lm", "--data", str(text), "--out", str(out), "--max-steps", "10",
-                 "--sample-length", "20", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "lm",
+                "--data",
+                str(text),
+                "--out",
+                str(out),
+                "--max-steps",
+                "10",
+                "--sample-length",
+                "20",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     return out, text
 
 
 def test_train_writes_the_run_folder(trained, capsys):
     out, _ = trained
     names = {p.name for p in out.iterdir()}
-    assert {"config.json", "model.safetensors", "last.safetensors", "state.json", "state.safetensors",
-            "metrics.jsonl", "learning_curve.png", "tensorboard"} <= names
+    assert {
+        "config.json",
+        "model.safetensors",
+        "last.safetensors",
+        "state.json",
+        "state.safetensors",
+        "metrics.jsonl",
+        "learning_curve.png",
+        "tensorboard",
+    } <= names
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "lm" and config["model"]["hidden_size"] == 16
     assert len(config["data"]["vocabulary"]["characters"]) + 1 == config["model"]["vocab_size"]
@@ -42,8 +77,27 @@ def test_generate_is_seeded_and_batched(trained, capsys):
     first = capsys.readouterr().out
     assert main(["generate", str(out), "--prompt", "ROMEO:", "--length", "40", "--seed", "3"]) == 0
     assert capsys.readouterr().out == first and len(first.rstrip("\n")) >= 40
-    assert main(["generate", str(out), "--length", "10", "--num-samples", "3", "--top-k", "5",
-                 "--top-p", "0.9", "--temperature", "0.7", "--seed", "1"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(out),
+                "--length",
+                "10",
+                "--num-samples",
+                "3",
+                "--top-k",
+                "5",
+                "--top-p",
+                "0.9",
+                "--temperature",
+                "0.7",
+                "--seed",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.count("--- sample") == 3
 
 
@@ -65,36 +119,71 @@ def test_bad_files_get_one_line_errors(tmp_path, capsys, trained):
     empty = tmp_path / "empty.txt"
     empty.write_text("")
     base = ["train", "lm", "--out", str(tmp_path / "x"), "--max-steps", "1", *TINY]
-    assert _error([*base, "--data", str(empty)], capsys) == f"rnnkit: error: {empty}: the file is empty; expected UTF-8 text"
+    assert (
+        _error([*base, "--data", str(empty)], capsys)
+        == f"rnnkit: error: {empty}: the file is empty; expected UTF-8 text"
+    )
     binary = tmp_path / "image.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
     assert _error([*base, "--data", str(binary)], capsys) == (
-        f"rnnkit: error: {binary}: line 3, column 1: found a NUL byte; expected UTF-8 text, not a binary file")
+        f"rnnkit: error: {binary}: line 3, column 1: found a NUL byte; expected UTF-8 text, not a "
+        "binary file"
+    )
     latin = tmp_path / "latin.txt"
     latin.write_bytes("caf\xe9".encode("latin-1"))
     assert _error([*base, "--data", str(latin)], capsys) == (
-        f"rnnkit: error: {latin}: line 1, column 4: byte 0xe9 is not valid UTF-8; expected UTF-8 text")
+        f"rnnkit: error: {latin}: line 1, column 4: byte 0xe9 is not valid UTF-8; expected UTF-8 "
+        "text"
+    )
     short = tmp_path / "short.txt"
     short.write_text("To be, or not to be: that is the question. Whether 'tis no\n")
     assert _error([*base, "--data", str(short)], capsys) == (
-        f"rnnkit: error: {short}: the training split has 53 tokens; one batch of 4 streams x 16 steps needs at least 68: "
-        "use a longer file or a smaller --batch-size/--seq-len")
+        f"rnnkit: error: {short}: the training split has 53 tokens; one batch of 4 streams x 16 "
+        "steps needs at least 68: "
+        "use a longer file or a smaller --batch-size/--seq-len"
+    )
     assert _error(["generate", str(out), "--prompt", "ü€"], capsys) == (
-        "rnnkit: error: the prompt has characters the model never saw in training: 'ü€'")
-    assert _error(["generate", str(tmp_path / "none")], capsys) == f"rnnkit: error: {tmp_path / 'none'}: no such run folder"
+        "rnnkit: error: the prompt has characters the model never saw in training: 'ü€'"
+    )
+    assert (
+        _error(["generate", str(tmp_path / "none")], capsys)
+        == f"rnnkit: error: {tmp_path / 'none'}: no such run folder"
+    )
 
 
 def test_help_has_examples(capsys):
     with pytest.raises(SystemExit):
         main(["train", "lm", "--help"])
     text = capsys.readouterr().out
-    assert "examples:" in text and "--hidden-size" in text and "Width of each recurrent layer's state" in text
+    assert (
+        "examples:" in text
+        and "--hidden-size" in text
+        and "Width of each recurrent layer's state" in text
+    )
 
 
 def test_ctrl_c_saves_and_resume_continues(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "rnnkit.cli", "train", "lm", "--out", str(out), "--time-budget", "120",
-               "--batch-size", "8", "--seq-len", "32", "--hidden-size", "32", "--no-progress", "--eval-every", "100000"]
+    command = [
+        sys.executable,
+        "-m",
+        "rnnkit.cli",
+        "train",
+        "lm",
+        "--out",
+        str(out),
+        "--time-budget",
+        "120",
+        "--batch-size",
+        "8",
+        "--seq-len",
+        "32",
+        "--hidden-size",
+        "32",
+        "--no-progress",
+        "--eval-every",
+        "100000",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not (out / "metrics.jsonl").exists() and time.monotonic() < deadline:
@@ -107,8 +196,28 @@ def test_ctrl_c_saves_and_resume_continues(tmp_path):
     state = json.loads((out / "state.json").read_text())
     assert state["counters"]["stopped_because"] == "interrupted" and state["counters"]["step"] >= 1
     assert (out / "model.safetensors").exists()
-    resumed = subprocess.run([sys.executable, "-m", "rnnkit.cli", "train", "lm", "--out", str(out), "--resume",
-                              "--max-steps", str(state["counters"]["step"] + 3), "--sample-length", "5",
-                              "--no-progress"], capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rnnkit.cli",
+            "train",
+            "lm",
+            "--out",
+            str(out),
+            "--resume",
+            "--max-steps",
+            str(state["counters"]["step"] + 3),
+            "--sample-length",
+            "5",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert resumed.returncode == 0, resumed.stderr
-    assert json.loads((out / "state.json").read_text())["counters"]["step"] == state["counters"]["step"] + 3
+    assert (
+        json.loads((out / "state.json").read_text())["counters"]["step"]
+        == state["counters"]["step"] + 3
+    )

@@ -8,7 +8,17 @@ import pytest
 from rnnkit.cli import main
 from rnnkit.tasks.transcribe import load_transcriber
 
-TINY = ["--test-indices", "0-2", "--hidden-size", "8", "--max-steps", "4", "--eval-every", "2", "--no-progress"]
+TINY = [
+    "--test-indices",
+    "0-2",
+    "--hidden-size",
+    "8",
+    "--max-steps",
+    "4",
+    "--eval-every",
+    "2",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -16,8 +26,28 @@ def runs(fsdd_slice, tmp_path_factory):
     folder = tmp_path_factory.mktemp("speech")
     speech, ctc = folder / "speech", folder / "ctc"
     assert main(["train", "speech", "--data", str(fsdd_slice), "--out", str(speech), *TINY]) == 0
-    assert main(["train", "transcribe", "--data", str(fsdd_slice), "--out", str(ctc), "--epoch-sequences", "16",
-                 "--valid-sequences", "8", "--test-sequences", "8", "--num-layers", "1", *TINY]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "transcribe",
+                "--data",
+                str(fsdd_slice),
+                "--out",
+                str(ctc),
+                "--epoch-sequences",
+                "16",
+                "--valid-sequences",
+                "8",
+                "--test-sequences",
+                "8",
+                "--num-layers",
+                "1",
+                *TINY,
+            ]
+        )
+        == 0
+    )
     return speech, ctc
 
 
@@ -25,11 +55,19 @@ def test_train_prints_the_test_report_per_speaker(runs, capsys, fsdd_slice):
     speech, _ = runs
     assert main(["evaluate", str(speech), "--data", str(fsdd_slice), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert sorted(report["per_speaker"]) == ["jackson", "nicolas", "theo"] and report["labels"] == ["0", "1", "2"]
+    assert sorted(report["per_speaker"]) == ["jackson", "nicolas", "theo"] and report["labels"] == [
+        "0",
+        "1",
+        "2",
+    ]
     assert main(["evaluate", str(speech), "--data", str(fsdd_slice)]) == 0
     printed = capsys.readouterr().out
-    assert printed.startswith(f"{fsdd_slice} (test): accuracy ") and "accuracy per speaker:" in printed
-    assert "jackson    " in printed and " 9\n" in printed  # support as a count: 3 digits x indices 0-2
+    assert (
+        printed.startswith(f"{fsdd_slice} (test): accuracy ") and "accuracy per speaker:" in printed
+    )
+    assert (
+        "jackson    " in printed and " 9\n" in printed
+    )  # support as a count: 3 digits x indices 0-2
 
 
 def test_predict_gives_each_files_label_and_probabilities(runs, capsys, fsdd_slice):
@@ -44,8 +82,10 @@ def test_predict_gives_each_files_label_and_probabilities(runs, capsys, fsdd_sli
     label, probability, name = capsys.readouterr().out.strip().split("\t")
     assert label in "012" and 0 < float(probability) <= 1 and name == str(files[0])
     assert main(["predict", str(speech), str(files[0]), "--test-speeds", "fast"]) == 2
-    assert capsys.readouterr().err == ("rnnkit: error: test_speeds must be positive numbers separated by commas, "
-                                       "e.g. 0.9,1.0,1.1; got 'fast'\n")
+    assert capsys.readouterr().err == (
+        "rnnkit: error: test_speeds must be positive numbers separated by commas, "
+        "e.g. 0.9,1.0,1.1; got 'fast'\n"
+    )
 
 
 def test_transcribe_prints_digit_strings(runs, capsys):
@@ -62,7 +102,9 @@ def test_transcribe_prints_digit_strings(runs, capsys):
 
 def test_evaluate_scores_greedy_and_beam_decoding(runs, capsys, fsdd_slice):
     _, ctc = runs
-    assert main(["evaluate", str(ctc), "--data", str(fsdd_slice), "--json", "--beam-width", "3"]) == 0
+    assert (
+        main(["evaluate", str(ctc), "--data", str(fsdd_slice), "--json", "--beam-width", "3"]) == 0
+    )
     report = json.loads(capsys.readouterr().out)
     run = load_transcriber(ctc)
     sequences = run.sequences(fsdd_slice, "test")
@@ -75,12 +117,23 @@ def test_errors_are_one_line(runs, capsys, tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunk")
     cases = [
-        (["predict", str(speech), str(broken)], f"{broken}: corrupt or truncated WAV: no 'fmt ' chunk"),
-        (["transcribe", str(speech), str(broken)], f"{speech}: holds a 'speech' model; expected a 'transcribe' model"),
-        (["predict", str(ctc), str(broken)],
-         f"{ctc}: holds a 'transcribe' model, which 'rnnkit predict' does not know; use 'rnnkit transcribe'"),
-        (["predict", str(speech), "--input", str(broken)],
-         f"{speech}: classifies recordings; give WAV files as arguments (no --input)"),
+        (
+            ["predict", str(speech), str(broken)],
+            f"{broken}: corrupt or truncated WAV: no 'fmt ' chunk",
+        ),
+        (
+            ["transcribe", str(speech), str(broken)],
+            f"{speech}: holds a 'speech' model; expected a 'transcribe' model",
+        ),
+        (
+            ["predict", str(ctc), str(broken)],
+            f"{ctc}: holds a 'transcribe' model, which 'rnnkit predict' does not know; use "
+            "'rnnkit transcribe'",
+        ),
+        (
+            ["predict", str(speech), "--input", str(broken)],
+            f"{speech}: classifies recordings; give WAV files as arguments (no --input)",
+        ),
     ]
     for argv, message in cases:
         assert main(argv) == 2

@@ -5,11 +5,22 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.data.audio import (AudioConfig, FeatureExtractor, TrainingFeatures, add_noise, change_speed, deltas,
-                               mel_filterbank, power_spectrogram, spec_augment)
+from rnnkit.data.audio import (
+    AudioConfig,
+    FeatureExtractor,
+    TrainingFeatures,
+    add_noise,
+    change_speed,
+    deltas,
+    mel_filterbank,
+    power_spectrogram,
+    spec_augment,
+)
 from rnnkit.data.wav import read_wav
 
-librosa = pytest.importorskip("librosa", reason="librosa is the reference for the features (pip install -e '.[dev]')")
+librosa = pytest.importorskip(
+    "librosa", reason="librosa is the reference for the features (pip install -e '.[dev]')"
+)
 
 
 @pytest.fixture
@@ -17,8 +28,10 @@ def recording(shared_data):
     return read_wav(shared_data / "fsdd" / "recordings" / "7_jackson_32.wav")
 
 
-@pytest.mark.parametrize("rate,fft,bands,low,high", [(8000, 256, 40, 0.0, None), (16000, 512, 64, 20.0, 7600.0),
-                                                     (22050, 1024, 128, 0.0, 11025.0)])
+@pytest.mark.parametrize(
+    "rate,fft,bands,low,high",
+    [(8000, 256, 40, 0.0, None), (16000, 512, 64, 20.0, 7600.0), (22050, 1024, 128, 0.0, 11025.0)],
+)
 def test_mel_filterbank_matches_librosa(rate, fft, bands, low, high):
     ours = mel_filterbank(rate, fft, bands, low, high)
     reference = librosa.filters.mel(sr=rate, n_fft=fft, n_mels=bands, fmin=low, fmax=high)
@@ -30,8 +43,14 @@ def test_mel_spectrogram_matches_librosa(recording):
     samples, rate = recording
     config = AudioConfig()
     ours = mel_filterbank(rate, config.fft_size, 40) @ power_spectrogram(samples, config)
-    reference = librosa.feature.melspectrogram(y=samples.numpy(), sr=rate, n_fft=config.fft_size, hop_length=config.hop,
-                                               win_length=config.window, n_mels=40)
+    reference = librosa.feature.melspectrogram(
+        y=samples.numpy(),
+        sr=rate,
+        n_fft=config.fft_size,
+        hop_length=config.hop,
+        win_length=config.window,
+        n_mels=40,
+    )
     assert ours.shape == reference.shape == (40, 1 + len(samples) // config.hop)
     assert np.abs(ours.numpy() - reference).max() < 1e-5 * reference.max()
 
@@ -41,8 +60,14 @@ def test_static_features_match_librosa(recording, features):
     samples, rate = recording
     config = AudioConfig(features=features, deltas=0, normalise="none", mfcc_coefficients=13)
     ours = FeatureExtractor(config).extract(samples)
-    mel = librosa.feature.melspectrogram(y=samples.numpy(), sr=rate, n_fft=config.fft_size, hop_length=config.hop,
-                                         win_length=config.window, n_mels=config.mel_bands)
+    mel = librosa.feature.melspectrogram(
+        y=samples.numpy(),
+        sr=rate,
+        n_fft=config.fft_size,
+        hop_length=config.hop,
+        win_length=config.window,
+        n_mels=config.mel_bands,
+    )
     reference = librosa.power_to_db(mel, top_db=80.0)
     if features == "mfcc":
         reference = librosa.feature.mfcc(S=reference, n_mfcc=13)
@@ -68,9 +93,16 @@ def test_extractor_resamples_stacks_deltas_and_normalises(recording):
     features = extractor.extract(samples, rate)
     assert features.shape[1] == config.size == 39  # 13 MFCCs, deltas, delta-deltas
     upsampled = extractor.waveform(samples, rate)
-    assert len(upsampled) == 2 * len(samples) and features.shape[0] == 1 + len(upsampled) // config.hop
-    assert features.mean(0).abs().max() < 1e-4 and (features.std(0, correction=0) - 1).abs().max() < 1e-3
-    static = FeatureExtractor(AudioConfig(sample_rate=16000, deltas=0, normalise="none")).extract(samples, rate)
+    assert (
+        len(upsampled) == 2 * len(samples) and features.shape[0] == 1 + len(upsampled) // config.hop
+    )
+    assert (
+        features.mean(0).abs().max() < 1e-4
+        and (features.std(0, correction=0) - 1).abs().max() < 1e-3
+    )
+    static = FeatureExtractor(AudioConfig(sample_rate=16000, deltas=0, normalise="none")).extract(
+        samples, rate
+    )
     first = deltas(static)
     raw = FeatureExtractor(AudioConfig(sample_rate=16000, normalise="none")).extract(samples, rate)
     assert torch.allclose(raw, torch.cat([static, first, deltas(first)], 1), atol=1e-4)
@@ -86,16 +118,26 @@ def test_tiny_and_silent_inputs_give_finite_frames():
 def test_bad_settings_are_named():
     with pytest.raises(ValueError, match="features must be one of 'mfcc', 'log_mel'; got 'mel'"):
         AudioConfig(features="mel")
-    with pytest.raises(ValueError, match=r"mel filters need 0 <= min_frequency < max_frequency <= 4000 Hz"):
+    with pytest.raises(
+        ValueError, match=r"mel filters need 0 <= min_frequency < max_frequency <= 4000 Hz"
+    ):
         FeatureExtractor(AudioConfig(max_frequency=5000.0))
-    with pytest.raises(ValueError, match=r"mfcc_coefficients \(50\) cannot exceed mel_bands \(23\)"):
+    with pytest.raises(
+        ValueError, match=r"mfcc_coefficients \(50\) cannot exceed mel_bands \(23\)"
+    ):
         FeatureExtractor(AudioConfig(mfcc_coefficients=50))
 
 
 def test_spec_augment_zeroes_bounded_runs_and_is_seeded():
     features = torch.randn(100, 40) + 5
-    masked = spec_augment(features, torch.Generator().manual_seed(1), time_masks=2, time_width=10,
-                          feature_masks=2, feature_width=8)
+    masked = spec_augment(
+        features,
+        torch.Generator().manual_seed(1),
+        time_masks=2,
+        time_width=10,
+        feature_masks=2,
+        feature_width=8,
+    )
     zero_rows = (masked == 0).all(1).sum().item()
     zero_columns = (masked == 0).all(0).sum().item()
     assert 0 < zero_rows <= 20 and 0 < zero_columns <= 16

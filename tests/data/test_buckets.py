@@ -18,10 +18,12 @@ def test_buckets_cut_padding():
     lengths = torch.randint(1, 60, (3200,), generator=torch.Generator().manual_seed(0)).tolist()
 
     def padding(batches):
-        return sum(max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches)
+        return sum(
+            max(lengths[i] for i in b) * len(b) - sum(lengths[i] for i in b) for b in batches
+        )
 
     shuffled = torch.randperm(3200, generator=torch.Generator().manual_seed(0)).tolist()
-    random_batches = [shuffled[i:i + 32] for i in range(0, 3200, 32)]
+    random_batches = [shuffled[i : i + 32] for i in range(0, 3200, 32)]
     bucketed = bucket_batches(lengths, 32, seed=0)
     assert padding(bucketed) * 20 < padding(random_batches)
 
@@ -35,4 +37,8 @@ def test_pad_sequences():
     padded, lengths = pad_sequences([torch.tensor([1, 2, 3]), torch.tensor([4])])
     assert padded.tolist() == [[1, 2, 3], [4, 0, 0]] and lengths.tolist() == [3, 1]
     features, lengths = pad_sequences([torch.ones(2, 3), torch.ones(4, 3)])
-    assert features.shape == (2, 4, 3) and features[0, 2:].abs().sum() == 0 and lengths.tolist() == [2, 4]
+    assert (
+        features.shape == (2, 4, 3)
+        and features[0, 2:].abs().sum() == 0
+        and lengths.tolist() == [2, 4]
+    )

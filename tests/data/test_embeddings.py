@@ -8,7 +8,12 @@ import pytest
 from rnnkit.data.embeddings import read_embeddings
 from rnnkit.errors import DataError
 
-VECTORS = {"the": [0.1, 0.2, 0.3], "Good": [1.0, -1.0, 0.5], "film": [0.0, 0.25, -0.75], "zebra": [9, 9, 9]}
+VECTORS = {
+    "the": [0.1, 0.2, 0.3],
+    "Good": [1.0, -1.0, 0.5],
+    "film": [0.0, 0.25, -0.75],
+    "zebra": [9, 9, 9],
+}
 VOCABULARY = ["the", "good", "film", "plot"]
 
 
@@ -19,10 +24,14 @@ def _text_lines():
 def _check(match):
     assert match.dimension == 3 and match.words_in_file == 4
     assert set(match.vectors) == {"the", "good", "film"}
-    np.testing.assert_array_equal(match.vectors["good"], np.float32(VECTORS["Good"]))  # lowercase fallback
+    np.testing.assert_array_equal(
+        match.vectors["good"], np.float32(VECTORS["Good"])
+    )  # lowercase fallback
     assert match.lowercase_words == {"good"}
     assert match.report(VOCABULARY).endswith(
-        "3-d, 4 words read; 3 of 4 vocabulary words found (75.0%, 1 by lowercase); not found, e.g.: plot")
+        "3-d, 4 words read; 3 of 4 vocabulary words found (75.0%, 1 by lowercase); "
+        "not found, e.g.: plot"
+    )
 
 
 def test_glove_text_without_header(tmp_path):

@@ -17,7 +17,12 @@ def test_jsb_json_and_mat_hold_the_same_pieces(shared_data):
     for split in ("train", "valid", "test"):
         assert all(np.array_equal(a, b) for a, b in zip(from_json[split], from_mat[split]))
     first = from_json["train"][0]
-    assert first.shape == (len(first), 88) and np.flatnonzero(first[0]).tolist() == [60 - 21, 72 - 21, 79 - 21, 88 - 21]
+    assert first.shape == (len(first), 88) and np.flatnonzero(first[0]).tolist() == [
+        60 - 21,
+        72 - 21,
+        79 - 21,
+        88 - 21,
+    ]
 
 
 def test_nottingham_counts(shared_data):
@@ -34,7 +39,10 @@ def test_midi_round_trip(tmp_path):
     write_midi(roll, tmp_path / "piece.mid", steps_per_quarter=2)
     again = read_midi(tmp_path / "piece.mid", steps_per_quarter=2)
     assert np.array_equal(again, roll)
-    assert read_piano_rolls(tmp_path / "piece.mid", steps_per_quarter=2)["train"][0].shape == (8, 88)
+    assert read_piano_rolls(tmp_path / "piece.mid", steps_per_quarter=2)["train"][0].shape == (
+        8,
+        88,
+    )
 
 
 def test_bad_files_get_one_line(tmp_path):
@@ -46,10 +54,16 @@ def test_bad_files_get_one_line(tmp_path):
     wrong.write_text(json.dumps({"train": [[[60, 200]]]}))
     with pytest.raises(DataError) as error:
         read_piano_rolls(wrong)
-    assert str(error.value) == f"{wrong}: train piece 0, step 0: expected MIDI pitches from 21 to 108, found 200"
+    assert (
+        str(error.value)
+        == f"{wrong}: train piece 0, step 0: expected MIDI pitches from 21 to 108, found 200"
+    )
     text = tmp_path / "notes.txt"
     text.write_text("hello")
     with pytest.raises(DataError) as error:
         read_piano_rolls(text)
-    assert str(error.value) == f"{text}: expected a .mat or .json piano-roll file, a .mid file or a folder of them"
+    assert (
+        str(error.value)
+        == f"{text}: expected a .mat or .json piano-roll file, a .mid file or a folder of them"
+    )
     assert roll_from_pitches([[21], [108]], "x").sum() == 2

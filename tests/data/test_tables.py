@@ -16,7 +16,11 @@ def test_reads_csv_with_quotes_tsv_without_and_jsonl(tmp_path):
     assert read_labelled_text(tsv_file) == (['"quoted start', "plain"], ["1", "0"], [2, 4])
     jsonl = tmp_path / "a.jsonl"
     jsonl.write_text('{"review": "fine", "stars": 4}\n\n{"review": "awful", "stars": 1}\n')
-    assert read_labelled_text(jsonl, label_column="stars") == (["fine", "awful"], ["4", "1"], [1, 3])
+    assert read_labelled_text(jsonl, label_column="stars") == (
+        ["fine", "awful"],
+        ["4", "1"],
+        [1, 3],
+    )
 
 
 def test_column_errors_name_the_file_and_the_columns(tmp_path):
@@ -24,8 +28,10 @@ def test_column_errors_name_the_file_and_the_columns(tmp_path):
     path.write_text("body,label\nhello,1\n")
     with pytest.raises(DataError) as error:
         read_labelled_text(path)
-    assert str(error.value) == (f"{path}: no text column; expected one of text, sentence, review, content, "
-                                "found body, label (choose one with --text-column)")
+    assert str(error.value) == (
+        f"{path}: no text column; expected one of text, sentence, review, content, "
+        "found body, label (choose one with --text-column)"
+    )
     with pytest.raises(DataError) as error:
         read_labelled_text(path, text_column="body", label_column="stars")
     assert str(error.value) == f"{path}: no label column 'stars'; found columns: body, label"
@@ -58,19 +64,27 @@ def test_unknown_label_names_the_row_and_the_known_labels(tmp_path):
     examples = read_examples(path, numeric=False)
     with pytest.raises(DataError) as error:
         LabelSet(["negative", "positive"]).encode(examples)
-    assert str(error.value) == (f"{path}: line 3: label 'neutral' was not among the training labels "
-                                "(negative, positive)")
+    assert str(error.value) == (
+        f"{path}: line 3: label 'neutral' was not among the training labels (negative, positive)"
+    )
 
 
 def test_unlabelled_files_and_unknown_types(tmp_path):
     path = tmp_path / "texts.txt"
     path.write_text("first text\n\nsecond text\n")
-    assert read_labelled_text(path, labels_required=False) == (["first text", "second text"], None, [1, 3])
+    assert read_labelled_text(path, labels_required=False) == (
+        ["first text", "second text"],
+        None,
+        [1, 3],
+    )
     other = tmp_path / "data.xlsx"
     other.write_bytes(b"PK")
     with pytest.raises(DataError) as error:
         read_labelled_text(other)
-    assert str(error.value) == f"{other}: unknown file type '.xlsx'; expected one of .csv, .tsv, .jsonl, .json, .txt"
+    assert (
+        str(error.value)
+        == f"{other}: unknown file type '.xlsx'; expected one of .csv, .tsv, .jsonl, .json, .txt"
+    )
 
 
 def test_reads_the_real_sst2_dev_set(shared_data):

@@ -19,12 +19,18 @@ def test_read_text_errors_name_the_file_and_place(tmp_path):
     latin.write_bytes("first line\nna\xefve".encode("latin-1"))
     with pytest.raises(DataError) as error:
         read_text(latin)
-    assert str(error.value) == f"{latin}: line 2, column 3: byte 0xef is not valid UTF-8; expected UTF-8 text"
+    assert (
+        str(error.value)
+        == f"{latin}: line 2, column 3: byte 0xef is not valid UTF-8; expected UTF-8 text"
+    )
     binary = tmp_path / "data.bin"
     binary.write_bytes(b"ab\ncd\x00ef")
     with pytest.raises(DataError) as error:
         read_text(binary)
-    assert str(error.value) == f"{binary}: line 2, column 3: found a NUL byte; expected UTF-8 text, not a binary file"
+    assert (
+        str(error.value)
+        == f"{binary}: line 2, column 3: found a NUL byte; expected UTF-8 text, not a binary file"
+    )
 
 
 def test_read_text_strips_a_byte_order_mark(tmp_path):
@@ -46,7 +52,11 @@ def test_split_is_contiguous_and_configurable():
     assert train + valid + test == text
     train, valid, test = split_text(text, (0.9, 0.1))
     assert (len(train), len(valid), len(test)) == (900, 100, 0)
-    with pytest.raises(DataError, match=r"^split fractions must be 2 or 3 non-negative numbers summing to 1; got \(0.5, 0.2, 0.0\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"^split fractions must be 2 or 3 non-negative numbers summing to 1; got \(0.5, "
+        r"0.2, 0.0\)$",
+    ):
         split_text(text, (0.5, 0.2))
 
 
@@ -79,5 +89,7 @@ def test_streams_are_contiguous_across_batches():
 def test_streams_too_short_error():
     with pytest.raises(DataError) as error:
         StreamBatches(torch.arange(50), batch_size=8, seq_len=10, name="notes.txt")
-    assert str(error.value) == ("notes.txt has 50 tokens; one batch of 8 streams x 10 steps needs at least 88: "
-                                "use a longer file or a smaller --batch-size/--seq-len")
+    assert str(error.value) == (
+        "notes.txt has 50 tokens; one batch of 8 streams x 10 steps needs at least 88: "
+        "use a longer file or a smaller --batch-size/--seq-len"
+    )

@@ -12,13 +12,24 @@ from rnnkit.data.wav import read_wav, resample, write_wav
 from rnnkit.errors import DataError
 
 
-def wav_bytes(frames: np.ndarray, rate: int, tag: int, bits: int, extensible: bool = False, data_size=None,
-              channels=None) -> bytes:
+def wav_bytes(
+    frames: np.ndarray,
+    rate: int,
+    tag: int,
+    bits: int,
+    extensible: bool = False,
+    data_size=None,
+    channels=None,
+) -> bytes:
     channels = channels or frames.shape[1]
     raw = frames.tobytes()
     block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * block, block, bits)
-    if extensible:  # cbSize, valid bits, channel mask, then the sub-format GUID, which starts with the tag
+    fmt = struct.pack(
+        "<HHIIHH", 0xFFFE if extensible else tag, channels, rate, rate * block, block, bits
+    )
+    if (
+        extensible
+    ):  # cbSize, valid bits, channel mask, then the sub-format GUID, which starts with the tag
         fmt += struct.pack("<HHI", 22, bits, 0) + struct.pack("<H", tag) + bytes(14)
     size = len(raw) if data_size is None else data_size
     chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"LIST" + struct.pack("<I", 3) + b"abc\0"
@@ -87,20 +98,39 @@ def errors():
     good = wav_bytes(np.zeros((10, 1), dtype="<i2"), 8000, 1, 16)
     return {
         "empty.wav": (b"", "empty file; expected a WAV (RIFF/WAVE) file"),
-        "text.wav": (b"hello, this is not audio", "not a WAV file: expected 'RIFF....WAVE' at the start, found b'hello, this '"),
-        "alaw.wav": (wav_bytes(np.zeros((10, 1), dtype=np.uint8), 8000, 6, 8),
-                     "unsupported WAV encoding A-law (format tag 0x0006); expected PCM (8, 16, 24 or 32 bits) or "
-                     "IEEE float (32 or 64 bits)"),
-        "pcm12.wav": (wav_bytes(np.zeros((10, 1), dtype="<i2"), 8000, 1, 12).replace(
-            struct.pack("<HHIIHH", 1, 1, 8000, 8000 * 1, 1, 12), struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 12)),
-            "unsupported WAV sample size: PCM with 12 bits; expected 8, 16, 24, 32"),
-        "nodata.wav": (good[:good.index(b"data")], "corrupt or truncated WAV: no 'data' chunk"),
-        "short.wav": (good[:-6], "truncated WAV: the data chunk declares 20 bytes, the file holds 14"),
-        "silent.wav": (wav_bytes(np.zeros((0, 1), dtype="<i2"), 8000, 1, 16), "no audio samples (the data chunk is empty)"),
+        "text.wav": (
+            b"hello, this is not audio",
+            "not a WAV file: expected 'RIFF....WAVE' at the start, found b'hello, this '",
+        ),
+        "alaw.wav": (
+            wav_bytes(np.zeros((10, 1), dtype=np.uint8), 8000, 6, 8),
+            "unsupported WAV encoding A-law (format tag 0x0006); "
+            "expected PCM (8, 16, 24 or 32 bits) or "
+            "IEEE float (32 or 64 bits)",
+        ),
+        "pcm12.wav": (
+            wav_bytes(np.zeros((10, 1), dtype="<i2"), 8000, 1, 12).replace(
+                struct.pack("<HHIIHH", 1, 1, 8000, 8000 * 1, 1, 12),
+                struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 12),
+            ),
+            "unsupported WAV sample size: PCM with 12 bits; expected 8, 16, 24, 32",
+        ),
+        "nodata.wav": (good[: good.index(b"data")], "corrupt or truncated WAV: no 'data' chunk"),
+        "short.wav": (
+            good[:-6],
+            "truncated WAV: the data chunk declares 20 bytes, the file holds 14",
+        ),
+        "silent.wav": (
+            wav_bytes(np.zeros((0, 1), dtype="<i2"), 8000, 1, 16),
+            "no audio samples (the data chunk is empty)",
+        ),
     }
 
 
-@pytest.mark.parametrize("name", ["empty.wav", "text.wav", "alaw.wav", "pcm12.wav", "nodata.wav", "short.wav", "silent.wav"])
+@pytest.mark.parametrize(
+    "name",
+    ["empty.wav", "text.wav", "alaw.wav", "pcm12.wav", "nodata.wav", "short.wav", "silent.wav"],
+)
 def test_bad_wavs_get_one_line_errors_naming_the_file(tmp_path, name):
     content, message = errors()[name]
     path = tmp_path / name
@@ -112,8 +142,11 @@ def test_bad_wavs_get_one_line_errors_naming_the_file(tmp_path, name):
 
 def test_other_formats_and_missing_files_are_named(tmp_path):
     (tmp_path / "a.mp3").write_bytes(b"ID3")
-    with pytest.raises(DataError, match=r"a.mp3: unsupported audio format '.mp3'; rnnkit reads WAV files \(convert "
-                                        r"first, e.g. ffmpeg -i a.mp3 a.wav\)$"):
+    with pytest.raises(
+        DataError,
+        match=r"a.mp3: unsupported audio format '.mp3'; rnnkit reads WAV files \(convert "
+        r"first, e.g. ffmpeg -i a.mp3 a.wav\)$",
+    ):
         read_wav(tmp_path / "a.mp3")
     with pytest.raises(DataError, match="nope.wav: no such file$"):
         read_wav(tmp_path / "nope.wav")
@@ -122,16 +155,22 @@ def test_other_formats_and_missing_files_are_named(tmp_path):
 @pytest.mark.parametrize("old,new", [(16000, 8000), (8000, 16000), (44100, 8000), (8000, 22050)])
 def test_resampling_a_tone_matches_the_tone_sampled_at_the_new_rate(old, new):
     seconds, frequency = 0.5, 440.0
-    tone = torch.sin(2 * math.pi * frequency * torch.arange(int(old * seconds), dtype=torch.float64) / old)
+    tone = torch.sin(
+        2 * math.pi * frequency * torch.arange(int(old * seconds), dtype=torch.float64) / old
+    )
     result = resample(tone.float(), old, new)
     assert result.shape == (math.ceil(len(tone) * new / old),)
-    expected = torch.sin(2 * math.pi * frequency * torch.arange(len(result), dtype=torch.float64) / new)
+    expected = torch.sin(
+        2 * math.pi * frequency * torch.arange(len(result), dtype=torch.float64) / new
+    )
     edge = new // 50  # the ends see the zero padding
     assert (result[edge:-edge] - expected[edge:-edge]).abs().max() < 2e-3
 
 
 def test_resampling_removes_what_the_new_rate_cannot_hold():
-    tone = torch.sin(2 * math.pi * 3000 * torch.arange(16000) / 16000)  # above 4 kHz audio's highest, 2 kHz
+    tone = torch.sin(
+        2 * math.pi * 3000 * torch.arange(16000) / 16000
+    )  # above 4 kHz audio's highest, 2 kHz
     result = resample(tone, 16000, 4000)
     assert result[100:-100].abs().max() < 0.02
     assert torch.equal(resample(tone, 16000, 16000), tone)

@@ -8,7 +8,15 @@ from rnnkit.data.words import SubwordTokenizer, Vocabulary, WordTokenizer, token
 
 def test_word_tokenizer_splits_words_clitics_and_punctuation():
     tokenizer = WordTokenizer(lowercase=True)
-    assert tokenizer.split("Don't stop, it 's GREAT!") == ["don't", "stop", ",", "it", "'s", "great", "!"]
+    assert tokenizer.split("Don't stop, it 's GREAT!") == [
+        "don't",
+        "stop",
+        ",",
+        "it",
+        "'s",
+        "great",
+        "!",
+    ]
     assert WordTokenizer(lowercase=False).split("Hello World.") == ["Hello", "World", "."]
     assert tokenizer.split("   ") == []
 
@@ -16,7 +24,14 @@ def test_word_tokenizer_splits_words_clitics_and_punctuation():
 def test_vocabulary_min_freq_max_size_and_reserved_ids():
     lists = [["b", "a", "b"], ["c", "b", "a"], ["d"]]
     vocabulary = Vocabulary.build(lists)
-    assert vocabulary.tokens == ["<pad>", "<unk>", "b", "a", "c", "d"]  # by count, ties in string order
+    assert vocabulary.tokens == [
+        "<pad>",
+        "<unk>",
+        "b",
+        "a",
+        "c",
+        "d",
+    ]  # by count, ties in string order
     assert Vocabulary.build(lists, min_freq=2).tokens == ["<pad>", "<unk>", "b", "a"]
     assert Vocabulary.build(lists, max_size=3).tokens == ["<pad>", "<unk>", "b"]
     assert vocabulary.encode(["a", "zebra", "d"]) == [3, 1, 5]
@@ -35,7 +50,11 @@ def test_text_encoder_round_trips_and_never_yields_empty_sequences():
 
 def test_labels_sort_naturally():
     assert LabelSet.from_labels(["10", "2", "1", "2"]).names == ["1", "2", "10"]
-    assert LabelSet.from_labels(["positive", "negative", "neutral"]).names == ["negative", "neutral", "positive"]
+    assert LabelSet.from_labels(["positive", "negative", "neutral"]).names == [
+        "negative",
+        "neutral",
+        "positive",
+    ]
 
 
 def test_bpe_is_trained_on_the_texts_and_saved():
@@ -47,5 +66,7 @@ def test_bpe_is_trained_on_the_texts_and_saved():
     restored = tokenizer_from_dict(tokenizer.to_dict())
     assert restored.split("unbelievable films") == tokenizer.split("unbelievable films")
     encoder = TextEncoder.fit(texts, tokenizer="bpe", bpe_vocab_size=60)
-    assert TextEncoder.from_dict(encoder.to_dict()).encode(["good film"])[0].tolist() == \
-        encoder.encode(["good film"])[0].tolist()
+    assert (
+        TextEncoder.from_dict(encoder.to_dict()).encode(["good film"])[0].tolist()
+        == encoder.encode(["good film"])[0].tolist()
+    )

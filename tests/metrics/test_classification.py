@@ -13,7 +13,12 @@ def test_report_against_hand_computed_values(tmp_path):
     report = classification_report(matrix, ["neg", "neu", "pos"])
     assert report["accuracy"] == 0.5
     # neg: p = 1, r = 2/3, f1 = 0.8; neu: p = 1/3, r = 1/2, f1 = 0.4; pos: never right, f1 = 0
-    assert report["per_class"]["neg"] == {"precision": 1.0, "recall": 2 / 3, "f1": 0.8, "support": 3}
+    assert report["per_class"]["neg"] == {
+        "precision": 1.0,
+        "recall": 2 / 3,
+        "f1": 0.8,
+        "support": 3,
+    }
     assert abs(report["per_class"]["neu"]["f1"] - 0.4) < 1e-12
     assert report["per_class"]["pos"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
     assert abs(report["macro_f1"] - 0.4) < 1e-12
@@ -23,6 +28,7 @@ def test_report_against_hand_computed_values(tmp_path):
 
 def test_matches_scikit_learn_when_installed():
     from sklearn import metrics  # a dev extra: the reference implementation
+
     rng = np.random.default_rng(0)
     targets, predictions = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
     report = classification_report(confusion_matrix(targets, predictions, 4), range(4))

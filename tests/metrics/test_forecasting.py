@@ -27,6 +27,9 @@ def test_smape_counts_zero_over_zero_as_zero():
 
 def test_mase_scale_is_the_in_sample_seasonal_naive_error():
     train = np.array([[1.0, 5.0], [2.0, 5.0], [4.0, 5.0], [7.0, 5.0]])
-    assert mase_scale(train, 1).tolist() == [2.0, 1.0]  # (1 + 2 + 3) / 3; a constant column keeps scale 1
+    assert mase_scale(train, 1).tolist() == [
+        2.0,
+        1.0,
+    ]  # (1 + 2 + 3) / 3; a constant column keeps scale 1
     assert mase_scale(train, 2).tolist() == [4.0, 1.0]  # (3 + 5) / 2
     assert mase_scale(train, 10).tolist() == [2.0, 1.0]  # season longer than the data: non-seasonal

@@ -5,9 +5,20 @@ import pytest
 from rnnkit.metrics.transcription import edit_distance, error_rate
 
 
-@pytest.mark.parametrize("reference,hypothesis,distance", [
-    ("", "", 0), ("123", "123", 0), ("123", "", 3), ("", "12", 2), ("123", "13", 1), ("123", "1423", 1),
-    ("123", "143", 1), ("kitten", "sitting", 3), ([1, 2, 3, 4], [2, 3, 4, 5], 2)])
+@pytest.mark.parametrize(
+    "reference,hypothesis,distance",
+    [
+        ("", "", 0),
+        ("123", "123", 0),
+        ("123", "", 3),
+        ("", "12", 2),
+        ("123", "13", 1),
+        ("123", "1423", 1),
+        ("123", "143", 1),
+        ("kitten", "sitting", 3),
+        ([1, 2, 3, 4], [2, 3, 4, 5], 2),
+    ],
+)
 def test_edit_distance(reference, hypothesis, distance):
     assert edit_distance(reference, hypothesis) == distance == edit_distance(hypothesis, reference)
 

@@ -16,17 +16,34 @@ def test_naive_and_seasonal_naive_by_hand():
         seasonal_naive(history, 2, 6)
 
 
-@pytest.mark.parametrize(("frequency", "season"), [("h", 24), ("MS", 12), ("ME", 12), ("D", 7), ("15min", 96),
-                                                     ("W-SUN", 52), ("QS-OCT", 4), ("2h", 12)])
+@pytest.mark.parametrize(
+    ("frequency", "season"),
+    [
+        ("h", 24),
+        ("MS", 12),
+        ("ME", 12),
+        ("D", 7),
+        ("15min", 96),
+        ("W-SUN", 52),
+        ("QS-OCT", 4),
+        ("2h", 12),
+    ],
+)
 def test_season_from_the_calendar(frequency, season):
     assert infer_season(np.zeros((10, 1)), frequency, limit=1000) == season
 
 
 def test_season_from_the_autocorrelation_and_capped_by_the_lookback():
     generator = np.random.default_rng(0)
-    series = np.sin(2 * np.pi * np.arange(500) / 10) + 0.05 * generator.normal(size=500) + 0.01 * np.arange(500)
+    series = (
+        np.sin(2 * np.pi * np.arange(500) / 10)
+        + 0.05 * generator.normal(size=500)
+        + 0.01 * np.arange(500)
+    )
     assert infer_season(series[:, None], None, limit=100) == 10
-    assert infer_season(generator.normal(size=(500, 1)).cumsum(0), None, limit=100) == 1  # a random walk
+    assert (
+        infer_season(generator.normal(size=(500, 1)).cumsum(0), None, limit=100) == 1
+    )  # a random walk
     assert infer_season(np.zeros((10, 1)), "h", limit=12) == 12
 
 

@@ -8,8 +8,9 @@ from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 
 def _model(**options):
     torch.manual_seed(0)
-    config = ClassifierConfig(**{"vocab_size": 50, "num_classes": 3, "embedding_size": 8, "hidden_size": 12,
-                                 **options})
+    config = ClassifierConfig(
+        **{"vocab_size": 50, "num_classes": 3, "embedding_size": 8, "hidden_size": 12, **options}
+    )
     return SequenceClassifier(config).double().eval()
 
 
@@ -22,14 +23,16 @@ def _batch():
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "max", "attention"])
-@pytest.mark.parametrize("cell,bidirectional,layers", [("lstm", True, 2), ("gru", False, 1), ("rnn", True, 1),
-                                                        ("mingru", True, 1)])
+@pytest.mark.parametrize(
+    "cell,bidirectional,layers",
+    [("lstm", True, 2), ("gru", False, 1), ("rnn", True, 1), ("mingru", True, 1)],
+)
 def test_batch_with_lengths_equals_each_row_alone(pooling, cell, bidirectional, layers):
     model = _model(pooling=pooling, cell=cell, bidirectional=bidirectional, num_layers=layers)
     tokens, lengths = _batch()
     together = model(tokens, lengths)
     for row, length in enumerate(lengths.tolist()):
-        alone = model(tokens[row:row + 1, :length])
+        alone = model(tokens[row : row + 1, :length])
         assert torch.allclose(together[row], alone[0], atol=1e-10), (pooling, cell, row)
 
 
@@ -59,17 +62,22 @@ def test_frozen_embeddings_and_pretrained_rows():
     assert not model.embedding.weight.requires_grad
     vectors = torch.randn(2, 8, dtype=torch.float64)
     model.load_pretrained(vectors, torch.tensor([5, 7]))
-    assert torch.equal(model.embedding.weight[5], vectors[0]) and torch.equal(model.embedding.weight[7], vectors[1])
+    assert torch.equal(model.embedding.weight[5], vectors[0]) and torch.equal(
+        model.embedding.weight[7], vectors[1]
+    )
 
 
 def test_config_errors():
     with pytest.raises(ValueError) as error:
         ClassifierConfig(pooling="sum")
-    assert str(error.value) == "pooling must be one of 'last', 'mean', 'max', 'attention'; got 'sum'"
+    assert (
+        str(error.value) == "pooling must be one of 'last', 'mean', 'max', 'attention'; got 'sum'"
+    )
     with pytest.raises(ValueError) as error:
         SequenceClassifier(ClassifierConfig(vocab_size=10, input_size=3))
-    assert str(error.value) == ("set exactly one of vocab_size (text) and input_size (numeric sequences); "
-                                "got 10 and 3")
+    assert str(error.value) == (
+        "set exactly one of vocab_size (text) and input_size (numeric sequences); got 10 and 3"
+    )
 
 
 def test_word_dropout_only_in_training():

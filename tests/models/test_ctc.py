@@ -43,8 +43,13 @@ def test_beam_search_finds_the_likeliest_labelling_over_all_alignments(seed):
     assert tuple(tokens) == best
     assert log_probability == pytest.approx(math.log(totals[best]), rel=1e-5)
     if tokens:  # torch's CTC loss is the same quantity, negated
-        loss = F.ctc_loss(log_probs[:, None].float(), torch.tensor([tokens]), torch.tensor([6]),
-                          torch.tensor([len(tokens)]), reduction="sum")
+        loss = F.ctc_loss(
+            log_probs[:, None].float(),
+            torch.tensor([tokens]),
+            torch.tensor([6]),
+            torch.tensor([len(tokens)]),
+            reduction="sum",
+        )
         assert -loss.item() == pytest.approx(log_probability, rel=1e-4)
 
 
@@ -58,7 +63,9 @@ def test_beam_search_beats_the_best_path_where_alignments_add_up():
 
 def test_recogniser_shapes_stacking_and_padding():
     torch.manual_seed(0)
-    model = CTCRecognizer(CTCConfig(input_size=5, num_tokens=3, hidden_size=8, frame_stacking=3)).eval()
+    model = CTCRecognizer(
+        CTCConfig(input_size=5, num_tokens=3, hidden_size=8, frame_stacking=3)
+    ).eval()
     features = torch.randn(2, 10, 5)
     lengths = torch.tensor([10, 7])
     log_probs, steps = model(features, lengths)

@@ -11,22 +11,39 @@ ARCHITECTURES = ("segment", "direct", "autoregressive")
 
 def make(architecture, seed=0, **options):
     torch.manual_seed(seed)
-    config = dict(architecture=architecture, lookback=12, horizon=6, segment_length=4, hidden_size=16, targets=3)
+    config = dict(
+        architecture=architecture,
+        lookback=12,
+        horizon=6,
+        segment_length=4,
+        hidden_size=16,
+        targets=3,
+    )
     return Forecaster(ForecasterConfig(**{**config, **options})).eval()
 
 
 def inputs(seed=1, batch=5, targets=3, past=0, future=0):
     generator = torch.Generator().manual_seed(seed)
     history = torch.randn(batch, 12, targets, generator=generator)
-    return (history, torch.randn(batch, 12, past, generator=generator) if past else None,
-            torch.randn(batch, 18, future, generator=generator) if future else None)
+    return (
+        history,
+        torch.randn(batch, 12, past, generator=generator) if past else None,
+        torch.randn(batch, 18, future, generator=generator) if future else None,
+    )
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 @pytest.mark.parametrize("independent", [True, False])
 def test_shapes_with_covariates_and_quantiles(architecture, independent):
-    model = make(architecture, channel_independent=independent, past_covariates=2, future_covariates=3,
-                 quantiles="0.1,0.5,0.9", cell="lstm", num_layers=2)
+    model = make(
+        architecture,
+        channel_independent=independent,
+        past_covariates=2,
+        future_covariates=3,
+        quantiles="0.1,0.5,0.9",
+        cell="lstm",
+        num_layers=2,
+    )
     forecast = model(*inputs(past=2, future=3))
     assert forecast.shape == (5, 6, 3, 3) and model.point(forecast).shape == (5, 6, 3)
     assert torch.equal(model.point(forecast), forecast[..., 1])
@@ -56,7 +73,9 @@ def test_channel_independent_columns_do_not_see_each_other(architecture):
 def test_segment_parallel_decoding_matches_one_segment_at_a_time():
     """SegRNN's parallel decoding: each future segment is one recurrent step from the
     encoder's state, so running them one by one gives the same forecast."""
-    model = make("segment", horizon=10, cell="lstm", future_covariates=1)  # 3 segments, the last one cut
+    model = make(
+        "segment", horizon=10, cell="lstm", future_covariates=1
+    )  # 3 segments, the last one cut
     history, _, future = inputs(future=1)
     future = torch.randn(5, 22, 1)
     rows = model._rows(history - history[:, -1:])
@@ -90,7 +109,8 @@ def test_losses_match_hand_computed_values():
     assert make("direct", targets=1, loss="mae").loss(forecast, actual).item() == pytest.approx(1.5)
     quantile = make("direct", targets=1, quantiles="0.1,0.9")
     levels = torch.tensor([[[[2.0, 2.0]], [[0.0, 0.0]]]])
-    # errors y - f: -1 (over-forecast) and +2 (under): pinball 0.9*1, 0.1*1, 0.1*2, 0.9*2 over levels 0.1, 0.9
+    # errors y - f: -1 (over-forecast) and +2 (under): pinball 0.9*1, 0.1*1, 0.1*2, 0.9*2 over
+    # levels 0.1, 0.9
     assert quantile.loss(levels, actual).item() == pytest.approx((0.9 + 0.1 + 0.2 + 1.8) / 4)
 
 

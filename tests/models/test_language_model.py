@@ -9,8 +9,15 @@ from rnnkit.models import LanguageModel, LanguageModelConfig
 @pytest.mark.parametrize("cell", ["rnn", "rnn_relu", "lstm", "gru"])
 def test_step_logits_equal_one_shot_forward(cell):
     torch.manual_seed(0)
-    model = LanguageModel(LanguageModelConfig(vocab_size=11, cell=cell, embedding_size=6, hidden_size=8,
-                                              num_layers=2, dropout=0.3)).double().eval()
+    model = (
+        LanguageModel(
+            LanguageModelConfig(
+                vocab_size=11, cell=cell, embedding_size=6, hidden_size=8, num_layers=2, dropout=0.3
+            )
+        )
+        .double()
+        .eval()
+    )
     tokens = torch.randint(0, 11, (3, 20))
     logits, final = model(tokens)
     for name, step in (("step", model.step), ("stepper", model.stepper())):
@@ -22,7 +29,13 @@ def test_step_logits_equal_one_shot_forward(cell):
 
 
 def test_weight_tying():
-    model = LanguageModel(LanguageModelConfig(vocab_size=9, embedding_size=8, hidden_size=8, tie_weights=True))
+    model = LanguageModel(
+        LanguageModelConfig(vocab_size=9, embedding_size=8, hidden_size=8, tie_weights=True)
+    )
     assert model.head.weight is model.embedding.weight
-    with pytest.raises(ValueError, match="^tie_weights needs embedding_size == hidden_size; got 4 and 8$"):
-        LanguageModel(LanguageModelConfig(vocab_size=9, embedding_size=4, hidden_size=8, tie_weights=True))
+    with pytest.raises(
+        ValueError, match="^tie_weights needs embedding_size == hidden_size; got 4 and 8$"
+    ):
+        LanguageModel(
+            LanguageModelConfig(vocab_size=9, embedding_size=4, hidden_size=8, tie_weights=True)
+        )

@@ -9,7 +9,9 @@ from rnnkit.models.music import PianoRollModel, PianoRollModelConfig, sample_ste
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "mingru"])
 def test_stepping_matches_the_one_shot_forward(cell):
     torch.manual_seed(0)
-    model = PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=24, num_layers=2, dropout=0.2)).eval()
+    model = PianoRollModel(
+        PianoRollModelConfig(cell=cell, hidden_size=24, num_layers=2, dropout=0.2)
+    ).eval()
     rolls = (torch.rand(3, 12, 88) < 0.1).float()
     together, _ = model(rolls)
     state, steps = None, []

@@ -16,7 +16,9 @@ CELLS = {
 
 def _random_problem(name, dtype, bias=True, seed=0):
     generator = torch.Generator().manual_seed(seed)
-    batch, input_size, hidden_size = (int(v) for v in torch.randint(1, 9, (3,), generator=generator))
+    batch, input_size, hidden_size = (
+        int(v) for v in torch.randint(1, 9, (3,), generator=generator)
+    )
     ours_class, torch_class, options = CELLS[name]
     torch.manual_seed(seed)
     reference = torch_class(input_size, hidden_size, bias=bias, **options).to(dtype)
@@ -39,7 +41,10 @@ def test_cell_matches_torch(name, bias, dtype):
         if name == "lstm":
             assert_close(output, expected[0], dtype, "h")
             assert_close(new_state[1], expected[1], dtype, "c")
-            loss, expected_loss = output.sum() + 2 * new_state[1].sum(), expected[0].sum() + 2 * expected[1].sum()
+            loss, expected_loss = (
+                output.sum() + 2 * new_state[1].sum(),
+                expected[0].sum() + 2 * expected[1].sum(),
+            )
         else:
             assert_close(output, expected, dtype, "h")
             assert new_state is output
@@ -62,9 +67,12 @@ def test_cell_gradcheck(name):
     flat_state = tuple(s.clone().requires_grad_() for s in flat_state)
     assert torch.autograd.gradcheck(function, (x, *flat_state))
     assert all(p.requires_grad for p in parameters)
-    assert torch.autograd.gradcheck(lambda w: torch.func.functional_call(
-        ours, {"weight_hh": w}, (x, flat_state if name == "lstm" else flat_state[0]))[0],
-        (ours.weight_hh.detach().clone().requires_grad_(),))
+    assert torch.autograd.gradcheck(
+        lambda w: torch.func.functional_call(
+            ours, {"weight_hh": w}, (x, flat_state if name == "lstm" else flat_state[0])
+        )[0],
+        (ours.weight_hh.detach().clone().requires_grad_(),),
+    )
 
 
 @pytest.mark.parametrize("name", list(CELLS))

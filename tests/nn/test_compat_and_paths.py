@@ -55,12 +55,18 @@ def test_auto_runs_the_fused_kernel(monkeypatch, with_lengths):
     layer(torch.randn(3, 5, 3), lengths=lengths)
     assert calls and set(calls) == {"fused"}, calls
     assert layer.last_path == "fused"
-    expected = "lengths: one padded call per layer" if with_lengths else "one torch.lstm call over all layers"
+    expected = (
+        "lengths: one padded call per layer"
+        if with_lengths
+        else "one torch.lstm call over all layers"
+    )
     assert layer.last_path_reason.startswith(expected)
     if with_lengths:  # an LSTM with a given state cannot freeze its backward padding: per direction
         calls.clear()
         layer(torch.randn(3, 5, 3), (torch.ones(4, 3, 4), torch.ones(4, 3, 4)), lengths)
-        assert set(calls) == {"fused"} and layer.last_path_reason.startswith("lengths: per layer and direction")
+        assert set(calls) == {"fused"} and layer.last_path_reason.startswith(
+            "lengths: per layer and direction"
+        )
 
 
 def test_reference_runs_the_equation_loop(monkeypatch):
@@ -69,7 +75,10 @@ def test_reference_runs_the_equation_loop(monkeypatch):
     layer = rnnkit.GRU(3, 4, impl="reference")
     layer(torch.randn(2, 5, 3))
     assert calls == ["step"] * 5
-    assert (layer.last_path, layer.last_path_reason) == ("reference", "impl='reference' was asked for")
+    assert (layer.last_path, layer.last_path_reason) == (
+        "reference",
+        "impl='reference' was asked for",
+    )
 
 
 class ScaledInputLSTM(rnnkit.LSTM):
@@ -105,7 +114,9 @@ def test_detach_state_keeps_structure_and_cuts_graph():
     assert isinstance(detached, tuple) and len(detached) == 2
     assert all(not t.requires_grad and torch.equal(t, s) for t, s in zip(detached, state))
     assert rnnkit.detach_state(None) is None
-    with pytest.raises(TypeError, match="state must be a tensor or a tuple/list of tensors; got str"):
+    with pytest.raises(
+        TypeError, match="state must be a tensor or a tuple/list of tensors; got str"
+    ):
         rnnkit.detach_state("h")
 
 
@@ -118,14 +129,16 @@ def test_step_by_step_equals_one_shot(kind):
     from tests.nn.helpers import make_layers, random_inputs
 
     _, layer, _ = make_layers(kind, 3, False, True, torch.float64, seed=11)
-    x, _, state = random_inputs(layer, batch=3, time=8, dtype=torch.float64, seed=11, with_lengths=False,
-                                with_state=True)
+    x, _, state = random_inputs(
+        layer, batch=3, time=8, dtype=torch.float64, seed=11, with_lengths=False, with_state=True
+    )
     output, final = layer(x, state)
     runners = {
         "step": lambda t, carried: layer.step(x[:, t], carried),
         "stepper": lambda t, carried, run=layer.stepper(): run(x[:, t], carried),
-        "stepper(projected)": lambda t, carried, run=layer.stepper(projected_input=True):
-            run(layer.input_projection(x[:, t]), carried),
+        "stepper(projected)": lambda t, carried, run=layer.stepper(projected_input=True): run(
+            layer.input_projection(x[:, t]), carried
+        ),
     }
     for name, runner in runners.items():
         carried, steps = state, []
@@ -133,8 +146,10 @@ def test_step_by_step_equals_one_shot(kind):
             step_output, carried = runner(t, carried)
             steps.append(step_output)
         torch.testing.assert_close(torch.stack(steps, 1), output, rtol=0, atol=1e-12, msg=name)
-        for got, want in zip(carried if isinstance(carried, tuple) else [carried],
-                             final if isinstance(final, tuple) else [final]):
+        for got, want in zip(
+            carried if isinstance(carried, tuple) else [carried],
+            final if isinstance(final, tuple) else [final],
+        ):
             torch.testing.assert_close(got, want, rtol=0, atol=1e-12, msg=name)
 
 
@@ -146,5 +161,8 @@ def test_stepper_of_a_custom_cell_runs_its_equation():
 
 
 def test_step_refuses_bidirectional():
-    with pytest.raises(ValueError, match="^step\\(\\) runs forward in time; a bidirectional layer needs the whole sequence$"):
+    with pytest.raises(
+        ValueError,
+        match="^step\\(\\) runs forward in time; a bidirectional layer needs the whole sequence$",
+    ):
         rnnkit.GRU(2, 3, bidirectional=True).step(torch.randn(1, 2))

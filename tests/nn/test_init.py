@@ -22,7 +22,9 @@ def test_chrono_lstm_matches_on_rnnkit_and_torch_and_touches_only_input_and_forg
     forget = bias_ih[8:16]
     assert forget.min() >= 0 and forget.max() <= math.log(99) + 1e-6
     assert torch.equal(bias_ih[:8], -forget) and bias_hh[:16].eq(0).all()
-    assert torch.equal(bias_ih[16:], before["bias_ih_l1"][16:]) and torch.equal(bias_hh[16:], before["bias_hh_l1"][16:])
+    assert torch.equal(bias_ih[16:], before["bias_ih_l1"][16:]) and torch.equal(
+        bias_hh[16:], before["bias_hh_l1"][16:]
+    )
 
 
 def test_chrono_gru_sets_the_update_gate():

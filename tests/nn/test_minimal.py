@@ -1,4 +1,5 @@
-"""MinGRU and MinLSTM: parallel scan against sequential against float64, lengths, state, stepping."""
+"""MinGRU and MinLSTM: parallel scan against sequential against float64, lengths, state,
+stepping."""
 
 import pytest
 import torch
@@ -12,8 +13,15 @@ LAYERS = {"mingru": rnnkit.MinGRU, "minlstm": rnnkit.MinLSTM}
 
 def test_positive_is_the_papers_g():
     x = torch.tensor([-3.0, -0.1, 0.0, 0.2, 4.0])
-    expected = torch.tensor([torch.sigmoid(torch.tensor(-3.0)).item(), torch.sigmoid(torch.tensor(-0.1)).item(),
-                             0.5, 0.7, 4.5])
+    expected = torch.tensor(
+        [
+            torch.sigmoid(torch.tensor(-3.0)).item(),
+            torch.sigmoid(torch.tensor(-0.1)).item(),
+            0.5,
+            0.7,
+            4.5,
+        ]
+    )
     torch.testing.assert_close(positive(x), expected)
 
 
@@ -26,16 +34,21 @@ def test_linear_scan_matches_the_loop_with_gradients(time):
     weights = torch.randn(2, time, 3, dtype=torch.float64, generator=generator)
     scanned, looped = linear_scan(a, b, h0), sequential_scan(a, b, h0)
     torch.testing.assert_close(scanned, looped, rtol=0, atol=1e-13)
-    for got, want in zip(torch.autograd.grad((scanned * weights).sum(), [a, b, h0]),
-                         torch.autograd.grad((looped * weights).sum(), [a, b, h0])):
+    for got, want in zip(
+        torch.autograd.grad((scanned * weights).sum(), [a, b, h0]),
+        torch.autograd.grad((looped * weights).sum(), [a, b, h0]),
+    ):
         torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
-    assert torch.autograd.gradcheck(linear_scan, (a[:, :5].detach().requires_grad_(),
-                                                  b[:, :5].detach().requires_grad_(), h0))
+    assert torch.autograd.gradcheck(
+        linear_scan, (a[:, :5].detach().requires_grad_(), b[:, :5].detach().requires_grad_(), h0)
+    )
 
 
 def _float64_sequential(layer, x, h0):
     """The float64 reference: the layer's equations, then the recurrence as a plain loop."""
-    a, b = layer.kind.coefficients(torch.nn.functional.linear(x, layer.weight_ih_l0, layer.bias_ih_l0))
+    a, b = layer.kind.coefficients(
+        torch.nn.functional.linear(x, layer.weight_ih_l0, layer.bias_ih_l0)
+    )
     output = sequential_scan(a, b, h0[0])
     return output, output[:, -1:].transpose(0, 1)
 
@@ -43,14 +56,17 @@ def _float64_sequential(layer, x, h0):
 @pytest.mark.parametrize("name", list(LAYERS))
 @pytest.mark.parametrize("time", [64, 4096])
 def test_float32_scan_and_loop_against_float64(name, time):
-    """The issue's bounds: <= 1e-5 on outputs and <= 1e-4 on gradients against float64 sequential."""
+    """The issue's bounds: <= 1e-5 on outputs and <= 1e-4 on gradients against float64
+    sequential."""
     torch.manual_seed(0)
     reference = LAYERS[name](16, 32).double()
     x64 = torch.randn(4, time, 16, dtype=torch.float64)
     h64 = torch.randn(1, 4, 32, dtype=torch.float64) * 0.5
     seeds = torch.randn(4, time, 32, dtype=torch.float64) / time  # a loss of order 1
-    contenders = {"float64 sequential": (reference, torch.float64),
-                  "float32 scan": (LAYERS[name](16, 32, impl="scan"), torch.float32)}
+    contenders = {
+        "float64 sequential": (reference, torch.float64),
+        "float32 scan": (LAYERS[name](16, 32, impl="scan"), torch.float32),
+    }
     if time <= 64:  # the float32 step loop is slow at 4096 steps; the loop's maths is checked above
         contenders["float32 loop"] = (LAYERS[name](16, 32, impl="reference"), torch.float32)
     results = {}
@@ -58,8 +74,12 @@ def test_float32_scan_and_loop_against_float64(name, time):
         layer = layer.to(dtype)
         layer.load_state_dict(reference.state_dict())
         x, h0 = x64.to(dtype).requires_grad_(), h64.to(dtype).requires_grad_()
-        output, final = _float64_sequential(layer, x, h0) if dtype == torch.float64 else layer(x, h0)
-        gradients = torch.autograd.grad((output * seeds.to(dtype)).sum(), [x, h0, *layer.parameters()])
+        output, final = (
+            _float64_sequential(layer, x, h0) if dtype == torch.float64 else layer(x, h0)
+        )
+        gradients = torch.autograd.grad(
+            (output * seeds.to(dtype)).sum(), [x, h0, *layer.parameters()]
+        )
         results[label] = (output, final, gradients)
     want_output, want_final, want_gradients = results.pop("float64 sequential")
     for label, (output, final, gradients) in results.items():
@@ -106,10 +126,15 @@ def test_step_by_step_equals_one_shot(name):
 def test_auto_choice_and_errors():
     layer = rnnkit.MinGRU(3, 4)
     layer(torch.randn(2, 5, 3))
-    assert (layer.last_path, layer.last_path_reason) == ("reference", "5 steps < 8: the step loop is as fast")
+    assert (layer.last_path, layer.last_path_reason) == (
+        "reference",
+        "5 steps < 8: the step loop is as fast",
+    )
     layer(torch.randn(2, 50, 3))
     assert layer.last_path == "scan"
-    with pytest.raises(ValueError, match="^impl must be one of 'auto', 'reference', 'scan'; got 'fused'$"):
+    with pytest.raises(
+        ValueError, match="^impl must be one of 'auto', 'reference', 'scan'; got 'fused'$"
+    ):
         rnnkit.MinGRU(3, 4, impl="fused")
 
 
@@ -118,8 +143,15 @@ def test_language_model_with_a_min_cell(cell):
     from rnnkit.models import LanguageModel, LanguageModelConfig
 
     torch.manual_seed(3)
-    model = LanguageModel(LanguageModelConfig(vocab_size=9, cell=cell, embedding_size=5, hidden_size=7,
-                                              num_layers=2)).double().eval()
+    model = (
+        LanguageModel(
+            LanguageModelConfig(
+                vocab_size=9, cell=cell, embedding_size=5, hidden_size=7, num_layers=2
+            )
+        )
+        .double()
+        .eval()
+    )
     tokens = torch.randint(0, 9, (2, 30))
     logits, _ = model(tokens)
     run, state, steps = model.stepper(), None, []
@@ -133,12 +165,16 @@ def test_mingru_gate_backward_matches_autograd():
     from rnnkit.nn.minimal import mingru_coefficients
 
     generator = torch.Generator().manual_seed(4)
-    projected = (torch.randn(3, 7, 10, dtype=torch.float64, generator=generator) * 3).requires_grad_()
+    projected = (
+        torch.randn(3, 7, 10, dtype=torch.float64, generator=generator) * 3
+    ).requires_grad_()
     assert torch.autograd.gradcheck(mingru_coefficients, (projected,))
     seeds = [torch.randn(3, 7, 5, dtype=torch.float64, generator=generator) for _ in range(2)]
     a, b = mingru_coefficients(projected)
     custom = torch.autograd.grad((a * seeds[0] + b * seeds[1]).sum(), projected)[0]
     gate, candidate = projected.chunk(2, dim=-1)
     z = torch.sigmoid(gate)
-    plain = torch.autograd.grad(((1 - z) * seeds[0] + z * positive(candidate) * seeds[1]).sum(), projected)[0]
+    plain = torch.autograd.grad(
+        ((1 - z) * seeds[0] + z * positive(candidate) * seeds[1]).sum(), projected
+    )[0]
     torch.testing.assert_close(custom, plain, rtol=0, atol=1e-12)

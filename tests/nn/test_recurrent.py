@@ -22,14 +22,28 @@ def _losses(outputs_and_finals, weights):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("kind,num_layers,bidirectional,batch_first,with_lengths", CASES)
 def test_paths_agree_with_torch(kind, num_layers, bidirectional, batch_first, with_lengths, dtype):
-    seed = zlib.crc32(repr((kind, num_layers, bidirectional, batch_first, with_lengths)).encode()) % 1000
+    seed = (
+        zlib.crc32(repr((kind, num_layers, bidirectional, batch_first, with_lengths)).encode())
+        % 1000
+    )
     reference, auto, slow = make_layers(kind, num_layers, bidirectional, batch_first, dtype, seed)
-    x, lengths, state = random_inputs(auto, batch=5, time=6, dtype=dtype, seed=seed, with_lengths=with_lengths,
-                                      with_state=seed % 2 == 0)
+    x, lengths, state = random_inputs(
+        auto,
+        batch=5,
+        time=6,
+        dtype=dtype,
+        seed=seed,
+        with_lengths=with_lengths,
+        with_state=seed % 2 == 0,
+    )
     results = {}
     for name, layer in (("torch", reference), ("auto", auto), ("reference", slow)):
         inputs = x.clone().requires_grad_()
-        result = torch_forward(layer, inputs, state, lengths) if name == "torch" else layer(inputs, state, lengths)
+        result = (
+            torch_forward(layer, inputs, state, lengths)
+            if name == "torch"
+            else layer(inputs, state, lengths)
+        )
         if name == "torch":
             weights = [torch.randn_like(t) for t in [result[0], *flatten(result[1])]]
         gradients = torch.autograd.grad(_losses(result, weights), [inputs, *layer.parameters()])
@@ -45,9 +59,12 @@ def test_paths_agree_with_torch(kind, num_layers, bidirectional, batch_first, wi
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_lengths_equal_running_each_row_alone(kind, bidirectional):
-    _, auto, slow = make_layers(kind, 2, bidirectional, True, torch.float64, seed=7, input_size=3, hidden_size=4)
-    x, lengths, _ = random_inputs(auto, batch=6, time=9, dtype=torch.float64, seed=7, with_lengths=True,
-                                  with_state=False)
+    _, auto, slow = make_layers(
+        kind, 2, bidirectional, True, torch.float64, seed=7, input_size=3, hidden_size=4
+    )
+    x, lengths, _ = random_inputs(
+        auto, batch=6, time=9, dtype=torch.float64, seed=7, with_lengths=True, with_state=False
+    )
     for layer in (auto, slow):
         output, final = layer(x, lengths=lengths)
         for row, length in enumerate(lengths.tolist()):
@@ -63,8 +80,9 @@ def test_lengths_equal_running_each_row_alone(kind, bidirectional):
 def test_state_carries_across_calls(kind, impl):
     _, auto, slow = make_layers(kind, 2, False, True, torch.float64, seed=3)
     layer = auto if impl == "auto" else slow
-    x, _, state = random_inputs(layer, batch=3, time=10, dtype=torch.float64, seed=3, with_lengths=False,
-                                with_state=True)
+    x, _, state = random_inputs(
+        layer, batch=3, time=10, dtype=torch.float64, seed=3, with_lengths=False, with_state=True
+    )
     whole, whole_final = layer(x, state)
     first, carried = layer(x[:, :4], state)
     second, final = layer(x[:, 4:], carried)
@@ -75,8 +93,9 @@ def test_state_carries_across_calls(kind, impl):
 
 def test_dropout_between_layers_only_in_training():
     _, auto, slow = make_layers("lstm", 3, True, True, torch.float64, seed=4)
-    x, lengths, _ = random_inputs(auto, batch=4, time=5, dtype=torch.float64, seed=4, with_lengths=True,
-                                  with_state=False)
+    x, lengths, _ = random_inputs(
+        auto, batch=4, time=5, dtype=torch.float64, seed=4, with_lengths=True, with_state=False
+    )
     for layer in (auto, slow):
         layer.dropout = 0.5
         layer.eval()
@@ -92,7 +111,9 @@ def test_dropout_between_layers_only_in_training():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_relu_rnn_without_bias(dtype):
-    reference = torch.nn.RNN(3, 5, num_layers=2, nonlinearity="relu", bias=False, batch_first=True).to(dtype)
+    reference = torch.nn.RNN(
+        3, 5, num_layers=2, nonlinearity="relu", bias=False, batch_first=True
+    ).to(dtype)
     import rnnkit
 
     for impl in ("auto", "reference"):
@@ -107,21 +128,41 @@ def test_relu_rnn_without_bias(dtype):
 def test_frozen_padding_path_is_exact_on_outputs_states_and_gradients(kind, with_state):
     # The CPU lengths path that freezes padded steps with saturated gates (rnnkit.nn.padding),
     # checked in float64 against torch.nn on packed input, for 2 bidirectional layers.
-    reference, auto, _ = make_layers(kind, 2, True, True, torch.float64, seed=11, input_size=5, hidden_size=6)
-    x, lengths, state = random_inputs(auto, batch=7, time=9, dtype=torch.float64, seed=11, with_lengths=True,
-                                      with_state=with_state)
+    reference, auto, _ = make_layers(
+        kind, 2, True, True, torch.float64, seed=11, input_size=5, hidden_size=6
+    )
+    x, lengths, state = random_inputs(
+        auto,
+        batch=7,
+        time=9,
+        dtype=torch.float64,
+        seed=11,
+        with_lengths=True,
+        with_state=with_state,
+    )
     results = []
     for layer in (reference, auto):
         inputs = x.clone().requires_grad_()
-        output, final = torch_forward(layer, inputs, state, lengths) if layer is reference else layer(inputs, state,
-                                                                                                     lengths)
+        output, final = (
+            torch_forward(layer, inputs, state, lengths)
+            if layer is reference
+            else layer(inputs, state, lengths)
+        )
         tensors = [output, *flatten(final)]
-        weights = [torch.randn(t.shape, dtype=t.dtype, generator=torch.Generator().manual_seed(i)).to(t.device)
-                   for i, t in enumerate(tensors)]
+        weights = [
+            torch.randn(t.shape, dtype=t.dtype, generator=torch.Generator().manual_seed(i)).to(
+                t.device
+            )
+            for i, t in enumerate(tensors)
+        ]
         loss = sum((t * w).sum() for t, w in zip(tensors, weights))
         results.append((tensors, torch.autograd.grad(loss, [inputs, *layer.parameters()])))
     frozen_everywhere = kind == "gru" or not with_state
-    expected = "lengths: one padded call per layer" if frozen_everywhere else "lengths: per layer and direction"
+    expected = (
+        "lengths: one padded call per layer"
+        if frozen_everywhere
+        else "lengths: per layer and direction"
+    )
     if DEVICE.type == "cpu":
         assert auto.last_path_reason.startswith(expected)
     for got, want in zip(results[1][0] + list(results[1][1]), results[0][0] + list(results[0][1])):
@@ -136,7 +177,7 @@ def test_frozen_padding_under_bfloat16_autocast():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         output, (h, c) = layer(x, lengths=lengths)
         for row, length in enumerate(lengths.tolist()):
-            alone, (h_alone, c_alone) = layer(x[row:row + 1, :length])
+            alone, (h_alone, c_alone) = layer(x[row : row + 1, :length])
             assert (output[row, :length].float() - alone[0].float()).abs().max() < 0.05
             assert (c[:, row].float() - c_alone[:, 0].float()).abs().max() < 0.05
             assert output[row, length:].abs().sum() == 0

@@ -21,7 +21,9 @@ def test_nll_is_summed_over_keys_and_averaged_over_scored_steps():
     targets[0, 2, 0] = 1.0
     total, steps = nll_per_step(logits, targets, torch.tensor([[0.0, 1.0, 1.0]]))
     assert steps.item() == 2
-    assert total.item() == pytest.approx(88 * math.log(2) + 87 * math.log(2) - math.log(0.75), rel=1e-6)
+    assert total.item() == pytest.approx(
+        88 * math.log(2) + 87 * math.log(2) - math.log(0.75), rel=1e-6
+    )
 
 
 def test_batches_start_from_silence_and_score_steps_two_on():
@@ -51,8 +53,14 @@ def write_pieces(path, seed=0):
         start = int(generator.integers(48, 60))
         return [[start + (t % 4) * 4, start - 12] for t in range(int(generator.integers(12, 30)))]
 
-    path.write_text(json.dumps({split: [piece() for _ in range(n)] for split, n in
-                                (("train", 40), ("valid", 8), ("test", 8))}))
+    path.write_text(
+        json.dumps(
+            {
+                split: [piece() for _ in range(n)]
+                for split, n in (("train", 40), ("valid", 8), ("test", 8))
+            }
+        )
+    )
     return path
 
 
@@ -60,10 +68,19 @@ def write_pieces(path, seed=0):
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("music")
     data = write_pieces(folder / "arpeggios.json")
-    run, counters = train_music(folder / "run", MusicDataConfig(data=str(data), batch_size=8),
-                                PianoRollModelConfig(cell="gru", hidden_size=32, dropout=0.0),
-                                TrainConfig(max_steps=200, eval_every=50, learning_rate=1e-2, warmup_steps=10,
-                                            progress=False, precision="fp32"))
+    run, counters = train_music(
+        folder / "run",
+        MusicDataConfig(data=str(data), batch_size=8),
+        PianoRollModelConfig(cell="gru", hidden_size=32, dropout=0.0),
+        TrainConfig(
+            max_steps=200,
+            eval_every=50,
+            learning_rate=1e-2,
+            warmup_steps=10,
+            progress=False,
+            precision="fp32",
+        ),
+    )
     return run, data, folder
 
 
@@ -91,7 +108,12 @@ def test_generation_keeps_the_prime_is_seeded_and_follows_the_model(trained):
         logits, _ = run.model(inputs)
     sampled = torch.from_numpy(roll[6:])
     # the generated notes are likely under the one-shot logits: far likelier than chance
-    nll = torch.nn.functional.binary_cross_entropy_with_logits(logits[0, 6:], sampled, reduction="sum") / 20
+    nll = (
+        torch.nn.functional.binary_cross_entropy_with_logits(
+            logits[0, 6:], sampled, reduction="sum"
+        )
+        / 20
+    )
     assert nll < 0.3 * 88 * math.log(2)
 
 
@@ -104,15 +126,42 @@ def test_reload_gives_identical_scores_and_samples(trained):
 
 def test_cli_evaluate_and_generate(trained, tmp_path, capsys):
     _, data, folder = trained
-    assert main(["evaluate", str(folder / "run"), "--data", str(data), "--split", "valid", "--json"]) == 0
+    assert (
+        main(["evaluate", str(folder / "run"), "--data", str(data), "--split", "valid", "--json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["split"] == "valid"
     out = tmp_path / "piece.mid"
-    assert main(["generate", str(folder / "run"), "--length", "16", "--out", str(out), "--prime", str(data),
-                 "--prime-piece", "test:2", "--prime-steps", "4", "--seed", "0"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                str(folder / "run"),
+                "--length",
+                "16",
+                "--out",
+                str(out),
+                "--prime",
+                str(data),
+                "--prime-piece",
+                "test:2",
+                "--prime-steps",
+                "4",
+                "--seed",
+                "0",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.startswith(f"wrote {out} (20 steps, ")
-    assert out.read_bytes()[:4] == b"MThd" and out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    assert (
+        out.read_bytes()[:4] == b"MThd" and out.with_suffix(".png").read_bytes()[:4] == b"\x89PNG"
+    )
     assert main(["generate", str(folder / "run"), "--length", "4"]) == 2
-    assert capsys.readouterr().err == "rnnkit: error: a music model writes MIDI: give --out piece.mid\n"
+    assert (
+        capsys.readouterr().err
+        == "rnnkit: error: a music model writes MIDI: give --out piece.mid\n"
+    )
 
 
 def test_compare_music_matches_budgets_and_reports_the_marginal_baseline(trained, tmp_path):
@@ -121,8 +170,14 @@ def test_compare_music_matches_budgets_and_reports_the_marginal_baseline(trained
     from rnnkit.data.music import read_piano_rolls
 
     _, data, _ = trained
-    config = CompareConfig(task="music", cells="rnn,lstm,gru", hidden_size=16, time_budget=2, data=str(data),
-                           device="cpu")
+    config = CompareConfig(
+        task="music",
+        cells="rnn,lstm,gru",
+        hidden_size=16,
+        time_budget=2,
+        data=str(data),
+        device="cpu",
+    )
     rows = compare(config, tmp_path, log=lambda message: None)
     assert [r["cell"] for r in rows] == ["rnn", "lstm", "gru"]
     counts = [r["parameters"] for r in rows]
@@ -140,4 +195,6 @@ def test_marginal_baseline_by_hand():
     test = np.zeros((2, 88), dtype=np.float32)
     test[1, 0] = 1  # the scored step (step 2) has key 0 on
     expected = -math.log(0.5) - 87 * math.log(1 - 1e-4)
-    assert marginal_baseline({"train": [train], "test": [test]}) == pytest.approx(expected, rel=1e-6)
+    assert marginal_baseline({"train": [train], "test": [test]}) == pytest.approx(
+        expected, rel=1e-6
+    )

@@ -21,11 +21,22 @@ from tests.conftest import FSDD_SPEAKERS as SPEAKERS
 
 
 def classify(digits, out, **train):
-    data = SpeechDataConfig(data=str(digits), test_indices="0-2", valid_fraction=0.15, batch_size=16)
+    data = SpeechDataConfig(
+        data=str(digits), test_indices="0-2", valid_fraction=0.15, batch_size=16
+    )
     model = ClassifierConfig(hidden_size=32, pooling="mean", dropout=0.1, embedding_dropout=0.0)
     on_step = train.pop("on_step", None)
-    config = TrainConfig(**{"max_steps": 60, "eval_every": 20, "learning_rate": 1e-2, "warmup_steps": 5, "progress": False,
-                            "select_by": "accuracy", **train})
+    config = TrainConfig(
+        **{
+            "max_steps": 60,
+            "eval_every": 20,
+            "learning_rate": 1e-2,
+            "warmup_steps": 5,
+            "progress": False,
+            "select_by": "accuracy",
+            **train,
+        }
+    )
     return train_speech_classifier(out, data, None, model, config, on_step=on_step)
 
 
@@ -42,12 +53,19 @@ def test_classifier_learns_reports_per_speaker_and_predicts_files(fsdd_slice, tm
     assert right == pytest.approx(report["accuracy"])
     again = load_speech_classifier(tmp_path / "run").predict([test[0].path])[0]
     assert again == predictions[0]  # reload: bit-identical probabilities
-    run.test_speeds = [0.9, 1.0, 1.1]  # test-time augmentation: the mean log-probability over the speeds
+    run.test_speeds = [
+        0.9,
+        1.0,
+        1.1,
+    ]  # test-time augmentation: the mean log-probability over the speeds
     paths = [r.path for r in test[:4]]
     averaged = run.probabilities(paths)
     logs = []
     for speed in run.test_speeds:
-        features = [run.extractor.extract(change_speed(run.extractor.waveform(*read_wav(p)), speed)) for p in paths]
+        features = [
+            run.extractor.extract(change_speed(run.extractor.waveform(*read_wav(p)), speed))
+            for p in paths
+        ]
         with run.inference():
             logs.append(predict_probabilities(run.model, features, 64, run.device).log())
     assert torch.allclose(averaged, torch.softmax(torch.stack(logs).mean(0), 1), atol=1e-6)
@@ -60,41 +78,69 @@ def test_resume_with_speed_perturbation_and_masks_is_bit_identical(fsdd_slice, t
         if trainer.counters.step == 13:
             trainer.stop_requested = True
 
-    assert classify(fsdd_slice, tmp_path / "split", max_steps=30, on_step=interrupt)[1].stopped_because == "interrupted"
-    _, counters, _ = train_speech_classifier(tmp_path / "split", resume=True,
-                                             train=TrainConfig(max_steps=30, progress=False))
+    assert (
+        classify(fsdd_slice, tmp_path / "split", max_steps=30, on_step=interrupt)[1].stopped_because
+        == "interrupted"
+    )
+    _, counters, _ = train_speech_classifier(
+        tmp_path / "split", resume=True, train=TrainConfig(max_steps=30, progress=False)
+    )
     assert counters.step == 30
-    whole, split = (load_speech_classifier(tmp_path / n).model.state_dict() for n in ("whole", "split"))
+    whole, split = (
+        load_speech_classifier(tmp_path / n).model.state_dict() for n in ("whole", "split")
+    )
     assert all(torch.equal(whole[k], split[k]) for k in whole)
 
 
 def test_speaker_split_tests_only_the_held_out_speaker(fsdd_slice, tmp_path):
     data = SpeechDataConfig(data=str(fsdd_slice), test_speakers="theo")
     config = TrainConfig(max_steps=2, progress=False)
-    run, _, report = train_speech_classifier(tmp_path / "theo", data, None, ClassifierConfig(hidden_size=8), config)
-    assert list(report["per_speaker"]) == ["theo"] and sum(report["per_class"][d]["support"] for d in DIGITS) == 36
+    run, _, report = train_speech_classifier(
+        tmp_path / "theo", data, None, ClassifierConfig(hidden_size=8), config
+    )
+    assert (
+        list(report["per_speaker"]) == ["theo"]
+        and sum(report["per_class"][d]["support"] for d in DIGITS) == 36
+    )
     assert run.config["data"]["counts"] == {"train": 65, "valid": 7, "test": 36}
 
 
 def test_data_errors_are_named(fsdd_slice, tmp_path):
-    with pytest.raises(DataError, match=r"the valid split is empty; check --split and the fractions$"):
-        train_speech_classifier(tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.0))
-    with pytest.raises(DataError, match=r"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got '1,x'$"):
-        train_speech_classifier(tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), speeds="1,x"))
+    with pytest.raises(
+        DataError, match=r"the valid split is empty; check --split and the fractions$"
+    ):
+        train_speech_classifier(
+            tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.0)
+        )
+    with pytest.raises(
+        DataError,
+        match=r"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got '1,x'$",
+    ):
+        train_speech_classifier(
+            tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), speeds="1,x")
+        )
     with pytest.raises(RunFolderError):
         train_speech_classifier(tmp_path / "never-trained", resume=True)
 
 
 def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
-    data = TranscribeDataConfig(data=str(fsdd_slice), test_indices="0-2", epoch_sequences=64, valid_sequences=16,
-                                test_sequences=24, batch_size=16)
+    data = TranscribeDataConfig(
+        data=str(fsdd_slice),
+        test_indices="0-2",
+        epoch_sequences=64,
+        valid_sequences=16,
+        test_sequences=24,
+        batch_size=16,
+    )
     model = CTCConfig(hidden_size=24, num_layers=1)
     config = TrainConfig(max_steps=12, eval_every=6, progress=False)
     run, counters, report = train_transcriber(tmp_path / "ctc", data, None, model, config)
     assert counters.step == 12 and report["sequences"] == 24 and report["beam_width"] == 8
     assert 2 * 24 <= report["tokens"] <= 5 * 24
     sequences = run.sequences(split="test")
-    assert run.evaluate(sequences) == report  # the test sequences are rebuilt exactly from the saved run
+    assert (
+        run.evaluate(sequences) == report
+    )  # the test sequences are rebuilt exactly from the saved run
     hypotheses = [ids for ids, _ in run.decode([f for f, _ in sequences], beam_width=1)]
     errors = sum(edit_distance(t, h) for (_, t), h in zip(sequences, hypotheses))
     assert run.evaluate(sequences, beam_width=1)["token_error_rate"] == errors / report["tokens"]
@@ -110,7 +156,9 @@ def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
             trainer.stop_requested = True
 
     train_transcriber(tmp_path / "split", data, None, model, config, on_step=interrupt)
-    train_transcriber(tmp_path / "split", resume=True, train=TrainConfig(max_steps=12, progress=False))
+    train_transcriber(
+        tmp_path / "split", resume=True, train=TrainConfig(max_steps=12, progress=False)
+    )
     whole, split = (load_transcriber(tmp_path / n).model.state_dict() for n in ("ctc", "split"))
     assert all(torch.equal(whole[k], split[k]) for k in whole)
 
@@ -120,10 +168,13 @@ def test_features_are_computed_once_unless_speed_or_noise_needs_the_waveform():
 
     extractor = FeatureExtractor(AudioConfig())
     waves = [torch.randn(800), torch.randn(1200)]
-    inputs, transform = SpeechDataConfig(speeds="1.0", noise_snr=0, time_masks=0, feature_masks=0).training_inputs(
-        extractor, waves)
+    inputs, transform = SpeechDataConfig(
+        speeds="1.0", noise_snr=0, time_masks=0, feature_masks=0
+    ).training_inputs(extractor, waves)
     assert transform is None and [x.shape for x in inputs] == [(11, 39), (16, 39)]
     inputs, transform = SpeechDataConfig(speeds="1.0").training_inputs(extractor, waves)
-    assert inputs is waves and isinstance(transform, TrainingFeatures) and transform.noise_snr == 15.0
+    assert (
+        inputs is waves and isinstance(transform, TrainingFeatures) and transform.noise_snr == 15.0
+    )
     inputs, transform = SpeechDataConfig(noise_snr=0).training_inputs(extractor, waves)
     assert inputs is waves and transform.noise_snr is None and len(transform.speeds) == 7

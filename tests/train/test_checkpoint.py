@@ -32,21 +32,28 @@ def test_training_state_round_trip(tmp_path):
     optimizer.step()
     random.seed(5)
     np.random.seed(6)
-    folder.save_training_state(model, optimizer, {"step": 1, "note": "x"}, {"carry.0": torch.ones(2)})
+    folder.save_training_state(
+        model, optimizer, {"step": 1, "note": "x"}, {"carry.0": torch.ones(2)}
+    )
     expected = (torch.rand(3), random.random(), np.random.rand())
     restored_model = torch.nn.Linear(3, 2)
     restored_optimizer = torch.optim.AdamW(restored_model.parameters(), lr=0.1)
     torch.manual_seed(99)
     counters, extra = folder.load_training_state(restored_model, restored_optimizer)
     assert counters == {"step": 1, "note": "x"} and torch.equal(extra["carry.0"], torch.ones(2))
-    assert (torch.equal(torch.rand(3), expected[0]) and random.random() == expected[1]
-            and np.random.rand() == expected[2])
+    assert (
+        torch.equal(torch.rand(3), expected[0])
+        and random.random() == expected[1]
+        and np.random.rand() == expected[2]
+    )
     for a, b in zip(model.parameters(), restored_model.parameters()):
         assert torch.equal(a, b)
     state, restored = optimizer.state_dict()["state"], restored_optimizer.state_dict()["state"]
     for index in state:
         for name in state[index]:
-            assert torch.equal(torch.as_tensor(state[index][name]), torch.as_tensor(restored[index][name]))
+            assert torch.equal(
+                torch.as_tensor(state[index][name]), torch.as_tensor(restored[index][name])
+            )
 
 
 def test_half_written_state_is_detected(tmp_path):
@@ -57,7 +64,9 @@ def test_half_written_state_is_detected(tmp_path):
     state = json.loads((tmp_path / "state.json").read_text())
     state["counters"]["step"] = 5
     (tmp_path / "state.json").write_text(json.dumps(state))
-    with pytest.raises(RunFolderError, match="state.json is at step 5 but state.safetensors at step 4"):
+    with pytest.raises(
+        RunFolderError, match="state.json is at step 5 but state.safetensors at step 4"
+    ):
         folder.load_training_state(model, optimizer)
 
 

@@ -1,4 +1,4 @@
-"""Layer 2: models built from the recurrent layers, each with a typed config."""
+"""Floor 2: models built from the recurrent layers, each with a typed config."""
 
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.models.ctc import CTCConfig, CTCRecognizer

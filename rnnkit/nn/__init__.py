@@ -1,13 +1,14 @@
-"""Layer 1: cells written as their equations and the generic recurrent layer.
+"""Floor 1: cells written as their equations and the generic recurrent layer.
 
 Imports torch and nothing else of rnnkit.
 """
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from rnnkit.nn.minimal import MinGRU, MinLSTM
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, detach_state
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
 from rnnkit.nn.registry import CELLS, make_recurrent
 from rnnkit.nn.scan import linear_scan
+from rnnkit.nn.stepping import detach_state
 
 __all__ = [
     "RNNCell",

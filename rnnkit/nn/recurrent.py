@@ -387,20 +387,3 @@ class RNN(Recurrent):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
-
-
-def detach_state(state):
-    """Cuts the autograd graph of a carried state (truncated BPTT).
-
-    Accepts ``h``, ``(h, c)`` or any nesting of tuples and lists of tensors,
-    and returns the same structure with every tensor detached.
-    """
-    if isinstance(state, Tensor):
-        return state.detach()
-    if isinstance(state, (tuple, list)):
-        return type(state)(detach_state(s) for s in state)
-    if state is None:
-        return None
-    raise TypeError(
-        f"state must be a tensor or a tuple/list of tensors; got {type(state).__name__}"
-    )

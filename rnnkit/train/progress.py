@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from rnnkit.io import new_figure, save_figure
@@ -74,16 +73,16 @@ class MetricsLog:
             self.path.unlink(missing_ok=True)
             for events in (Path(folder) / "tensorboard").glob("events.out.tfevents.*"):
                 events.unlink()
+        self.where = f"metrics go to {self.path}"
+        """One line that says where the metrics go, for the start of training."""
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter
-
-                self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
+                from torch.utils.tensorboard import SummaryWriter  # an extra: rnnkit[tensorboard]
             except ImportError:
-                warnings.warn(
-                    "TensorBoard logging is off: the tensorboard package is not installed",
-                    stacklevel=2,
-                )
+                self.where += " (TensorBoard is off: pip install 'rnnkit[tensorboard]')"
+            else:
+                self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
+                self.where += f" and TensorBoard events to {Path(folder) / 'tensorboard'}"
 
     def log(self, step: int, **values) -> None:
         with open(self.path, "a", encoding="utf-8") as handle:

@@ -236,6 +236,7 @@ class Trainer:
         """
         self.model.to(self.device)
         self.metrics = MetricsLog(self.folder.path, fresh=not resume)
+        self.progress.message(self.metrics.where)
         self.progress.message(
             f"training on {self.device.type} in {self.precision}, "
             f"{sum(p.numel() for p in self.model.parameters()):,} parameters"

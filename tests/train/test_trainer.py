@@ -129,3 +129,21 @@ def test_gradient_norm_is_logged_before_clipping(tmp_path, small_text):
     ]
     norms = [r["train_grad_norm"] for r in records if "train_grad_norm" in r]
     assert len(norms) == 3 and min(norms) > 1e-3  # the norm before clipping, not the clipped 1e-6
+
+
+def test_without_tensorboard_training_says_where_the_metrics_go(
+    tmp_path, small_text, monkeypatch, capsys
+):
+    import sys
+
+    monkeypatch.setitem(
+        sys.modules, "torch.utils.tensorboard", None
+    )  # as if the extra were missing
+    _train(tmp_path / "run", small_text, max_steps=2, progress=True)
+    err = capsys.readouterr().err
+    assert (
+        f"metrics go to {tmp_path / 'run' / 'metrics.jsonl'} (TensorBoard is off: "
+        "pip install 'rnnkit[tensorboard]')" in err
+    )
+    assert not (tmp_path / "run" / "tensorboard").exists()
+    assert len(_losses(tmp_path / "run")) == 2

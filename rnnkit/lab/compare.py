@@ -31,7 +31,6 @@ from rnnkit.lab.problems import (
 from rnnkit.lab.report import save_tables
 from rnnkit.nn.checks import check_choice
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-from rnnkit.train.progress import MetricsLog
 
 TASKS = ("adding", "copy", "lm", "music")
 
@@ -173,14 +172,7 @@ def _plot_length(rows, length, config: CompareConfig, out: Path) -> None:
         out / f"gradients_T{length}.png",
         f"{config.task}, T={length}: gradient reaching h_t (trained models)",
     )
-    curves = {}
-    for row in mine:
-        logged = MetricsLog(row["_folder"]).read()
-        steps = [r["step"] for r in logged if "train_grad_norm" in r]
-        curves[row["cell"]] = (
-            steps,
-            [r["train_grad_norm"] for r in logged if "train_grad_norm" in r],
-        )
+    curves = {row["cell"]: gradients.norms_over_training(row["_folder"]) for row in mine}
     gradients.plot_gradient_norms(
         curves,
         out / f"grad_norms_T{length}.png",

@@ -10,18 +10,16 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
 from rnnkit.errors import RunFolderError
-from rnnkit.io import parse_list
+from rnnkit.io import parse_list, write_json
 from rnnkit.lab import gradients
 from rnnkit.lab.problems import ProblemModel, ProblemModelConfig, ProblemTask
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
-from rnnkit.train.checkpoint import write_json
 
 
 @dataclass
@@ -44,12 +42,6 @@ class DiagnoseConfig:
     """Gate biases of LSTM/GRU: torch, forget1 or chrono."""
     seed: int = 0
     """Seed for weights and data."""
-
-
-def _norms_over_training(folder: Path) -> tuple[list, list]:
-    records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
-    kept = [r for r in records if "train_grad_norm" in r]
-    return [r["step"] for r in kept], [r["train_grad_norm"] for r in kept]
 
 
 def diagnose_run(folder, out=None, log=print) -> dict:
@@ -78,7 +70,7 @@ def diagnose_run(folder, out=None, log=print) -> dict:
         curves, out / "gradients.png", f"{title}: gradient reaching h_t"
     )
     gradients.plot_gradient_norms(
-        {model_config.cell: _norms_over_training(folder.path)},
+        {model_config.cell: gradients.norms_over_training(folder.path)},
         out / "grad_norms.png",
         f"{title}: gradient norm during training",
     )
@@ -130,7 +122,7 @@ def diagnose_cells(config: DiagnoseConfig, out, log=print, device: str = "auto")
             folder.mkdir(parents=True, exist_ok=True)
             Trainer(model, task, RunFolder(folder), train).fit()
             norms[f"{cell}, {'clip ' + format(clip, 'g') if clip else 'no clipping'}"] = (
-                _norms_over_training(folder)
+                gradients.norms_over_training(folder)
             )
     title = f"{config.problem}, T={config.length}"
     gradients.plot_gradient_by_distance(

@@ -18,6 +18,7 @@ import torch
 
 from rnnkit.io import new_figure, save_figure
 from rnnkit.lab.problems import generate, problem_loss
+from rnnkit.train.progress import MetricsLog
 
 
 def gradient_by_distance(
@@ -99,3 +100,9 @@ def plot_gradient_norms(curves: dict, path, title: str) -> Path:
         alpha=0.8,
         linewidth=0.8,
     )
+
+
+def norms_over_training(folder) -> tuple[list, list]:
+    """``(steps, gradient norms before clipping)`` logged in a run folder's metrics."""
+    kept = [r for r in MetricsLog(folder).read() if "train_grad_norm" in r]
+    return [r["step"] for r in kept], [r["train_grad_norm"] for r in kept]

@@ -1,11 +1,8 @@
 """Char-level language model benchmarks on tiny Shakespeare.
 
-    python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop (speed,
-    peak memory)
-    python benchmarks/charlm.py generation   # chars/s: rnnkit vs re-running the prefix vs a
-    plain nn.LSTM step loop
-    python benchmarks/charlm.py quality      # the default demo's val loss (90/10 split), fp32
-    and bf16
+    python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop
+    python benchmarks/charlm.py generation   # chars/s: rnnkit, re-running the prefix, nn.LSTM
+    python benchmarks/charlm.py quality      # the demo's val loss (90/10 split), fp32 and bf16
     python benchmarks/charlm.py precision --steps 1500   # bf16 vs fp32 final loss at equal steps
     python benchmarks/charlm.py recipe       # the documented 30-minute CPU recipe (90/10 split)
     python benchmarks/charlm.py recipe-mingru  # the same time budget with a 3-layer MinGRU

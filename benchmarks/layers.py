@@ -1,7 +1,7 @@
 """Forward+backward throughput of rnnkit layers against torch.nn.
 
-    python benchmarks/layers.py [--hidden 256 512] [--repeats 7] [--out
-    benchmarks/results/layers.json]
+    python benchmarks/layers.py [--hidden 256 512] [--repeats 7]
+        [--out benchmarks/results/layers.json]
 
 For each cell and hidden size (batch 64, time 100, input = hidden) it times
 one forward and backward pass of torch.nn, rnnkit ``impl="auto"`` and rnnkit

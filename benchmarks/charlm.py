@@ -29,6 +29,7 @@ from common import machine, markdown_table, time_interleaved, write_json  # noqa
 
 from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text  # noqa: E402
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
+from rnnkit.train.config import native_bf16  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RECIPE = dict(
@@ -112,6 +113,11 @@ def child(kind: str, steps: int, precision: str) -> None:
 
 
 def throughput(args) -> list[dict]:
+    if "bf16" in args.precisions and not native_bf16(torch.device("cpu")):
+        # Without native bf16 torch.nn.LSTM fails under autocast (oneDNN has no bf16 LSTM
+        # there) and emulated bf16 is slower than fp32 anyway: --precision auto trains in fp32.
+        print("this CPU has no native bfloat16: measuring fp32 only", file=sys.stderr)
+        args.precisions = [p for p in args.precisions if p != "bf16"]
     runs = {(kind, precision): [] for precision in args.precisions for kind in ("rnnkit", "plain")}
     for _ in range(args.rounds):
         for kind, precision in runs:

@@ -8,14 +8,13 @@ from collections import Counter
 from pathlib import Path
 
 from rnnkit.data import BUNDLED_CORPUS, read_text, split_text
-from rnnkit.lab.budget import matched_width, parameter_count
+from rnnkit.lab.budget import budgeted_row, budgeted_training, matched_width, parameter_count
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.tasks.language_model import (
     TextDataConfig,
     parse_split,
     train_language_model,
 )
-from rnnkit.train import TrainConfig
 
 
 def unigram_baseline(text: str, split: str) -> float:
@@ -43,15 +42,7 @@ def compare_language_models(config, cells, seeds, out: Path, log) -> list[dict]:
     for cell in cells:
         width = matched_width(lambda w: build(cell, w), budget)
         for seed in seeds:
-            train = TrainConfig(
-                learning_rate=config.rate(),
-                time_budget=config.time_budget,
-                seed=seed,
-                clip_norm=config.clip_norm,
-                device=config.device,
-                progress=False,
-                eval_every=500,
-            )
+            train = budgeted_training(config, seed, eval_every=500)
             folder = out / "runs" / f"lm-{cell}-seed{seed}"
             run, counters = train_language_model(
                 folder, data, LanguageModelConfig(cell=cell, hidden_size=width), train
@@ -61,18 +52,15 @@ def compare_language_models(config, cells, seeds, out: Path, log) -> list[dict]:
                 f"{counters.step} steps"
             )
             rows.append(
-                {
-                    "T": data.seq_len,
-                    "cell": cell,
-                    "seed": seed,
-                    "hidden_size": width,
-                    "parameters": parameter_count(run.model),
-                    "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                    "metric": counters.best_score,
-                    "baseline": baseline,
-                    "solved": "-",
-                    "gradient_decay_per_100_steps": math.nan,
-                    "_folder": folder,
-                }
+                budgeted_row(
+                    data.seq_len,
+                    cell,
+                    seed,
+                    run.model,
+                    counters,
+                    counters.best_score,
+                    baseline,
+                    folder,
+                )
             )
     return rows

@@ -4,17 +4,15 @@ et al. 2014, Table 2's setting, measured)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 
 from rnnkit.data.music import read_piano_rolls
 from rnnkit.errors import DataError
-from rnnkit.lab.budget import matched_width, parameter_count
+from rnnkit.lab.budget import budgeted_row, budgeted_training, matched_width, parameter_count
 from rnnkit.models.music import PianoRollModel, PianoRollModelConfig
 from rnnkit.tasks.music import MusicDataConfig, train_music
-from rnnkit.train import TrainConfig
 
 
 def marginal_baseline(splits: dict) -> float:
@@ -45,15 +43,7 @@ def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
             lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget
         )
         for seed in seeds:
-            train = TrainConfig(
-                learning_rate=config.rate(),
-                time_budget=config.time_budget,
-                seed=seed,
-                clip_norm=config.clip_norm,
-                device=config.device,
-                progress=False,
-                eval_every=100,
-            )
+            train = budgeted_training(config, seed, eval_every=100)
             folder = out / "runs" / f"music-{cell}-seed{seed}"
             run, counters = train_music(
                 folder, data, PianoRollModelConfig(cell=cell, hidden_size=width), train
@@ -61,18 +51,6 @@ def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
             test = run.evaluate(config.data, "test")["loss"]
             log(f"music {cell} seed {seed}: test {test:.4f} nats/step after {counters.step} steps")
             rows.append(
-                {
-                    "T": "pieces",
-                    "cell": cell,
-                    "seed": seed,
-                    "hidden_size": width,
-                    "parameters": parameter_count(run.model),
-                    "seconds_per_1k_steps": 1000 * counters.elapsed / max(counters.step, 1),
-                    "metric": test,
-                    "baseline": baseline,
-                    "solved": "-",
-                    "gradient_decay_per_100_steps": math.nan,
-                    "_folder": folder,
-                }
+                budgeted_row("pieces", cell, seed, run.model, counters, test, baseline, folder)
             )
     return rows

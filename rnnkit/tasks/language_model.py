@@ -120,7 +120,7 @@ RECIPE = Recipe(
     "lm",
     TextDataConfig,
     LanguageModelConfig,
-    # The bundled corpus's recipe: 110 s of training reach about 1.55 nats/char here.
+    # The demo: 110 s of training (BENCHMARKS.md: 1.546 nats/char on an AVX-512 BF16 CPU).
     train_defaults={"time_budget": 110.0},
 )
 

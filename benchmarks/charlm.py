@@ -2,6 +2,7 @@
 
     python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop
     python benchmarks/charlm.py generation   # chars/s: rnnkit, re-running the prefix, nn.LSTM
+    python benchmarks/charlm.py generate-cli --length 20000   # the command against the library
     python benchmarks/charlm.py quality      # the demo's val loss (90/10 split), fp32 and bf16
     python benchmarks/charlm.py precision --steps 1500   # bf16 vs fp32 final loss at equal steps
     python benchmarks/charlm.py recipe       # the documented 30-minute CPU recipe (90/10 split)
@@ -217,6 +218,63 @@ def generation(args) -> list[dict]:
     return rows
 
 
+def generate_cli(args) -> list[dict]:
+    """``rnnkit generate`` (a process writing to a pipe) against ``run.generate`` in
+    Python (the same sampler, no stream), on one run folder with the demo's model."""
+    import tempfile
+
+    from rnnkit.tasks.language_model import (
+        TextDataConfig,
+        load_language_model,
+        train_language_model,
+    )
+    from rnnkit.train import TrainConfig
+
+    folder = Path(tempfile.mkdtemp()) / "run"
+    train_language_model(folder, TextDataConfig(), None, TrainConfig(max_steps=20, progress=False))
+    run = load_language_model(folder, device="cpu")
+    command = [
+        sys.executable,
+        "-m",
+        "rnnkit",
+        "generate",
+        str(folder),
+        "--length",
+        str(args.length),
+        "--seed",
+        "1",
+        "--device",
+        "cpu",
+    ]
+    library, cli = [], []
+    for _ in range(args.repeats):  # interleaved rounds: the machine's noise hits both alike
+        started = time.perf_counter()
+        run.generate("\n", args.length, seed=1)
+        library.append(time.perf_counter() - started)
+        # The command's own clock: the time from its first to its last generated character
+        # is what the stream costs; process start-up (imports, loading) is timed apart.
+        started = time.perf_counter()
+        subprocess.run(command, check=True, stdout=subprocess.PIPE)
+        cli.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    subprocess.run(
+        [*command[:-6], "--length", "1", "--seed", "1", "--device", "cpu"],
+        check=True,
+        stdout=subprocess.PIPE,
+    )
+    start_up = time.perf_counter() - started
+    library_s, cli_s = sorted(library)[len(library) // 2], sorted(cli)[len(cli) // 2] - start_up
+    return [
+        {"generator": "run.generate() in Python", "chars/s": args.length / library_s},
+        {
+            "generator": "rnnkit generate (stdout to a pipe, start-up excluded)",
+            "chars/s": args.length / cli_s,
+        },
+        {"generator": "ratio command/library", "chars/s": library_s / cli_s},
+        {"generator": f"start-up of the command (s): {start_up:.2f}", "chars/s": float("nan")},
+    ]
+
+
 def _train_and_score(
     out: Path, time_budget: float, precision: str, recipe: dict | None = None
 ) -> dict:
@@ -285,6 +343,7 @@ def main(argv=None):
         choices=[
             "throughput",
             "generation",
+            "generate-cli",
             "quality",
             "precision",
             "recipe",
@@ -314,6 +373,7 @@ def main(argv=None):
     modes = {
         "throughput": throughput,
         "generation": generation,
+        "generate-cli": generate_cli,
         "quality": quality,
         "precision": precision_check,
         "recipe": recipe,

@@ -1,4 +1,4 @@
-"""rnnkit's own exceptions: one line, naming the file, the place, what was
+"""Floor 0: rnnkit's own exceptions: one line, naming the file, the place, what was
 expected and what was found."""
 
 

@@ -1,4 +1,4 @@
-"""Sampling from a recurrent model one token at a time, carrying the state.
+"""Floor 1: sampling from a recurrent model one token at a time, carrying the state.
 
 The prompt runs once through the fused kernel; every generated token then costs
 one step of the model (O(1) in the length so far), never a re-run of the prefix.

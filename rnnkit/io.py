@@ -16,7 +16,8 @@ def atomic_write(path, data: bytes) -> Path:
     """Writes ``data`` to ``path`` through a temporary file and a rename; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
+    # The process id keeps two writers (say, two training processes) off each other's file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(temporary, "wb") as handle:
             handle.write(data)

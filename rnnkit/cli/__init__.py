@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 from functools import partial
 
@@ -121,8 +123,42 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _launch(processes_per_node: int, argv: list[str]) -> int:
+    """``rnnkit train ... --nproc-per-node N``: the same command under torchrun."""
+    if processes_per_node < 1:
+        raise RnnkitError(f"--nproc-per-node must be a positive number; got {processes_per_node}")
+    kept, skip = [], False
+    for word in argv:
+        if skip or word.startswith("--nproc-per-node"):
+            skip = word == "--nproc-per-node" and not skip
+            continue
+        kept.append(word)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        str(processes_per_node),
+        "-m",
+        "rnnkit",
+        *kept,
+    ]
+    # Ctrl-C reaches torchrun, which stops its workers (they save); this process waits for it.
+    # A handler, not SIG_IGN: an ignored signal would stay ignored in torchrun too.
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    try:
+        return subprocess.call(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    if getattr(args, "nproc_per_node", None) and "WORLD_SIZE" not in os.environ:
+        return _launch(args.nproc_per_node, argv)
+    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 alone speaks
+        sys.stdout = open(os.devnull, "w")
     try:
         return args.handler(args)
     except (RnnkitError, ValueError) as error:

@@ -13,6 +13,7 @@ import typing
 
 from rnnkit.tasks.common import LIMITS, Recipe
 from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import processes
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 """Every command's help keeps its examples' line breaks."""
@@ -128,6 +129,14 @@ def add_train_task(tasks, recipe: Recipe, help_text: str, examples: str, configs
     parser.add_argument(
         "--resume", action="store_true", help="continue the run in --out exactly where it stopped"
     )
+    parser.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=None,
+        metavar="N",
+        help="train on N processes with torchrun and DistributedDataParallel "
+        "(gloo on CPU, nccl on GPUs); --batch-size stays the global batch",
+    )
     defaults = {recipe.model_config: recipe.model_defaults, TrainConfig: recipe.train_defaults}
     for title, cls, skip in configs:
         add_config_arguments(parser, cls, skip=skip, title=title, defaults=defaults.get(cls))
@@ -139,6 +148,8 @@ def interrupted(counters, task: str, out) -> bool:
     """After Ctrl-C: says where the run stopped and how to continue it (the caller exits 130)."""
     if counters.stopped_because != "interrupted":
         return False
+    if not processes().is_main:  # under torchrun, rank 0 says it once
+        return True
     print(
         f"interrupted at step {counters.step}; saved {out}. "
         f"Continue with: rnnkit train {task} --out {out} --resume",

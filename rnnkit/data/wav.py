@@ -21,6 +21,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.errors import DataError
+from rnnkit.io import atomic_write
 
 PCM, FLOAT, EXTENSIBLE = 0x0001, 0x0003, 0xFFFE
 ENCODING_NAMES = {
@@ -161,9 +162,7 @@ def write_wav(path, samples: Tensor, sample_rate: int) -> None:
         b"data",
         len(pcm),
     )
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(header + pcm)
-    temporary.replace(path)
+    atomic_write(path, header + pcm)
 
 
 @functools.lru_cache(maxsize=32)

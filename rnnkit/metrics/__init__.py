@@ -1,4 +1,4 @@
-"""Evaluation metrics: numbers in, numbers (and plots) out. No models."""
+"""Floor 1: evaluation metrics. Numbers in, numbers (and plots) out; no models."""
 
 from rnnkit.metrics.classification import (
     classification_report,

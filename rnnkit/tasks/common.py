@@ -34,6 +34,7 @@ from rnnkit.train import (
     resolve_device,
 )
 from rnnkit.train.config import autocast, resolve_precision
+from rnnkit.train.distributed import processes
 from rnnkit.version import __version__
 
 LIMITS = ("max_steps", "epochs", "time_budget")
@@ -190,16 +191,17 @@ def fit(
         _check_unchanged(start, files, fingerprint)
     hashes = {role: sha256(path) for role, path in files.items()}
     start.folder.path.mkdir(parents=True, exist_ok=True)
-    start.folder.write_config(
-        {
-            "task": start.recipe.task,
-            "rnnkit_version": __version__,
-            "model": asdict(start.model),
-            **{name: asdict(config) for name, config in start.extras.items()},
-            "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
-            "train": asdict(start.train),
-        }
-    )
+    if processes().is_main:  # under torchrun, rank 0 alone writes
+        start.folder.write_config(
+            {
+                "task": start.recipe.task,
+                "rnnkit_version": __version__,
+                "model": asdict(start.model),
+                **{name: asdict(config) for name, config in start.extras.items()},
+                "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
+                "train": asdict(start.train),
+            }
+        )
     torch.manual_seed(start.train.seed)
     network = build_network()
     return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(

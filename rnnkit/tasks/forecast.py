@@ -21,6 +21,7 @@ from rnnkit.tasks.forecast_data import (
 from rnnkit.tasks.forecast_run import ForecastRun
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.train.checkpoint import save_tensors
+from rnnkit.train.distributed import processes
 
 
 class ForecastTask:
@@ -87,7 +88,7 @@ def train_forecaster(
                 f"{model.lookback} + horizon {model.horizon}; use a shorter --lookback or "
                 f"--horizon, or change --split"
             )
-    if not resume:
+    if not resume and processes().is_main:
         start.folder.path.mkdir(parents=True, exist_ok=True)
         _fit_baseline(windows, train_origins, val_origins, start.folder)
     derived.update(

@@ -51,6 +51,7 @@ class LanguageModelTask:
     """LM training, as the trainer sees it (:class:`rnnkit.train.TrainingTask`)."""
 
     unit = "chars"
+    carry_batch_dim = 1  # the state is (layers, streams, hidden): streams split across processes
 
     def __init__(
         self, train_ids, valid_ids, config: TextDataConfig, seed: int, device, source: str = "data"

@@ -159,6 +159,15 @@ class TranscribeTask:
             self.device,
         )
 
+    def shard(self, batch, processes):
+        """This rank's sequences; the targets are concatenated, so they are cut by length."""
+        features, lengths, targets, target_lengths = batch
+        rows = processes.shard(torch.arange(len(lengths)))
+        ends = target_lengths.cumsum(0)
+        first = int(ends[rows[0] - 1]) if rows[0] > 0 else 0
+        kept = targets[first : int(ends[rows[-1]])]
+        return features[rows], lengths[rows.cpu()], kept, target_lengths[rows]
+
     def loss(self, model, batch, carry):
         features, lengths, targets, target_lengths = batch
         log_probs, steps = model(features, lengths)

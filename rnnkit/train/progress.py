@@ -64,17 +64,22 @@ class Progress:
 class MetricsLog:
     """Appends one JSON object per event to ``metrics.jsonl`` and mirrors scalars to TensorBoard."""
 
-    def __init__(self, folder: Path, tensorboard: bool = True, fresh: bool = False):
+    def __init__(
+        self, folder: Path, tensorboard: bool = True, fresh: bool = False, enabled: bool = True
+    ):
         """``fresh``: a new run in this folder; the previous run's metrics and
-        TensorBoard events are removed, so plots never mix two runs."""
+        TensorBoard events are removed, so plots never mix two runs. ``enabled``:
+        False on every process but rank 0, which alone writes."""
         self.path = Path(folder) / "metrics.jsonl"
-        self.writer = None
+        self.writer, self.enabled = None, enabled
+        self.where = f"metrics go to {self.path}"
+        """One line that says where the metrics go, for the start of training."""
+        if not enabled:
+            return
         if fresh:
             self.path.unlink(missing_ok=True)
             for events in (Path(folder) / "tensorboard").glob("events.out.tfevents.*"):
                 events.unlink()
-        self.where = f"metrics go to {self.path}"
-        """One line that says where the metrics go, for the start of training."""
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter  # an extra: rnnkit[tensorboard]
@@ -85,6 +90,8 @@ class MetricsLog:
                 self.where += f" and TensorBoard events to {Path(folder) / 'tensorboard'}"
 
     def log(self, step: int, **values) -> None:
+        if not self.enabled:
+            return
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps({"step": step, **values}) + "\n")
         if self.writer is not None:
@@ -99,6 +106,8 @@ class MetricsLog:
 
     def truncate_after(self, step: int) -> None:
         """Drops events after ``step`` (a resumed run rewrites what followed its checkpoint)."""
+        if not self.enabled:
+            return
         kept = [r for r in self.read() if r["step"] <= step]
         self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
 

@@ -4,8 +4,12 @@ A task is anything that fits :class:`TrainingTask`; callbacks go in at
 construction. Minimal use::
 
     trainer = Trainer(model, task, RunFolder("runs/x"), TrainConfig(max_steps=100),
-    on_step=print_loss)
+                      on_step=print_loss)
     counters = trainer.fit()
+
+Under ``torchrun`` the same trainer runs on every process with DDP
+(:mod:`rnnkit.train.distributed`): each rank trains on its share of the global
+batch, and rank 0 alone writes.
 """
 
 from __future__ import annotations
@@ -23,12 +27,8 @@ import torch
 from rnnkit.errors import TrainingDiverged
 from rnnkit.nn import detach_state
 from rnnkit.train.checkpoint import RunFolder
-from rnnkit.train.config import (
-    TrainConfig,
-    autocast,
-    learning_rate_factor,
-    resolve_precision,
-)
+from rnnkit.train.config import TrainConfig, autocast, learning_rate_factor, resolve_precision
+from rnnkit.train.distributed import processes
 from rnnkit.train.progress import MetricsLog, Progress, plot_learning_curve
 
 
@@ -39,7 +39,8 @@ class TrainingTask(Protocol):
     """What the items of :meth:`loss` are called in the progress line ("chars", "examples")."""
 
     def batches(self, epoch: int) -> Sequence:
-        """The batches of one epoch, indexable so that a resumed run picks up at the exact batch."""
+        """The batches of one epoch, indexable so that a resumed run picks up at the exact
+        batch. Under torchrun every rank gets the global batch and trains on its rows."""
 
     def loss(self, model: torch.nn.Module, batch, carry) -> tuple[torch.Tensor, Any, int]:
         """``(mean loss of the batch, state to carry into the next batch or None, items
@@ -47,7 +48,9 @@ class TrainingTask(Protocol):
 
     def evaluate(self, model: torch.nn.Module) -> dict:
         """Validation metrics with a ``loss`` key (lower is better). A task may also name,
-        in a ``higher_is_better`` tuple, the metrics that ``TrainConfig.select_by`` may choose."""
+        in a ``higher_is_better`` tuple, the metrics that ``TrainConfig.select_by`` may
+        choose; and, if it carries a state between batches, the state's batch axis in
+        ``carry_batch_dim``, so that several processes can share it."""
 
 
 @dataclass
@@ -60,7 +63,7 @@ class Counters:
     elapsed: float = 0.0
     best_score: float = math.inf
     """The best validation ``select_by`` metric as a number where lower is better
-    (the loss itself, or minus an accuracy); see :meth:`Trainer.best_metric`."""
+    (the loss itself, or minus an accuracy); see :func:`best_metric`."""
     best_step: int = -1
     evals_without_improvement: int = 0
     stopped_because: str = ""
@@ -68,9 +71,8 @@ class Counters:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    """``auto``: CUDA when available, else the CPU; under torchrun, this rank's own GPU."""
+    return processes().device(name)
 
 
 class Trainer:
@@ -84,11 +86,11 @@ class Trainer:
         config: TrainConfig,
         on_step: Callable[[Trainer, float], None] | None = None,
     ):
-        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in
-        here)."""
+        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in)."""
         self.model, self.task, self.folder, self.config = model, task, folder, config
         self.on_step = on_step
-        self.device = resolve_device(config.device)
+        self.processes = processes()
+        self.device = self.processes.device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
@@ -96,23 +98,24 @@ class Trainer:
         allowed = ("loss", *getattr(task, "higher_is_better", ()))
         if config.select_by not in allowed:
             raise ValueError(
-                f"select_by must be one of {', '.join(allowed)} for this task; got "
-                f"{config.select_by!r}"
+                f"select_by must be one of {', '.join(allowed)} for this task; "
+                f"got {config.select_by!r}"
             )
         self.counters = Counters()
         self.carry = None
         self.stop_requested = False
         self._steps_per_epoch: int | None = None
         self.metrics = None  # opened by fit(), which knows whether the run is new
-        self.progress = Progress(getattr(task, "unit", "items"), enabled=config.progress)
+        self.progress = Progress(
+            getattr(task, "unit", "items"), enabled=config.progress and self.processes.is_main
+        )
+        self.network = model  # what trains: the model, or DDP around it (fit sets it)
 
     # -- limits and schedule -------------------------------------------------
     def _total_steps(self) -> int | None:
         totals = [self.config.max_steps] if self.config.max_steps else []
         if self.config.epochs:
-            if (
-                self._steps_per_epoch is None
-            ):  # epoch 0's count; later epochs' offsets may differ by one
+            if self._steps_per_epoch is None:  # epoch 0's; later epochs' may differ by one
                 self._steps_per_epoch = len(self.task.batches(0))
             totals.append(math.ceil(self.config.epochs * self._steps_per_epoch))
         return min(totals) if totals else None
@@ -148,22 +151,24 @@ class Trainer:
         """The training precision's autocast context (see :func:`rnnkit.train.config.autocast`)."""
         return autocast(self.precision, self.device)
 
-    def _train_step(self, batch) -> tuple[float, int, float]:
+    def _train_step(self, batch, elapsed: float) -> tuple[float, int, float]:
         factor = learning_rate_factor(self.config, self.counters.step, self._progress_fraction())
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.learning_rate * factor
-        self.model.train()
+        self.network.train()
+        if self.processes.active:  # this rank's rows; a task may say how to split its batches
+            shard = getattr(self.task, "shard", None)
+            batch = shard(batch, self.processes) if shard else self.processes.shard(batch)
         with self.autocast():
-            loss, carry, items = self.task.loss(self.model, batch, self.carry)
-        value = loss.item()
+            loss, carry, items = self.task.loss(self.network, batch, self.carry)
+        value, total, weight = self._agree(loss, items, elapsed)
         if not math.isfinite(value):
             raise TrainingDiverged(
                 f"the training loss became {value} at step {self.counters.step + 1}; stopped "
-                "without saving, "
-                f"so the last good checkpoint in {self.folder.path} is intact (try a lower "
-                "--learning-rate)"
+                f"without saving, so the last good checkpoint in {self.folder.path} is intact "
+                "(try a lower --learning-rate)"
             )
-        loss.backward()
+        (loss * weight if weight != 1 else loss).backward()
         # The norm before clipping is logged either way (train_grad_norm): it is how
         # exploding gradients show (Pascanu et al. 2013). With clipping off, the
         # factor is exactly 1.
@@ -172,25 +177,41 @@ class Trainer:
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.carry = detach_state(carry)
-        return value, items, norm
+        return value, total, norm
+
+    def _agree(self, loss: torch.Tensor, items: int, elapsed: float) -> tuple[float, int, float]:
+        """``(global mean loss, global items, this rank's loss weight)``. Across processes,
+        one all-reduce also makes every rank agree on Ctrl-C and on rank 0's clock, so all
+        stop at the same step; a NaN on any rank makes the global loss NaN."""
+        if not self.processes.active:
+            return loss.item(), items, 1.0
+        clock = elapsed if self.processes.is_main else 0.0
+        total, loss_sum, stops, clock = self.processes.reduce(
+            [items, loss.item() * items, float(self.stop_requested), clock], self.device
+        )
+        self.stop_requested, self.counters.elapsed = stops > 0, clock
+        # DDP averages the ranks' gradients; this weight makes that average the gradient of
+        # the global batch's mean loss when the ranks' shares differ in size.
+        return loss_sum / total, int(total), items * self.processes.world_size / total
 
     # -- validation and saving -------------------------------------------------
     def _evaluate(self) -> None:
+        """Every rank scores the whole validation set with the same weights, so every rank
+        makes the same choice; rank 0 writes."""
         self.model.eval()
         with torch.no_grad(), self.autocast():
             metrics = self.task.evaluate(self.model)
         counters = self.counters
         counters.last_eval = {"step": counters.step, **metrics}
-        self.metrics.log(
-            counters.step,
-            **{f"val_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))},
-        )
+        numbers = {f"val_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))}
+        self.metrics.log(counters.step, **numbers)
         score = self._selection_score(metrics)
         improved = score < counters.best_score
         if improved:
             counters.best_score, counters.best_step = score, counters.step
             counters.evals_without_improvement = 0
-            self.folder.save_model(self.model)
+            if self.processes.is_main:
+                self.folder.save_model(self.model)
         else:
             counters.evals_without_improvement += 1
         shown = " | ".join(f"{k} {v:.4f}" for k, v in metrics.items() if isinstance(v, float))
@@ -205,25 +226,43 @@ class Trainer:
         return metrics[name] if name == "loss" else -metrics[name]
 
     def _save_state(self) -> None:
-        carry = self.carry
-        parts = (
-            list(carry) if isinstance(carry, (tuple, list)) else ([] if carry is None else [carry])
-        )
-        extra = {f"carry.{i}": t for i, t in enumerate(parts)}
+        """Rank 0 saves the whole state: a carried state is gathered from every rank along
+        the task's ``carry_batch_dim``, and each rank's torch RNG is kept."""
+        parts = _parts(self.carry)
+        gathered = self.processes.gather(([p.cpu() for p in parts], torch.get_rng_state()))
+        if not self.processes.is_main:
+            return
+        dim = getattr(self.task, "carry_batch_dim", 0)
+        extra = {
+            f"carry.{i}": torch.cat([carries[i] for carries, _ in gathered], dim)
+            for i in range(len(parts))
+        }
+        extra.update({f"rng.rank{rank}": rng for rank, (_, rng) in enumerate(gathered)})
         counters = dict(
-            vars(self.counters), carry_parts=len(parts), carry_is_tuple=isinstance(carry, tuple)
+            vars(self.counters),
+            carry_parts=len(parts),
+            carry_is_tuple=isinstance(self.carry, tuple),
+            world_size=self.processes.world_size,
         )
         self.folder.save_training_state(self.model, self.optimizer, counters, extra)
 
     def _resume(self) -> None:
         saved, extra = self.folder.load_training_state(self.model, self.optimizer)
         parts, is_tuple = saved.pop("carry_parts"), saved.pop("carry_is_tuple")
+        world = saved.pop("world_size", 1)
         if "best_loss" in saved:  # run folders written before the field was renamed
             saved["best_score"] = saved.pop("best_loss")
         self.counters = Counters(**saved)
         self.counters.stopped_because = ""  # a resumed run goes on, whatever stopped it before
-        carry = [extra[f"carry.{i}"].to(self.device) for i in range(parts)]
+        dim = getattr(self.task, "carry_batch_dim", 0)
+        carry = [
+            self.processes.shard_along(extra[f"carry.{i}"], dim).to(self.device)
+            for i in range(parts)
+        ]
         self.carry = tuple(carry) if is_tuple else (carry[0] if carry else None)
+        own = extra.get(f"rng.rank{self.processes.rank}")
+        if own is not None and world == self.processes.world_size:
+            torch.set_rng_state(own)  # each rank's dropout goes on where it stopped
         self.metrics.truncate_after(self.counters.step)
         self.progress.message(f"resumed {self.folder.path} at step {self.counters.step}")
 
@@ -235,31 +274,44 @@ class Trainer:
         ``stopped_because == "interrupted"``; a second Ctrl-C aborts at once.
         """
         self.model.to(self.device)
-        self.metrics = MetricsLog(self.folder.path, fresh=not resume)
+        self.network = self.processes.wrap(self.model, self.device)
+        self.metrics = MetricsLog(
+            self.folder.path, fresh=not resume, enabled=self.processes.is_main
+        )
         self.progress.message(self.metrics.where)
         self.progress.message(
             f"training on {self.device.type} in {self.precision}, "
             f"{sum(p.numel() for p in self.model.parameters()):,} parameters"
+            + (f", {self.processes.world_size} processes" if self.processes.active else "")
         )
         if resume:
             self._resume()
-        previous = signal.getsignal(signal.SIGINT)
+        # torchrun stops its workers with SIGTERM or SIGINT: both save and stop there.
+        stops = (signal.SIGINT, signal.SIGTERM) if self.processes.active else (signal.SIGINT,)
+        previous = {number: signal.getsignal(number) for number in stops}
         with contextlib.suppress(ValueError):  # not in the main thread: no handler
-            signal.signal(signal.SIGINT, self._request_stop)
+            for number in stops:
+                signal.signal(number, self._request_stop)
         try:
             self._loop()
         finally:
             with contextlib.suppress(ValueError):
-                signal.signal(signal.SIGINT, previous)
+                for number, handler in previous.items():
+                    signal.signal(number, handler)
             self.progress.close()
             self.metrics.close()
+        self.processes.barrier()  # the others read the weights rank 0 has just written
         return self.counters
 
     def _request_stop(self, signum, frame) -> None:
-        if self.stop_requested:
+        # Under torchrun a Ctrl-C reaches a worker both from the terminal and from torchrun,
+        # which passes it on: there every further signal is the same request, and torchrun
+        # itself ends a worker that does not stop in time.
+        if self.stop_requested and not self.processes.active:
             raise KeyboardInterrupt
+        if not self.stop_requested:
+            self.progress.message("stopping after this step and saving (Ctrl-C again to abort)")
         self.stop_requested = True
-        self.progress.message("stopping after this step and saving (Ctrl-C again to abort)")
 
     def _loop(self) -> None:
         counters, config = self.counters, self.config
@@ -272,10 +324,11 @@ class Trainer:
                 if counters.stopped_because:
                     break
                 begun = time.monotonic()
-                loss, items, norm = self._train_step(batches[counters.batch_index])
+                loss, items, norm = self._train_step(batches[counters.batch_index], begun - start)
                 counters.step += 1
                 counters.batch_index += 1
-                counters.elapsed = time.monotonic() - start
+                if not self.processes.active:
+                    counters.elapsed = time.monotonic() - start
                 step_times = (step_times + [time.monotonic() - begun])[-50:]
                 seconds = sum(step_times) / len(step_times)
                 self.metrics.log(
@@ -293,13 +346,9 @@ class Trainer:
                 if counters.step % config.eval_every == 0:
                     self._evaluate()
                     self._save_state()
-                    if (
-                        config.early_stopping
-                        and counters.evals_without_improvement >= config.early_stopping
-                    ):
-                        counters.stopped_because = (
-                            f"no improvement in {config.early_stopping} validations"
-                        )
+                    patience = config.early_stopping
+                    if patience and counters.evals_without_improvement >= patience:
+                        counters.stopped_because = f"no improvement in {patience} validations"
                 if self.stop_requested:
                     counters.stopped_because = "interrupted"
             if counters.batch_index >= len(batches):
@@ -317,10 +366,10 @@ class Trainer:
             and counters.stopped_because != "interrupted"
         ):
             self._evaluate()
-        if counters.best_step < 0:  # interrupted before any validation: ship what there is
-            self.folder.save_model(self.model)
+        if counters.best_step < 0 and self.processes.is_main:
+            self.folder.save_model(self.model)  # interrupted before any validation: ship it
         self._save_state()
-        records = self.metrics.read()
+        records = self.metrics.read() if self.processes.is_main else []
         if records:
             plot_learning_curve(
                 records, self.folder.file("learning_curve.png"), str(self.folder.path.name)
@@ -330,6 +379,12 @@ class Trainer:
             f"{self.config.select_by} {best_metric(counters, self.config):.4f} "
             f"at step {counters.best_step}"
         )
+
+
+def _parts(carry) -> list[torch.Tensor]:
+    if isinstance(carry, (tuple, list)):
+        return list(carry)
+    return [] if carry is None else [carry]
 
 
 def best_metric(counters: Counters, config: TrainConfig) -> float:

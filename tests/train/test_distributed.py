@@ -1,0 +1,302 @@
+"""Several training processes: torchrun + DDP (gloo on this CPU) against one process.
+
+Each test starts real processes through the command line, as a user would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rnnkit.data import BUNDLED_CORPUS
+from rnnkit.train.distributed import Processes
+
+TORCHRUN = [
+    sys.executable,
+    "-m",
+    "torch.distributed.run",
+    "--standalone",
+    "--nproc-per-node",
+    "2",
+    "-m",
+    "rnnkit",
+]
+ALONE = [sys.executable, "-m", "rnnkit"]
+
+
+def _run(command, timeout=240):
+    environment = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=environment
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def _losses(folder: Path) -> list[float]:
+    return [
+        json.loads(line)["train_loss"]
+        for line in (folder / "metrics.jsonl").read_text().splitlines()
+        if "train_loss" in line
+    ]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "text.txt"
+    path.write_text(BUNDLED_CORPUS.read_text()[:30000])
+    return path
+
+
+def _lm(out, corpus, steps=20):
+    return [
+        "train",
+        "lm",
+        "--data",
+        str(corpus),
+        "--out",
+        str(out),
+        "--hidden-size",
+        "32",
+        "--batch-size",
+        "8",
+        "--seq-len",
+        "32",
+        "--max-steps",
+        str(steps),
+        "--eval-every",
+        "10",
+        "--sample-length",
+        "0",
+        "--seed",
+        "3",
+        "--no-progress",
+    ]
+
+
+def test_two_processes_follow_one_process_on_the_lm(tmp_path, corpus):
+    _run(ALONE + _lm(tmp_path / "one", corpus))
+    _run(TORCHRUN + _lm(tmp_path / "two", corpus))
+    one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
+    assert len(one) == len(two) == 20
+    assert np.abs(np.array(one) - np.array(two)).max() < 1e-5
+    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    assert config["data"]["batch_size"] == 8  # the global batch
+
+
+def test_two_processes_follow_one_process_on_the_classifier(tmp_path, shared_data):
+    lines = (shared_data / "sst2" / "dev.tsv").read_text().splitlines()
+    train, dev = tmp_path / "train.tsv", tmp_path / "dev.tsv"
+    train.write_text("\n".join(lines[:301]) + "\n")
+    dev.write_text("\n".join(lines[:1] + lines[301:401]) + "\n")
+
+    def command(out):
+        return [
+            "train",
+            "classify",
+            "--train",
+            str(train),
+            "--dev",
+            str(dev),
+            "--out",
+            str(out),
+            "--max-steps",
+            "20",
+            "--eval-every",
+            "10",
+            "--batch-size",
+            "30",
+            "--hidden-size",
+            "16",
+            "--embedding-size",
+            "16",
+            "--num-layers",
+            "1",
+            "--dropout",
+            "0",
+            "--embedding-dropout",
+            "0",
+            "--no-progress",
+        ]
+
+    _run(ALONE + command(tmp_path / "one"))
+    _run(TORCHRUN + command(tmp_path / "two"))
+    one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
+    assert len(one) == len(two) == 20
+    assert np.abs(np.array(one) - np.array(two)).max() < 1e-5
+
+
+def test_two_processes_resume_exactly_and_one_process_goes_on(tmp_path, corpus):
+    """Stopped by --max-steps 10 and resumed to 20; no decay, so that the schedule does not
+    depend on the limit."""
+    _run(TORCHRUN + _lm(tmp_path / "whole", corpus) + ["--decay", "none"])
+    _run(TORCHRUN + _lm(tmp_path / "split", corpus, steps=10) + ["--decay", "none"])
+    _run(
+        TORCHRUN
+        + [
+            "train",
+            "lm",
+            "--out",
+            str(tmp_path / "split"),
+            "--resume",
+            "--max-steps",
+            "20",
+            "--sample-length",
+            "0",
+            "--no-progress",
+        ]
+    )
+    whole, split = _losses(tmp_path / "whole"), _losses(tmp_path / "split")
+    assert np.abs(np.array(whole) - np.array(split)).max() < 1e-6
+    # Checkpointed by two processes, resumed by one: the global batch is the same.
+    _run(
+        ALONE
+        + [
+            "train",
+            "lm",
+            "--out",
+            str(tmp_path / "split"),
+            "--resume",
+            "--max-steps",
+            "25",
+            "--sample-length",
+            "0",
+            "--no-progress",
+        ]
+    )
+    assert len(_losses(tmp_path / "split")) == 25
+
+
+@pytest.mark.parametrize("task", ["forecast", "music", "speech", "transcribe"])
+def test_every_task_trains_on_two_processes(tmp_path, task, shared_data, fsdd_slice):
+    commands = {
+        "forecast": [
+            "--data",
+            str(shared_data / "classic_timeseries" / "airline-passengers.csv"),
+            "--target",
+            "Passengers",
+            "--lookback",
+            "24",
+            "--horizon",
+            "6",
+            "--hidden-size",
+            "8",
+            "--segment-length",
+            "6",
+        ],
+        "music": [
+            "--data",
+            str(shared_data / "jsb_chorales" / "jsb-chorales-quarter.json"),
+            "--hidden-size",
+            "16",
+        ],
+        "speech": ["--data", str(fsdd_slice), "--test-indices", "0-2", "--hidden-size", "16"],
+        "transcribe": [
+            "--data",
+            str(fsdd_slice),
+            "--test-indices",
+            "0-2",
+            "--hidden-size",
+            "16",
+            "--epoch-sequences",
+            "16",
+            "--valid-sequences",
+            "8",
+            "--test-sequences",
+            "8",
+            "--batch-size",
+            "8",
+        ],
+    }
+    out = tmp_path / task
+    _run(
+        TORCHRUN
+        + [
+            "train",
+            task,
+            "--out",
+            str(out),
+            "--max-steps",
+            "4",
+            "--eval-every",
+            "2",
+            "--no-progress",
+            *commands[task],
+        ],
+        timeout=400,
+    )
+    state = json.loads((out / "state.json").read_text())
+    assert state["counters"]["step"] == 4 and state["counters"]["world_size"] == 2
+    assert (out / "model.safetensors").is_file() and len(_losses(out)) == 4
+
+
+def test_a_killed_rank_ends_the_run_with_a_message(tmp_path, corpus):
+    out = tmp_path / "run"
+    command = TORCHRUN + _lm(out, corpus, steps=100000)
+    launcher = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+    )
+    deadline = time.monotonic() + 120
+    while (
+        time.monotonic() < deadline
+        and len(_losses(out) if (out / "metrics.jsonl").exists() else []) < 3
+    ):
+        time.sleep(0.5)
+    workers = subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True)
+    pids = sorted(int(pid) for pid in workers.stdout.split())
+    assert len(pids) == 2, workers.stdout
+    os.kill(pids[-1], signal.SIGKILL)
+    _, stderr = launcher.communicate(timeout=120)
+    assert launcher.returncode != 0
+    assert "FAILED" in stderr or "failed" in stderr
+
+
+def test_a_global_batch_is_shared_in_equal_rows():
+    batch = (torch.arange(10).view(5, 2), torch.arange(5), [0, 1, 2, 3, 4], np.arange(5))
+    parts = [Processes(rank, 2).shard(batch) for rank in range(2)]
+    assert [p[1].tolist() for p in parts] == [[0, 1, 2], [3, 4]]
+    assert [p[2] for p in parts] == [[0, 1, 2], [3, 4]]
+    assert torch.equal(torch.cat([p[0] for p in parts]), batch[0])
+    assert np.array_equal(np.concatenate([p[3] for p in parts]), batch[3])
+    assert Processes(0, 1).shard(batch) is batch
+
+
+def test_ctrl_c_on_the_launcher_saves_once_and_every_rank_stops(tmp_path, corpus):
+    """``rnnkit train ... --nproc-per-node 2`` as a user starts it; Ctrl-C reaches the
+    whole process group, as a terminal sends it."""
+    out = tmp_path / "run"
+    command = ALONE + _lm(out, corpus, steps=100000) + ["--nproc-per-node", "2"]
+    launcher = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while (
+        time.monotonic() < deadline
+        and len(_losses(out) if (out / "metrics.jsonl").exists() else []) < 3
+    ):
+        time.sleep(0.3)
+    os.killpg(launcher.pid, signal.SIGINT)
+    _, stderr = launcher.communicate(timeout=120)
+    assert (out / "state.json").is_file(), stderr[-3000:]
+    step = json.loads((out / "state.json").read_text())["counters"]["step"]
+    assert step == len(_losses(out)) >= 3  # saved at the step where both ranks stopped
+    assert stderr.count(f"interrupted at step {step}; saved {out}") == 1
+    assert subprocess.run(["pgrep", "-f", str(out)], capture_output=True).stdout == b""

@@ -89,3 +89,60 @@ class PaddedBatches:
             sequences = [self.transform(s, generator) for s in sequences]
         padded, lengths = pad_sequences(sequences, self.pad_value)
         return padded.to(self.device), lengths, self.targets[rows].to(self.device)
+
+
+class _Indexed(torch.utils.data.Dataset):
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        return self.batches[index]
+
+
+def _one_thread(worker: int) -> None:
+    torch.set_num_threads(1)  # the workers share the cores with training
+
+
+def _to(batch, device):
+    if isinstance(batch, Tensor):
+        return batch.to(device)
+    return tuple(_to(part, device) for part in batch) if isinstance(batch, tuple) else batch
+
+
+class LoadedBatches:
+    """An epoch of batches made ahead by ``workers`` DataLoader processes, in order.
+
+    ``batches`` is any indexable epoch whose items depend only on their index (as
+    :class:`PaddedBatches` seeds its augmentation by batch index), so the batches are
+    the same with any number of workers and a resumed epoch repeats exactly. Asking
+    for batch ``i`` out of order (a resumed run) starts the workers from ``i``.
+    Batches are made on the CPU and moved to ``device`` here.
+    """
+
+    def __init__(self, batches, workers: int, device=None):
+        self.batches, self.workers, self.device = batches, workers, device
+        self._iterator, self._next = None, None
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        if not 0 <= index < len(self.batches):
+            raise IndexError(index)
+        if self._next != index:
+            loader = torch.utils.data.DataLoader(
+                _Indexed(self.batches),
+                batch_size=None,
+                sampler=range(index, len(self.batches)),
+                num_workers=self.workers,
+                worker_init_fn=_one_thread,
+                # Its own generator: seeding the workers must not draw from the global one,
+                # which dropout uses, or the run would change with the number of workers.
+                generator=torch.Generator().manual_seed(0),
+            )
+            self._iterator = iter(loader)
+        self._next = index + 1
+        return _to(next(self._iterator), self.device)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from rnnkit.data.buckets import PaddedBatches, bucket_batches, pad_sequences
+from rnnkit.data.buckets import LoadedBatches, PaddedBatches, bucket_batches, pad_sequences
 from rnnkit.data.embeddings import read_embeddings
 from rnnkit.data.examples import (
     Examples,
@@ -30,6 +30,7 @@ from rnnkit.metrics import (
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
 from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import processes
 
 
 @dataclass
@@ -73,19 +74,28 @@ class ClassifyDataConfig:
 
 
 class ClassifierTask:
-    """Classification as the trainer sees it (:class:`rnnkit.train.TrainingTask`). ``train`` and
-    ``dev``
-    are ``(inputs, label ids)``; ``augment(sequence, generator)``, if given, changes
-    each training sequence as its batch is built (see :class:`PaddedBatches`)."""
+    """Classification as the trainer sees it (:class:`rnnkit.train.TrainingTask`). ``train``
+    and ``dev`` are ``(inputs, label ids)``; ``augment(sequence, generator)``, if given,
+    changes each training sequence as its batch is built (see :class:`PaddedBatches`), in
+    ``workers`` DataLoader processes when that is more than 0."""
 
     unit = "examples"
     higher_is_better = ("accuracy", "macro_f1")
 
     def __init__(
-        self, train, dev, num_classes, batch_size, seed, device, class_weights: bool, augment=None
+        self,
+        train,
+        dev,
+        num_classes,
+        batch_size,
+        seed,
+        device,
+        class_weights: bool,
+        augment=None,
+        workers: int = 0,
     ):
         self.train, self.dev, self.num_classes, self.augment = train, dev, num_classes, augment
-        self.batch_size, self.seed, self.device = batch_size, seed, device
+        self.batch_size, self.seed, self.device, self.workers = batch_size, seed, device, workers
         self.weight = None
         if class_weights:  # "balanced" weights: n / (classes * count)
             counts = torch.bincount(train[1], minlength=num_classes).float()
@@ -96,14 +106,16 @@ class ClassifierTask:
         indices = bucket_batches(
             self._lengths, self.batch_size, shuffle=True, seed=self.seed, epoch=epoch
         )
-        return PaddedBatches(
+        made_here = self.workers == 0
+        batches = PaddedBatches(
             self.train[0],
             self.train[1],
             indices,
-            self.device,
+            self.device if made_here else "cpu",
             transform=self.augment,
             seed=self.seed * 100_003 + epoch,
         )
+        return batches if made_here else LoadedBatches(batches, self.workers, self.device)
 
     def loss(self, model, batch, carry):
         inputs, lengths, labels = batch
@@ -111,7 +123,10 @@ class ClassifierTask:
         return F.cross_entropy(logits.float(), labels, weight=self.weight), None, len(labels)
 
     def evaluate(self, model) -> dict:
-        probabilities = predict_probabilities(model, self.dev[0], self.batch_size, self.device)
+        ranks = processes()  # under torchrun each rank scores its share of the examples
+        mine = self.dev[0][ranks.rows(len(self.dev[0]))]
+        probabilities = predict_probabilities(model, mine, self.batch_size, self.device)
+        probabilities = ranks.gather_rows(probabilities)
         report = report_of(probabilities, self.dev[1], range(self.num_classes))
         return {
             "loss": report["loss"],

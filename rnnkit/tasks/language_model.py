@@ -24,6 +24,7 @@ from rnnkit.io import parse_list
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
 from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import processes
 
 
 @dataclass
@@ -96,8 +97,13 @@ def evaluate_ids(
     streams = max(1, min(streams, (ids.numel() - 1) // min_context))
     seq_len = max(1, min(seq_len, ids.numel() // streams - 1))
     batches = StreamBatches(ids, streams, seq_len, name="the evaluation text", keep_short_last=True)
+    ranks = processes()  # under torchrun each rank scores its share of the streams
+    mine = ranks.rows(streams)
     total, count, state = 0.0, 0, None
-    for inputs, targets in (batches[i] for i in range(len(batches))):
+    for inputs, targets in (
+        batches[i] for i in range(len(batches) if mine.stop > mine.start else 0)
+    ):
+        inputs, targets = inputs[mine], targets[mine]
         logits, state = model(inputs, state)
         # Characters outside the vocabulary (id 0) are read but not scored: the model cannot predict
         # them.
@@ -108,6 +114,8 @@ def evaluate_ids(
             ignore_index=0,
         ).item()
         count += int((targets != 0).sum())
+    total, count = ranks.reduce([total, count], ids.device)
+    count = int(count)
     loss = total / max(count, 1)
     return {
         "loss": loss,

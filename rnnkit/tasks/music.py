@@ -28,6 +28,7 @@ from rnnkit.models.music import (
 from rnnkit.nn.lengths import length_mask
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
 from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import processes
 
 
 @dataclass
@@ -66,14 +67,20 @@ def batch_of(pieces: list[torch.Tensor], rows, device, score_first: bool):
     return inputs.to(device), lengths, padded.to(device), mask.to(device)
 
 
-def split_nll(model, pieces: list[torch.Tensor], device, batch_size: int = 16) -> dict:
-    """NLL per step of a split (see the module docstring), and its step count."""
+def nll_sums(model, pieces: list[torch.Tensor], device, batch_size: int = 16) -> tuple:
+    """``(summed NLL, scored steps)`` of ``pieces`` (see the module docstring)."""
     total, steps = 0.0, 0.0
     for rows in bucket_batches([len(p) for p in pieces], batch_size, shuffle=False):
         inputs, lengths, targets, mask = batch_of(pieces, rows, device, score_first=False)
         logits, _ = model(inputs, lengths=lengths)
         batch_total, batch_steps = nll_per_step(logits, targets, mask)
         total, steps = total + batch_total.item(), steps + batch_steps.item()
+    return total, steps
+
+
+def split_nll(model, pieces: list[torch.Tensor], device, batch_size: int = 16) -> dict:
+    """NLL per step of a split (see the module docstring), and its step count."""
+    total, steps = nll_sums(model, pieces, device, batch_size)
     return {"loss": total / steps, "steps": int(steps), "pieces": len(pieces)}
 
 
@@ -105,7 +112,10 @@ class MusicTask:
         return total / steps, None, int(steps.item())
 
     def evaluate(self, model) -> dict:
-        return {"loss": split_nll(model, self.valid, self.device)["loss"]}
+        ranks = processes()  # under torchrun each rank scores its share of the pieces
+        sums = nll_sums(model, self.valid[ranks.rows(len(self.valid))], self.device)
+        total, steps = ranks.reduce(list(sums), self.device)
+        return {"loss": total / steps}
 
 
 RECIPE = Recipe(

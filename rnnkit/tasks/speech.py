@@ -69,6 +69,10 @@ class SpeechDataConfig:
     """SpecAugment: feature-channel masks per training recording (0 turns them off)."""
     feature_mask_width: int = 8
     """SpecAugment: widest feature mask, in channels."""
+    workers: int = 0
+    """DataLoader worker processes that compute the next batches' augmented features while
+    the model trains; 0 computes them in the training process. The batches are the same
+    with any number of workers (each is seeded by its index), so resume stays exact."""
 
     def speed_list(self) -> list[float]:
         return _speeds("speeds", self.speeds)
@@ -295,6 +299,7 @@ def train_speech_classifier(
         start.device,
         False,
         augment=transform,
+        workers=data.workers,
     )
     derived, fingerprint = speech_fingerprint(labels, parts)
     counters = fit(

@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.data.audio import AudioConfig, FeatureExtractor
-from rnnkit.data.buckets import pad_sequences
+from rnnkit.data.buckets import LoadedBatches, pad_sequences
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import draw_sequences, join_recordings, read_recordings
 from rnnkit.data.wav import read_wav, write_wav
@@ -34,6 +34,7 @@ from rnnkit.tasks.speech import (
     start_speech_run,
 )
 from rnnkit.train import TrainConfig
+from rnnkit.train.distributed import processes
 
 
 @dataclass
@@ -150,14 +151,16 @@ class TranscribeTask:
         )
 
     def batches(self, epoch: int):
-        return JoinedBatches(
+        made_here = self.data.workers == 0
+        batches = JoinedBatches(
             self.joiner,
             self.transform,
             self.data.batch_size,
             self.data.epoch_sequences,
             self.seed * 100_003 + epoch,
-            self.device,
+            self.device if made_here else "cpu",
         )
+        return batches if made_here else LoadedBatches(batches, self.data.workers, self.device)
 
     def shard(self, batch, processes):
         """This rank's sequences; the targets are concatenated, so they are cut by length."""
@@ -179,14 +182,29 @@ class TranscribeTask:
         return loss, None, len(lengths)
 
     def evaluate(self, model) -> dict:
-        features, lengths, targets, target_lengths = collate(self.valid, self.device)
-        log_probs, steps = model(features, lengths)
-        loss = F.ctc_loss(
-            log_probs.transpose(0, 1), targets, steps, target_lengths, blank=0, zero_infinity=True
-        )
-        hypotheses = greedy_decode(log_probs, steps)
+        """CTC loss (the mean over sequences of the loss per target token, as
+        ``F.ctc_loss`` averages) and the greedy token error rate; under torchrun each
+        rank decodes its share of the sequences."""
+        ranks = processes()
+        mine, loss_sum, hypotheses = self.valid[ranks.rows(len(self.valid))], 0.0, []
+        if mine:
+            features, lengths, targets, target_lengths = collate(mine, self.device)
+            log_probs, steps = model(features, lengths)
+            losses = F.ctc_loss(
+                log_probs.transpose(0, 1),
+                targets,
+                steps,
+                target_lengths,
+                blank=0,
+                zero_infinity=True,
+                reduction="none",
+            )
+            loss_sum = (losses / target_lengths.clamp_min(1)).sum().item()
+            hypotheses = greedy_decode(log_probs, steps)
+        (loss_sum,) = ranks.reduce([loss_sum], self.device)
+        hypotheses = [h for part in ranks.gather(hypotheses) for h in part]
         return {
-            "loss": loss.item(),
+            "loss": loss_sum / len(self.valid),
             "token_error_rate": error_rate([t for _, t in self.valid], hypotheses),
         }
 

@@ -68,6 +68,20 @@ class Processes:
             ]
         return batch
 
+    def rows(self, count: int) -> slice:
+        """This rank's contiguous share of ``count`` rows (as :meth:`shard` splits them)."""
+        if not self.active:
+            return slice(0, count)
+        size, extra = divmod(count, self.world_size)
+        start = self.rank * size + min(self.rank, extra)
+        return slice(start, start + size + (1 if self.rank < extra else 0))
+
+    def gather_rows(self, tensor: torch.Tensor) -> torch.Tensor:
+        """The ranks' row shares put back together, in rank order (on the CPU)."""
+        if not self.active:
+            return tensor
+        return torch.cat([part for part in self.gather(tensor.cpu())])
+
     def shard_along(self, tensor: torch.Tensor, dim: int) -> torch.Tensor:
         """This rank's part of ``tensor`` along ``dim`` (a saved carried state, say)."""
         if not self.active:

@@ -178,3 +178,28 @@ def test_features_are_computed_once_unless_speed_or_noise_needs_the_waveform():
     )
     inputs, transform = SpeechDataConfig(noise_snr=0).training_inputs(extractor, waves)
     assert inputs is waves and transform.noise_snr is None and len(transform.speeds) == 7
+
+
+def test_dataloader_workers_make_the_same_batches(fsdd_slice, tmp_path):
+    """--workers computes the augmented features in DataLoader processes: the same batches
+    (each is seeded by its index), so the same losses, and resume stays exact."""
+    import json
+
+    def losses(folder):
+        lines = (folder / "metrics.jsonl").read_text().splitlines()
+        return [json.loads(line)["train_loss"] for line in lines if "train_loss" in line]
+
+    here = SpeechDataConfig(
+        data=str(fsdd_slice), test_indices="0-2", valid_fraction=0.15, batch_size=16
+    )
+    model = ClassifierConfig(hidden_size=16)
+    for name, workers in (("here", 0), ("workers", 2)):
+        data = SpeechDataConfig(**{**vars(here), "workers": workers})
+        train_speech_classifier(
+            tmp_path / name,
+            data,
+            None,
+            model,
+            TrainConfig(max_steps=6, eval_every=3, progress=False),
+        )
+    assert losses(tmp_path / "here") == losses(tmp_path / "workers")

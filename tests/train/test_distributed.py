@@ -42,6 +42,11 @@ def _run(command, timeout=240):
     return result
 
 
+def _validation(folder: Path, name: str) -> list[float]:
+    records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    return [r[name] for r in records if name in r]
+
+
 def _losses(folder: Path) -> list[float]:
     return [
         json.loads(line)["train_loss"]
@@ -89,6 +94,9 @@ def test_two_processes_follow_one_process_on_the_lm(tmp_path, corpus):
     one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
     assert len(one) == len(two) == 20
     assert np.abs(np.array(one) - np.array(two)).max() < 1e-5
+    # Validation is sharded over the ranks (streams) and summed: the same numbers.
+    one, two = (_validation(tmp_path / name, "val_loss") for name in ("one", "two"))
+    assert len(one) == len(two) == 2 and np.abs(np.array(one) - np.array(two)).max() < 1e-5
     config = json.loads((tmp_path / "two" / "config.json").read_text())
     assert config["data"]["batch_size"] == 8  # the global batch
 
@@ -133,6 +141,9 @@ def test_two_processes_follow_one_process_on_the_classifier(tmp_path, shared_dat
     one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
     assert len(one) == len(two) == 20
     assert np.abs(np.array(one) - np.array(two)).max() < 1e-5
+    for name in ("val_loss", "val_accuracy"):  # sharded examples, gathered probabilities
+        one, two = (_validation(tmp_path / run, name) for run in ("one", "two"))
+        assert len(one) == len(two) == 2 and np.abs(np.array(one) - np.array(two)).max() < 1e-5
 
 
 def test_two_processes_resume_exactly_and_one_process_goes_on(tmp_path, corpus):
@@ -215,6 +226,8 @@ def test_every_task_trains_on_two_processes(tmp_path, task, shared_data, fsdd_sl
             "8",
             "--batch-size",
             "8",
+            "--workers",
+            "1",
         ],
     }
     out = tmp_path / task

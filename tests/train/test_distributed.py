@@ -146,44 +146,31 @@ def test_two_processes_follow_one_process_on_the_classifier(tmp_path, shared_dat
         assert len(one) == len(two) == 2 and np.abs(np.array(one) - np.array(two)).max() < 1e-5
 
 
+def _resume(out, steps):
+    return [
+        "train",
+        "lm",
+        "--out",
+        str(out),
+        "--resume",
+        "--max-steps",
+        str(steps),
+        "--sample-length",
+        "0",
+        "--no-progress",
+    ]
+
+
 def test_two_processes_resume_exactly_and_one_process_goes_on(tmp_path, corpus):
     """Stopped by --max-steps 10 and resumed to 20; no decay, so that the schedule does not
     depend on the limit."""
     _run(TORCHRUN + _lm(tmp_path / "whole", corpus) + ["--decay", "none"])
     _run(TORCHRUN + _lm(tmp_path / "split", corpus, steps=10) + ["--decay", "none"])
-    _run(
-        TORCHRUN
-        + [
-            "train",
-            "lm",
-            "--out",
-            str(tmp_path / "split"),
-            "--resume",
-            "--max-steps",
-            "20",
-            "--sample-length",
-            "0",
-            "--no-progress",
-        ]
-    )
+    _run(TORCHRUN + _resume(tmp_path / "split", 20))
     whole, split = _losses(tmp_path / "whole"), _losses(tmp_path / "split")
     assert np.abs(np.array(whole) - np.array(split)).max() < 1e-6
     # Checkpointed by two processes, resumed by one: the global batch is the same.
-    _run(
-        ALONE
-        + [
-            "train",
-            "lm",
-            "--out",
-            str(tmp_path / "split"),
-            "--resume",
-            "--max-steps",
-            "25",
-            "--sample-length",
-            "0",
-            "--no-progress",
-        ]
-    )
+    _run(ALONE + _resume(tmp_path / "split", 25))
     assert len(_losses(tmp_path / "split")) == 25
 
 
@@ -313,3 +300,23 @@ def test_ctrl_c_on_the_launcher_saves_once_and_every_rank_stops(tmp_path, corpus
     assert step == len(_losses(out)) >= 3  # saved at the step where both ranks stopped
     assert stderr.count(f"interrupted at step {step}; saved {out}") == 1
     assert subprocess.run(["pgrep", "-f", str(out)], capture_output=True).stdout == b""
+
+
+def test_a_nan_on_any_rank_makes_every_rank_stop():
+    """The per-step all-reduce carries each rank's loss sum: one NaN makes the global loss
+    NaN on every rank, and each raises TrainingDiverged at the same step."""
+    import math
+
+    from rnnkit.train.trainer import Counters, Trainer
+
+    class TwoRanks(Processes):
+        def reduce(self, values, device, op=None):
+            other_rank = [3.0, float("nan"), 0.0, 0.0]  # items, loss sum, Ctrl-C, clock
+            return [mine + theirs for mine, theirs in zip(values, other_rank)]
+
+    trainer = Trainer.__new__(Trainer)
+    trainer.processes, trainer.stop_requested, trainer.counters = TwoRanks(0, 2), False, Counters()
+    trainer.device = torch.device("cpu")
+    value, total, weight = trainer._agree(torch.tensor(0.5), 5, 12.0)
+    assert math.isnan(value) and total == 8 and weight == 5 * 2 / 8
+    assert trainer.counters.elapsed == 12.0 and trainer.stop_requested is False

@@ -204,6 +204,9 @@ def fit(
         )
     torch.manual_seed(start.train.seed)
     network = build_network()
+    rank = processes().rank
+    if rank > 0:  # under torchrun: the same weights (drawn above), but each rank its own dropout
+        torch.manual_seed(start.train.seed + 1_000_003 * rank)
     return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(
         resume=start.resume
     )

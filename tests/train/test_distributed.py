@@ -47,6 +47,11 @@ def _validation(folder: Path, name: str) -> list[float]:
     return [r[name] for r in records if name in r]
 
 
+def _complete_lines(path: Path) -> int:
+    """Lines written so far by a run that is still writing (the last may be partial)."""
+    return path.read_text().count("\n") if path.exists() else 0
+
+
 def _losses(folder: Path) -> list[float]:
     return [
         json.loads(line)["train_loss"]
@@ -250,10 +255,7 @@ def test_a_killed_rank_ends_the_run_with_a_message(tmp_path, corpus):
         env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
     deadline = time.monotonic() + 120
-    while (
-        time.monotonic() < deadline
-        and len(_losses(out) if (out / "metrics.jsonl").exists() else []) < 3
-    ):
+    while time.monotonic() < deadline and _complete_lines(out / "metrics.jsonl") < 3:
         time.sleep(0.5)
     workers = subprocess.run(["pgrep", "-P", str(launcher.pid)], capture_output=True, text=True)
     pids = sorted(int(pid) for pid in workers.stdout.split())
@@ -288,10 +290,7 @@ def test_ctrl_c_on_the_launcher_saves_once_and_every_rank_stops(tmp_path, corpus
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while (
-        time.monotonic() < deadline
-        and len(_losses(out) if (out / "metrics.jsonl").exists() else []) < 3
-    ):
+    while time.monotonic() < deadline and _complete_lines(out / "metrics.jsonl") < 3:
         time.sleep(0.3)
     os.killpg(launcher.pid, signal.SIGINT)
     _, stderr = launcher.communicate(timeout=120)

@@ -110,6 +110,7 @@ class Trainer:
             getattr(task, "unit", "items"), enabled=config.progress and self.processes.is_main
         )
         self.network = model  # what trains: the model, or DDP around it (fit sets it)
+        self._stop_agreed = False
 
     # -- limits and schedule -------------------------------------------------
     def _total_steps(self) -> int | None:
@@ -189,7 +190,8 @@ class Trainer:
         total, loss_sum, stops, clock = self.processes.reduce(
             [items, loss.item() * items, float(self.stop_requested), clock], self.device
         )
-        self.stop_requested, self.counters.elapsed = stops > 0, clock
+        self.stop_requested = self._stop_agreed = stops > 0
+        self.counters.elapsed = clock
         # DDP averages the ranks' gradients; this weight makes that average the gradient of
         # the global batch's mean loss when the ranks' shares differ in size.
         return loss_sum / total, int(total), items * self.processes.world_size / total
@@ -349,7 +351,9 @@ class Trainer:
                     patience = config.early_stopping
                     if patience and counters.evals_without_improvement >= patience:
                         counters.stopped_because = f"no improvement in {patience} validations"
-                if self.stop_requested:
+                # Across processes, only what all ranks agreed on in this step's all-reduce
+                # counts: a signal that reaches one rank later is acted on at the next step.
+                if self._stop_agreed if self.processes.active else self.stop_requested:
                     counters.stopped_because = "interrupted"
             if counters.batch_index >= len(batches):
                 counters.epoch, counters.batch_index, self.carry = counters.epoch + 1, 0, None

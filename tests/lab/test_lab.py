@@ -182,7 +182,7 @@ def test_compare_language_models_under_one_time_budget(tmp_path):
         task="lm",
         cells="lstm,mingru",
         hidden_size=32,
-        time_budget=1.0,
+        time_budget=4.0,  # a few dozen steps even on a slow CPU
         batch_size=8,
         data=str(text),
     )

@@ -52,20 +52,14 @@ class Processes:
         return torch.device(name)
 
     def shard(self, batch):
-        """This rank's share of a global batch: every tensor, array and list in it split
-        along its first axis into ``world_size`` near-equal parts."""
+        """This rank's share of a global batch: every tensor, array and list in it cut
+        along its first axis into ``world_size`` near-equal contiguous parts (:meth:`rows`)."""
         if not self.active:
             return batch
-        if isinstance(batch, torch.Tensor):
-            return torch.tensor_split(batch, self.world_size)[self.rank]
-        if isinstance(batch, np.ndarray):
-            return np.array_split(batch, self.world_size)[self.rank]
         if isinstance(batch, tuple):
             return tuple(self.shard(part) for part in batch)
-        if isinstance(batch, list):
-            return [part.tolist() for part in np.array_split(np.asarray(batch), self.world_size)][
-                self.rank
-            ]
+        if isinstance(batch, (torch.Tensor, np.ndarray, list)):
+            return batch[self.rows(len(batch))]
         return batch
 
     def rows(self, count: int) -> slice:
@@ -80,13 +74,12 @@ class Processes:
         """The ranks' row shares put back together, in rank order (on the CPU)."""
         if not self.active:
             return tensor
-        return torch.cat([part for part in self.gather(tensor.cpu())])
+        return torch.cat(self.gather(tensor.cpu()))
 
     def shard_along(self, tensor: torch.Tensor, dim: int) -> torch.Tensor:
         """This rank's part of ``tensor`` along ``dim`` (a saved carried state, say)."""
-        if not self.active:
-            return tensor
-        return torch.tensor_split(tensor, self.world_size, dim)[self.rank]
+        rows = self.rows(tensor.shape[dim])
+        return tensor.narrow(dim, rows.start, rows.stop - rows.start)
 
     def reduce(self, values: list[float], device, op=None) -> list[float]:
         """Sums (or ``op``) ``values`` over the ranks, in one float64 all-reduce."""

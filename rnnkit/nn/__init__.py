@@ -5,7 +5,7 @@ Imports torch and nothing else of rnnkit.
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from rnnkit.nn.minimal import MinGRU, MinLSTM
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, locked_dropout
 from rnnkit.nn.registry import CELLS, make_recurrent
 from rnnkit.nn.scan import linear_scan
 from rnnkit.nn.stepping import detach_state
@@ -24,6 +24,7 @@ __all__ = [
     "MinGRU",
     "MinLSTM",
     "detach_state",
+    "locked_dropout",
     "make_recurrent",
     "CELLS",
     "linear_scan",

@@ -53,6 +53,11 @@ class Recurrent(Stepping, nn.Module):
     - ``output``: ``(batch, time, D*hidden_size)`` (time first when ``batch_first=False``).
     - ``final_state``: like ``state``, the last layer's directions last.
 
+    ``dropout`` between layers draws a new mask per element, as torch does; with
+    ``locked_dropout=True`` it draws one mask per sequence and feature, shared by every
+    time step (variational dropout, Gal & Ghahramani 2016; Merity et al. 2017). The
+    layers then run one fused call each, so the mask can go between them.
+
     ``impl`` is ``"reference"``, ``"fused"`` or ``"auto"`` (fused whenever the
     computation is the same). After each call, ``last_path`` says which path ran
     and ``last_path_reason`` why.
@@ -70,6 +75,7 @@ class Recurrent(Stepping, nn.Module):
         dropout: float = 0.0,
         bidirectional: bool = False,
         impl: str = "auto",
+        locked_dropout: bool = False,
     ):
         super().__init__()
         for name, value in (
@@ -88,6 +94,7 @@ class Recurrent(Stepping, nn.Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional, self.impl = bool(bidirectional), impl
+        self.locked_dropout = bool(locked_dropout)
         self.last_path: str | None = None
         self.last_path_reason: str | None = None
         self._weight_names: list[str] = []
@@ -201,6 +208,8 @@ class Recurrent(Stepping, nn.Module):
             path, reason = self._choose_without_kernel(x)
             run = self._reference_layers if path == "reference" else self._fast_layers
             return run, path, reason
+        if self.locked_dropout and self.training and self.dropout > 0 and self.num_layers > 1:
+            return self._fast_layers, "fused", "one fused call per layer: locked dropout between"
         if lengths is None:
             return (
                 self._fused_stack,
@@ -327,15 +336,30 @@ class Recurrent(Stepping, nn.Module):
                 finals.append(final)
             x = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
             if layer < self.num_layers - 1 and self.dropout > 0:
-                x = F.dropout(x, self.dropout, self.training)
+                x = self._dropout_between_layers(x)
         if paired:
             return x, (torch.stack([f[0] for f in finals]), torch.stack([f[1] for f in finals]))
         return x, torch.stack(finals)
 
+    def _dropout_between_layers(self, x: Tensor) -> Tensor:
+        if not self.locked_dropout:
+            return F.dropout(x, self.dropout, self.training)
+        return locked_dropout(x, self.dropout, self.training)
+
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}"
         text += f", bias={self.bias}, batch_first={self.batch_first}, dropout={self.dropout}"
-        return text + f", bidirectional={self.bidirectional}, impl={self.impl!r}"
+        text += f", bidirectional={self.bidirectional}, impl={self.impl!r}"
+        return text + (", locked_dropout=True" if self.locked_dropout else "")
+
+
+def locked_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
+    """Dropout with one mask per sequence and feature, the same at every time step
+    (Gal & Ghahramani 2016): ``x`` ``(batch, time, features)``, batch first."""
+    if not training or p == 0:
+        return x
+    mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)
+    return x * mask
 
 
 class LSTM(Recurrent):
@@ -377,12 +401,21 @@ class RNN(Recurrent):
         dropout: float = 0.0,
         bidirectional: bool = False,
         impl: str = "auto",
+        locked_dropout: bool = False,
     ):
         check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
         self.nonlinearity = nonlinearity
         self.kind = RNN_KINDS[nonlinearity]
         super().__init__(
-            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, impl
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            impl,
+            locked_dropout,
         )
 
     def extra_repr(self) -> str:

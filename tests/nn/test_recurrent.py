@@ -201,3 +201,27 @@ def test_lstm_runs_under_bfloat16_autocast_on_every_cpu():
     assert torch_runs == cpu_lstm_runs_bfloat16()
     assert ("in float32" in layer.last_path_reason) == (not torch_runs)
     assert (output.float() - reference).abs().max() < 0.05
+
+
+def test_locked_dropout_between_layers_runs_one_fused_call_per_layer_and_one_mask():
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(3, 16, num_layers=2, dropout=0.5, locked_dropout=True).train()
+    x = torch.randn(4, 12, 3)
+    torch.manual_seed(3)
+    output, _ = layer(x)
+    assert layer.last_path == "fused" and "locked dropout" in layer.last_path_reason
+    # By hand: layer 0, one (batch, 1, features) mask, layer 1.
+    weights = [getattr(layer, n) for n in layer._weight_names]
+    first = torch.nn.LSTM(3, 16, batch_first=True)
+    second = torch.nn.LSTM(16, 16, batch_first=True)
+    with torch.no_grad():
+        for module, chunk in ((first, weights[:4]), (second, weights[4:])):
+            for parameter, value in zip(module.parameters(), chunk):
+                parameter.copy_(value)
+    torch.manual_seed(3)
+    hidden, _ = first(x)
+    mask = hidden.new_empty(4, 1, 16).bernoulli_(0.5) / 0.5
+    expected, _ = second(hidden * mask)
+    torch.testing.assert_close(output, expected)
+    layer.eval()
+    assert layer(x)[0].shape == (4, 12, 16) and layer.last_path_reason.startswith("one torch")

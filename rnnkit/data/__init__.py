@@ -2,5 +2,15 @@
 
 from rnnkit.data.streams import StreamBatches
 from rnnkit.data.text import BUNDLED_CORPUS, CharTokenizer, read_text, split_text
+from rnnkit.data.tokens import BPETokenizer, WordTokenizer, read_lines
 
-__all__ = ["CharTokenizer", "read_text", "split_text", "BUNDLED_CORPUS", "StreamBatches"]
+__all__ = [
+    "CharTokenizer",
+    "WordTokenizer",
+    "BPETokenizer",
+    "read_text",
+    "read_lines",
+    "split_text",
+    "BUNDLED_CORPUS",
+    "StreamBatches",
+]

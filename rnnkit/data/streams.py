@@ -17,6 +17,9 @@ class StreamBatches:
     start (the trainer changes it per epoch,
     so that windows are not cut at the same places every time).
 
+    ``windows`` gives each batch's own length instead (variable BPTT); they cover the
+    streams from the start, and batches past the streams' end are dropped.
+
     ``batches[i]`` is ``(inputs, targets)``, each int64 ``(batch_size, seq_len)``;
     the last batch may be shorter in time.
     """
@@ -29,6 +32,7 @@ class StreamBatches:
         offset: int = 0,
         name: str = "data",
         keep_short_last: bool = False,
+        windows: list[int] | None = None,
     ):
         needed = batch_size * (seq_len + 1)
         if ids.numel() - offset < needed:
@@ -42,6 +46,15 @@ class StreamBatches:
         self.inputs = usable[:-1].view(batch_size, per_stream)
         self.targets = usable[1:].view(batch_size, per_stream)
         self.seq_len = seq_len
+        self.starts = None
+        if windows is not None:
+            starts = [0]
+            for length in windows:
+                if starts[-1] + length > per_stream:
+                    break
+                starts.append(starts[-1] + length)
+            self.starts, self.length = starts, len(starts) - 1
+            return
         # In training a last window shorter than 1/4 of seq_len is dropped: it costs
         # a full step for little data. Evaluation keeps it, so every token is scored.
         full, rest = divmod(per_stream, seq_len)
@@ -55,7 +68,10 @@ class StreamBatches:
     def __getitem__(self, index: int):
         if not 0 <= index < self.length:
             raise IndexError(index)
-        window = slice(index * self.seq_len, (index + 1) * self.seq_len)
+        if self.starts is not None:
+            window = slice(self.starts[index], self.starts[index + 1])
+        else:
+            window = slice(index * self.seq_len, (index + 1) * self.seq_len)
         return self.inputs[:, window], self.targets[:, window]
 
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -17,12 +19,25 @@ def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
 
 
-def read_text(path) -> str:
-    """Reads a whole UTF-8 text file, with a one-line error if it is not one."""
+def check_text_file(path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory; expected a UTF-8 text file (or .gz)")
     if not path.is_file():
         raise DataError(f"{path}: no such file")
+    return path
+
+
+def read_text(path) -> str:
+    """Reads a whole UTF-8 text file (gzip if it ends in ``.gz``), with a one-line error if it
+    is not one. A BOM is dropped, and ``\r\n`` and ``\r`` line ends become ``\n``."""
+    path = check_text_file(path)
     data = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            raise DataError(f"{path}: is not a readable gzip file ({error})") from None
     if not data:
         raise DataError(f"{path}: the file is empty; expected UTF-8 text")
     if b"\x00" in data:
@@ -39,7 +54,8 @@ def read_text(path) -> str:
             f"{path}: line {line}, column {column}: byte 0x{data[error.start]:02x} is not valid "
             "UTF-8; expected UTF-8 text"
         ) from None
-    return text[1:] if text.startswith("\ufeff") else text
+    text = text[1:] if text.startswith("\ufeff") else text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_text(text: str, fractions=(0.9, 0.05, 0.05)) -> tuple[str, str, str]:
@@ -67,6 +83,7 @@ class CharTokenizer:
     """
 
     UNKNOWN = "\ufffd"
+    kind = "char"
 
     def __init__(self, characters):
         self.characters = [self.UNKNOWN] + [c for c in characters if c != self.UNKNOWN]
@@ -88,6 +105,9 @@ class CharTokenizer:
         ids = [self.index.get(c, 0) for c in text]
         self.unknown_count = sum(1 for c in text if c not in self.index)
         return torch.tensor(ids, dtype=torch.long)
+
+    def encode_file(self, path) -> torch.Tensor:
+        return self.encode(read_text(path))
 
     def decode(self, ids) -> str:
         if isinstance(ids, torch.Tensor):

@@ -13,10 +13,24 @@ import torch
 class TrainConfig:
     """How to train: optimizer, schedule, limits, precision and bookkeeping."""
 
+    optimizer: str = "adamw"
+    """adamw; or ntasgd: SGD that switches to averaging its iterates once validation stops
+    improving (non-monotonically triggered averaged SGD, Merity et al. 2017)."""
     learning_rate: float = 2e-3
-    """Peak learning rate of AdamW."""
+    """Peak learning rate of the optimizer (NT-ASGD wants a large one, e.g. 30 with
+    --clip-norm 0.25)."""
     weight_decay: float = 0.01
-    """AdamW's decoupled weight decay (Loshchilov & Hutter 2019)."""
+    """AdamW's decoupled weight decay (Loshchilov & Hutter 2019); SGD's L2 penalty."""
+    layer_lr_decay: float = 1.0
+    """Discriminative learning rates (Howard & Ruder 2018): each layer group below the top
+    trains this many times slower than the one above (ULMFiT: 2.6); for models that name
+    their layer groups (the classifier)."""
+    unfreeze_every: int = 0
+    """Gradual unfreezing (Howard & Ruder 2018): the top layer group trains from the start
+    and one more group below it every this many steps; 0: every group from the start."""
+    nonmonotone: int = 5
+    """ntasgd: start averaging when validation is worse than the best of the validations
+    more than this many evaluations ago."""
     warmup_steps: int = 100
     """Steps of linear learning-rate warm-up from 0."""
     decay: str = "cosine"
@@ -50,7 +64,11 @@ class TrainConfig:
     """Show a progress bar (a line every 10 s when not on a terminal)."""
 
     def __post_init__(self):
-        choices = {"decay": ("cosine", "linear", "none"), "precision": ("auto", "fp32", "bf16")}
+        choices = {
+            "decay": ("cosine", "linear", "none"),
+            "precision": ("auto", "fp32", "bf16"),
+            "optimizer": ("adamw", "ntasgd"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(
@@ -62,6 +80,16 @@ class TrainConfig:
                 raise ValueError(f"{name} must be positive; got {value}")
         if self.eval_every < 1:
             raise ValueError(f"eval_every must be a positive int; got {self.eval_every}")
+        if not (isinstance(self.layer_lr_decay, (int, float)) and self.layer_lr_decay >= 1):
+            raise ValueError(f"layer_lr_decay must be a number >= 1; got {self.layer_lr_decay}")
+        if self.unfreeze_every < 0:
+            raise ValueError(f"unfreeze_every must be >= 0; got {self.unfreeze_every}")
+        if self.nonmonotone < 1:
+            raise ValueError(f"nonmonotone must be a positive int; got {self.nonmonotone}")
+        for name in ("learning_rate", "weight_decay", "clip_norm", "min_lr_ratio"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
 
 
 def learning_rate_factor(config: TrainConfig, step: int, progress: float) -> float:

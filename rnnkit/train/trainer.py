@@ -26,6 +26,7 @@ import torch
 
 from rnnkit.errors import TrainingDiverged
 from rnnkit.nn import detach_state
+from rnnkit.train.averaging import IterateAverage
 from rnnkit.train.checkpoint import RunFolder
 from rnnkit.train.config import TrainConfig, autocast, learning_rate_factor, resolve_precision
 from rnnkit.train.distributed import processes
@@ -92,9 +93,9 @@ class Trainer:
         self.processes = processes()
         self.device = self.processes.device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
-        self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-        )
+        self.optimizer, self.averaging = make_optimizer(model, config), None
+        if config.optimizer == "ntasgd":
+            self.averaging = IterateAverage(config.nonmonotone)
         allowed = ("loss", *getattr(task, "higher_is_better", ()))
         if config.select_by not in allowed:
             raise ValueError(
@@ -155,7 +156,9 @@ class Trainer:
     def _train_step(self, batch, elapsed: float) -> tuple[float, int, float]:
         factor = learning_rate_factor(self.config, self.counters.step, self._progress_fraction())
         for group in self.optimizer.param_groups:
-            group["lr"] = self.config.learning_rate * factor
+            # A group still frozen (gradual unfreezing) has lr 0: it neither learns nor decays.
+            thawed = self.counters.step >= group.get("start_step", 0)
+            group["lr"] = self.config.learning_rate * factor * group.get("lr_scale", 1.0) * thawed
         self.network.train()
         if self.processes.active:  # this rank's rows; a task may say how to split its batches
             shard = getattr(self.task, "shard", None)
@@ -177,6 +180,8 @@ class Trainer:
         norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), limit).item()
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.averaging is not None:
+            self.averaging.update(self.model)
         self.carry = detach_state(carry)
         return value, total, norm
 
@@ -201,6 +206,14 @@ class Trainer:
         """Every rank scores the whole validation set with the same weights, so every rank
         makes the same choice; rank 0 writes."""
         self.model.eval()
+        with self._averaged():
+            self._evaluate_and_keep()
+
+    def _averaged(self):
+        """NT-ASGD validates and saves the averaged weights once averaging has started."""
+        return self.averaging.swapped_in(self.model) if self.averaging else contextlib.nullcontext()
+
+    def _evaluate_and_keep(self) -> None:
         with torch.no_grad(), self.autocast():
             metrics = self.task.evaluate(self.model)
         counters = self.counters
@@ -220,6 +233,11 @@ class Trainer:
         self.progress.message(
             f"step {counters.step}: validation {shown}{' (best)' if improved else ''}"
         )
+        if self.averaging is not None and self.averaging.observe(metrics["loss"], counters.step):
+            self.progress.message(
+                f"step {counters.step}: validation stopped improving; averaging the weights "
+                "from here (NT-ASGD)"
+            )
 
     def _selection_score(self, metrics: dict) -> float:
         """The ``select_by`` metric as a number where lower is better (so ``best_score``
@@ -240,8 +258,13 @@ class Trainer:
             for i in range(len(parts))
         }
         extra.update({f"rng.rank{rank}": rng for rank, (_, rng) in enumerate(gathered)})
+        averaging = {}
+        if self.averaging is not None:
+            averaging, tensors = self.averaging.state()
+            extra.update({name: value.cpu() for name, value in tensors.items()})
         counters = dict(
             vars(self.counters),
+            averaging=averaging,
             carry_parts=len(parts),
             carry_is_tuple=isinstance(self.carry, tuple),
             world_size=self.processes.world_size,
@@ -252,6 +275,9 @@ class Trainer:
         saved, extra = self.folder.load_training_state(self.model, self.optimizer)
         parts, is_tuple = saved.pop("carry_parts"), saved.pop("carry_is_tuple")
         world = saved.pop("world_size", 1)
+        averaging = saved.pop("averaging", {})
+        if self.averaging is not None and averaging:
+            self.averaging.load(averaging, extra, self.model)
         if "best_loss" in saved:  # run folders written before the field was renamed
             saved["best_score"] = saved.pop("best_loss")
         self.counters = Counters(**saved)
@@ -371,7 +397,8 @@ class Trainer:
         ):
             self._evaluate()
         if counters.best_step < 0 and self.processes.is_main:
-            self.folder.save_model(self.model)  # interrupted before any validation: ship it
+            with self._averaged():  # interrupted before any validation: ship it
+                self.folder.save_model(self.model)
         self._save_state()
         records = self.metrics.read() if self.processes.is_main else []
         if records:
@@ -383,6 +410,30 @@ class Trainer:
             f"{self.config.select_by} {best_metric(counters, self.config):.4f} "
             f"at step {counters.best_step}"
         )
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW, or plain SGD for NT-ASGD (whose averaging the trainer adds). With discriminative
+    learning rates or gradual unfreezing, one parameter group per layer group of the model
+    (``model.layer_groups()``, top first), each with its ``lr_scale`` and ``start_step``."""
+    groups = model.parameters()
+    if config.layer_lr_decay != 1 or config.unfreeze_every:
+        if not hasattr(model, "layer_groups"):
+            raise ValueError(
+                f"layer_lr_decay and unfreeze_every need a model with layer groups; "
+                f"{type(model).__name__} has none"
+            )
+        groups = [
+            {
+                "params": parameters,
+                "lr_scale": config.layer_lr_decay**-depth,
+                "start_step": depth * config.unfreeze_every,
+            }
+            for depth, parameters in enumerate(model.layer_groups())
+        ]
+    if config.optimizer == "ntasgd":
+        return torch.optim.SGD(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
+    return torch.optim.AdamW(groups, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
 def _parts(carry) -> list[torch.Tensor]:

@@ -40,6 +40,7 @@ from rnnkit.tasks.language_model import (  # noqa: E402
     load_language_model,
     train_language_model,
 )
+from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig  # noqa: E402
 from rnnkit.tasks.music import MusicDataConfig, MusicRun, load_music_model, train_music  # noqa: E402
 from rnnkit.tasks.speech import (  # noqa: E402
     SpeechDataConfig,
@@ -70,6 +71,8 @@ __all__ = [
     "LanguageModel",
     "LanguageModelConfig",
     "TextDataConfig",
+    "CacheConfig",
+    "DynamicConfig",
     "TrainConfig",
     "train_language_model",
     "load_language_model",

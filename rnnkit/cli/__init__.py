@@ -29,7 +29,8 @@ HANDLERS = {key: handler for module in TASK_MODULES for key, handler in module.H
 """(task, shared command) -> handler."""
 SHARED_COMMANDS = {
     "generate": "sample text (language models) or MIDI (music models)",
-    "predict": "labels and class probabilities (text, sequence and speech classifiers)",
+    "predict": "labels and class probabilities (text, sequence and speech classifiers), or the "
+    "next words (language models)",
     "evaluate": "score a trained model on a file",
 }
 HINTS = {
@@ -43,7 +44,10 @@ def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None
     parser.add_argument("run", help="run folder written by 'rnnkit train'")
     if command == "generate":
         parser.add_argument(
-            "--length", type=int, default=500, help="characters (or music steps) to generate"
+            "--length",
+            type=int,
+            default=500,
+            help="tokens (characters, words, subwords) or music steps to generate",
         )
         parser.add_argument(
             "--temperature", type=float, default=1.0, help="<1 is more conservative; 0 is greedy"
@@ -54,7 +58,7 @@ def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None
             "inputs",
             nargs="*",
             metavar="INPUT",
-            help="texts to classify, or WAV files for speech models",
+            help="texts to classify or to continue, or WAV files for speech models",
         )
         parser.add_argument("--json", action="store_true", help="print one JSON object per line")
     else:

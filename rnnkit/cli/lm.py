@@ -1,4 +1,5 @@
-"""``rnnkit train lm`` and the language model's part of ``generate`` and ``evaluate``."""
+"""``rnnkit train lm`` and the language model's part of ``generate``, ``predict`` and
+``evaluate``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import sys
 
 from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 from rnnkit.tasks import language_model as task
+from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig
 from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
@@ -16,6 +18,11 @@ EXAMPLES = """examples:
   rnnkit train lm --out runs/shakespeare --resume --max-steps 5000
   rnnkit generate runs/shakespeare --prompt "ROMEO:" --length 300 --temperature 0.8 --seed 1
   rnnkit evaluate runs/shakespeare --data other.txt --json
+  rnnkit train lm --tokenizer word --data ptb.train.txt.gz --valid ptb.valid.txt \\
+      --test ptb.test.txt --out runs/ptb            # next-word model, the 30-minute recipe
+  rnnkit predict runs/ptb "the new york stock" --top-k 5
+  rnnkit generate runs/ptb --prompt "the market" --length 40 --seed 1
+  rnnkit evaluate runs/ptb --data ptb.test.txt
 """
 
 
@@ -23,7 +30,7 @@ def add_train_parser(tasks) -> None:
     parser = add_train_task(
         tasks,
         task.RECIPE,
-        "character-level language model",
+        "language model over characters, words or subwords (--tokenizer)",
         EXAMPLES,
         [
             ("data", task.TextDataConfig, ()),
@@ -36,8 +43,20 @@ def add_train_parser(tasks) -> None:
         "--sample-length",
         type=int,
         default=500,
-        help="characters to print after training (0: none)",
+        help="tokens to print after training (0: none)",
     )
+    parser.epilog += (
+        "\n--tokenizer word and bpe have their own recipe (its defaults differ from those "
+        "shown):\n  "
+        + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in _word_defaults())
+        + "\n"
+    )
+
+
+def _word_defaults():
+    recipe = task.WORD_RECIPE
+    for defaults in (recipe.model_defaults, recipe.train_defaults):
+        yield from defaults.items()
 
 
 def add_shared_arguments(command: str, parser) -> None:
@@ -54,22 +73,61 @@ def add_shared_arguments(command: str, parser) -> None:
         group.add_argument(
             "--num-samples", type=int, default=1, help="independent samples, generated as a batch"
         )
+    elif command == "evaluate":
+        group = parser.add_argument_group("language models")
+        group.add_argument(
+            "--cache", action="store_true", help="also score with the neural cache (Grave 2017)"
+        )
+        group.add_argument("--cache-window", type=int, default=CacheConfig.window)
+        group.add_argument("--cache-theta", type=float, default=CacheConfig.theta)
+        group.add_argument("--cache-lambda", type=float, default=CacheConfig.weight)
+        group.add_argument(
+            "--dynamic-eval",
+            action="store_true",
+            help="also score with dynamic evaluation (Krause et al. 2018)",
+        )
+        group.add_argument("--dynamic-lr", type=float, default=DynamicConfig.learning_rate)
+        group.add_argument("--dynamic-decay", type=float, default=DynamicConfig.decay)
+    elif command == "predict":
+        parser.add_argument_group("language models").add_argument(
+            "--top-k", type=int, default=5, help="how many next tokens to list (default: 5)"
+        )
 
 
 def train(args) -> int:
-    config = train_config(args, task.RECIPE)
+    recipe = task.recipe_for(args.tokenizer or "char")
+    config = train_config(args, recipe)
     data = build_config(task.TextDataConfig, args)
-    model = build_config(task.LanguageModelConfig, args, task.RECIPE.model_defaults)
+    model = build_config(task.LanguageModelConfig, args, recipe.model_defaults)
     run, counters = task.train_language_model(args.out, data, model, config, resume=args.resume)
     if interrupted(counters, "lm", args.out):
         return 130
+    test = run.folder.file("test_metrics.json")
+    if data.test and test.is_file():
+        print(f"test ({data.test}): {_describe(json.loads(test.read_text()), run.unit)}")
     if args.sample_length > 0:
         task.print_sample(run, args.sample_length, seed=config.seed)
     return 0
 
 
+def _describe(metrics: dict, unit: str) -> str:
+    one = unit.rstrip("s")
+    return (
+        f"{metrics['loss']:.4f} nats/{one} | {metrics[f'bits_per_{one}']:.4f} bits/{one} | "
+        f"perplexity {metrics['perplexity']:.3f} | {metrics[unit]} {unit} scored, "
+        f"{metrics[f'unknown_{unit}']} not in the vocabulary"
+    )
+
+
+def _report_unknown(run, prompt: str) -> None:
+    unknown = run.unknown_words(prompt)
+    if unknown and run.tokenizer.kind != "char":
+        print(f"note: read as <unk>, not in the vocabulary: {' '.join(unknown)}", file=sys.stderr)
+
+
 def generate(args) -> int:
     run = task.load_language_model(args.run, device=args.device)
+    _report_unknown(run, args.prompt)
     stream = sys.stdout if args.num_samples == 1 else None
     texts = run.generate(
         args.prompt,
@@ -90,18 +148,50 @@ def generate(args) -> int:
 
 
 def evaluate(args) -> int:
-    metrics = task.load_language_model(args.run, device=args.device).evaluate(args.data)
+    run = task.load_language_model(args.run, device=args.device)
+    cache = dynamic = None
+    if args.cache:
+        cache = CacheConfig(args.cache_window, args.cache_theta, args.cache_lambda)
+    if args.dynamic_eval:
+        dynamic = DynamicConfig(args.dynamic_lr, args.dynamic_decay)
+    metrics = run.evaluate(args.data, cache=cache, dynamic=dynamic)
     if args.json:
         print(json.dumps(metrics))
-    else:
-        print(
-            f"{args.data}: {metrics['loss']:.4f} nats/char | {metrics['bits_per_char']:.4f} "
-            "bits/char | "
-            f"perplexity {metrics['perplexity']:.3f} | {metrics['chars']} chars scored, "
-            f"{metrics['unknown_chars']} not in the vocabulary"
-        )
+        return 0
+    unknown = {f"unknown_{run.unit}": metrics[f"unknown_{run.unit}"]}
+    print(f"{args.data}: {_describe(metrics, run.unit)}")
+    for name, label in (("cache", "neural cache"), ("dynamic", "dynamic evaluation")):
+        if name in metrics:
+            print(f"  with the {label}: {_describe({**metrics[name], **unknown}, run.unit)}")
     return 0
 
 
-HANDLERS = {("lm", "generate"): generate, ("lm", "evaluate"): evaluate}
+def predict(args) -> int:
+    """The most likely next tokens after each input text."""
+    run = task.load_language_model(args.run, device=args.device)
+    if not args.inputs:
+        raise ValueError("give a text to continue, e.g.: rnnkit predict RUN \"the new york\"")
+    for text in args.inputs:
+        _report_unknown(run, text)
+        ranked = run.next_tokens(text, args.top_k)
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "input": text,
+                        "next": [{"token": token, "probability": p} for token, p in ranked],
+                    }
+                )
+            )
+        else:
+            shown = "  ".join(f"{token!r} {p:.3f}" for token, p in ranked)
+            print(f"{text} -> {shown}")
+    return 0
+
+
+HANDLERS = {
+    ("lm", "generate"): generate,
+    ("lm", "evaluate"): evaluate,
+    ("lm", "predict"): predict,
+}
 """(task, shared command) -> handler."""

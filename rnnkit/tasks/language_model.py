@@ -1,44 +1,92 @@
-"""Character-level language modelling: text file -> char tokenizer -> streams ->
-language model -> trainer -> run folder; and back: evaluate and generate."""
+"""Language modelling over characters, words or subwords: text file -> tokenizer -> streams ->
+language model -> trainer -> run folder; and back: evaluate, predict the next token and
+generate."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 from rnnkit.data import (
     BUNDLED_CORPUS,
+    BPETokenizer,
     CharTokenizer,
     StreamBatches,
+    WordTokenizer,
+    read_lines,
     read_text,
     split_text,
 )
-from rnnkit.errors import DataError
+from rnnkit.data.tokens import SPECIALS, tokenizer_from_dict
+from rnnkit.errors import DataError, check_choice
 from rnnkit.generate import sample
-from rnnkit.io import parse_list
+from rnnkit.io import parse_list, write_json
 from rnnkit.models import LanguageModel, LanguageModelConfig
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig, cache_losses, dynamic_losses
 from rnnkit.train import TrainConfig
 from rnnkit.train.distributed import processes
 
 
+TOKENIZERS = ("char", "word", "bpe")
+
+
 @dataclass
 class TextDataConfig:
-    """Where the text comes from and how it is cut into batches."""
+    """Where the text comes from, how it becomes tokens and how it is cut into batches."""
 
     data: str | None = None
-    """UTF-8 text file to train on; default: the bundled tiny Shakespeare."""
+    """UTF-8 text file to train on (.gz is read directly); default: the bundled tiny
+    Shakespeare."""
+    valid: str | None = None
+    """Validation file; default: the --split fraction of --data."""
+    test: str | None = None
+    """Test file, scored once after training (test_metrics.json)."""
     split: str = "0.9,0.05,0.05"
-    """Contiguous train,validation[,test] fractions, in file order."""
-    batch_size: int = 64
-    """Parallel streams per batch."""
-    seq_len: int = 100
-    """Time steps per batch: how far back truncated BPTT reaches."""
+    """Contiguous train,validation[,test] fractions of --data, in file order (without
+    --valid)."""
+    tokenizer: str = "char"
+    """char; word (whitespace-separated words, <eos> at each line's end, <unk> for rare
+    words); or bpe (byte-pair encoding via the tokenizers package)."""
+    max_vocab: int | None = None
+    """word: keep at most this many ids (most frequent words first); bpe: the vocabulary size
+    (default 8000)."""
+    min_freq: int = 1
+    """word and bpe: keep only tokens seen at least this often in training."""
+    batch_size: int | None = None
+    """Parallel streams per batch (default: 64 for char, 32 for word and bpe)."""
+    seq_len: int | None = None
+    """Time steps per batch: how far back truncated BPTT reaches (default: 100 for char, 35
+    for word and bpe)."""
+    variable_seq_len: bool | None = None
+    """Draw each batch's length around seq_len (N(seq_len, 5), and N(seq_len/2, 5) one time
+    in 20), so that every token is sometimes early and sometimes late in a window (Merity et
+    al. 2017; default: on for word and bpe)."""
+
+    def __post_init__(self):
+        check_choice("tokenizer", self.tokenizer, TOKENIZERS)
+        # The recipes' batching: characters as char-rnn; words as Zaremba et al. and AWD-LSTM.
+        defaults = (64, 100, False) if self.tokenizer == "char" else (32, 35, True)
+        for name, value in zip(("batch_size", "seq_len", "variable_seq_len"), defaults):
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        for name in ("batch_size", "seq_len", "min_freq"):
+            check_positive(name, getattr(self, name))
+        if self.max_vocab is not None and self.max_vocab < 4:
+            raise DataError(
+                f"max_vocab must be at least 4 (3 special tokens and a word); got {self.max_vocab}"
+            )
+        parse_split(self.split)
+
+
+def check_positive(name: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{name} must be a positive integer; got {value!r}")
 
 
 def parse_split(text: str) -> tuple[float, ...]:
@@ -51,13 +99,13 @@ def parse_split(text: str) -> tuple[float, ...]:
 class LanguageModelTask:
     """LM training, as the trainer sees it (:class:`rnnkit.train.TrainingTask`)."""
 
-    unit = "chars"
     carry_batch_dim = 1  # the state is (layers, streams, hidden): streams split across processes
 
     def __init__(
         self, train_ids, valid_ids, config: TextDataConfig, seed: int, device, source: str = "data"
     ):
         self.config, self.seed, self.device = config, seed, device
+        self.unit = "chars" if config.tokenizer == "char" else "tokens"
         self.train_ids, self.valid_ids = train_ids.to(device), valid_ids.to(device)
         StreamBatches(
             self.train_ids, config.batch_size, config.seq_len, name=f"{source}: the training split"
@@ -68,28 +116,41 @@ class LanguageModelTask:
         # A different, seed-determined cut per epoch, so windows do not always start at the same
         # places.
         if self._epoch_batches[0] != epoch:
-            offset = 0 if epoch == 0 else (self.seed * 7919 + epoch * 104729) % self.config.seq_len
+            config = self.config
+            offset = 0 if epoch == 0 else (self.seed * 7919 + epoch * 104729) % config.seq_len
+            windows = None
+            if config.variable_seq_len:
+                windows = variable_windows(
+                    self.train_ids.numel() // config.batch_size,
+                    config.seq_len,
+                    self.seed * 1_000_003 + epoch,
+                )
             batches = StreamBatches(
-                self.train_ids, self.config.batch_size, self.config.seq_len, offset
+                self.train_ids, config.batch_size, config.seq_len, offset, windows=windows
             )
             self._epoch_batches = (epoch, batches)
         return self._epoch_batches[1]
 
     def loss(self, model, batch, carry):
         inputs, targets = batch
-        logits, carry = model(inputs, carry)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))
-        return loss, carry, targets.numel()
+        (token_loss, penalty), carry = model(inputs, carry, targets)
+        return token_loss.mean() + penalty, carry, targets.numel()
 
     def evaluate(self, model) -> dict:
-        return evaluate_ids(model, self.valid_ids)
+        return evaluate_ids(model, self.valid_ids, unit=self.unit)
 
 
 def evaluate_ids(
-    model, ids: torch.Tensor, streams: int = 16, seq_len: int = 512, min_context: int = 1024
+    model,
+    ids: torch.Tensor,
+    streams: int = 16,
+    seq_len: int = 512,
+    min_context: int = 1024,
+    unit: str = "chars",
 ) -> dict:
     """Mean next-token loss over ``ids`` in nats, bits per token and perplexity
-    (``chars`` counts the scored targets; unknown characters are not scored).
+    (``chars``/``tokens`` counts the scored targets; unknown characters, id 0, are not
+    scored).
 
     The text is read as ``streams`` contiguous streams with the state carried,
     so only the first token of each stream lacks context; short texts use fewer
@@ -104,25 +165,40 @@ def evaluate_ids(
         batches[i] for i in range(len(batches) if mine.stop > mine.start else 0)
     ):
         inputs, targets = inputs[mine], targets[mine]
-        logits, state = model(inputs, state)
-        # Characters outside the vocabulary (id 0) are read but not scored: the model cannot predict
-        # them.
-        total += F.cross_entropy(
-            logits.reshape(-1, logits.shape[-1]).float(),
-            targets.reshape(-1),
-            reduction="sum",
-            ignore_index=0,
-        ).item()
-        count += int((targets != 0).sum())
+        (token_loss, _), state = model(inputs, state, targets)
+        # Id 0 (an unknown character, or <pad>) is read but not scored: the model cannot
+        # predict it.
+        scored = targets != 0
+        total += token_loss[scored].sum().item()
+        count += int(scored.sum())
     total, count = ranks.reduce([total, count], ids.device)
-    count = int(count)
+    return loss_metrics(total, int(count), unit)
+
+
+def loss_metrics(total: float, count: int, unit: str) -> dict:
+    """``{loss (nats per token), bits_per_<unit>, perplexity, <unit>}`` of a summed loss."""
     loss = total / max(count, 1)
+    singular = unit.rstrip("s")
     return {
         "loss": loss,
-        "bits_per_char": loss / math.log(2),
-        "perplexity": math.exp(loss),
-        "chars": count,
+        f"bits_per_{singular}": loss / math.log(2),
+        "perplexity": math.exp(min(loss, 700.0)),
+        unit: count,
     }
+
+
+def variable_windows(per_stream: int, seq_len: int, seed: int) -> list[int]:
+    """Window lengths that cover ``per_stream`` steps, drawn as in AWD-LSTM: N(seq_len, 5),
+    or N(seq_len / 2, 5) with probability 0.05, at least 5 and at most seq_len + 20."""
+    generator = torch.Generator().manual_seed(seed)
+    windows, covered = [], 0
+    while covered < per_stream:
+        mean = seq_len if torch.rand((), generator=generator) < 0.95 else seq_len / 2
+        length = int(mean + 5 * torch.randn((), generator=generator))
+        length = min(max(5, length), seq_len + 20, per_stream - covered)
+        windows.append(length)
+        covered += length
+    return windows
 
 
 RECIPE = Recipe(
@@ -133,9 +209,33 @@ RECIPE = Recipe(
     train_defaults={"time_budget": 110.0},
 )
 
+WORD_RECIPE = Recipe(
+    "lm",
+    TextDataConfig,
+    LanguageModelConfig,
+    # PTB in 30 minutes of CPU (BENCHMARKS.md, "Word-level language models").
+    model_defaults={
+        "embedding_size": 256,
+        "hidden_size": 512,
+        "num_layers": 1,
+        "tie_weights": True,
+        "input_dropout": 0.1,
+        "output_dropout": 0.2,
+        "weight_drop": 0.1,
+        "activation_penalty": 2.0,
+        "temporal_penalty": 1.0,
+    },
+    train_defaults={"time_budget": 1800.0, "eval_every": 500},
+)
+
+
+def recipe_for(tokenizer: str) -> Recipe:
+    """The measured recipe of a tokenizer: characters (the demo) or words and subwords."""
+    return RECIPE if tokenizer == "char" else WORD_RECIPE
+
 
 class LanguageModelRun(Run):
-    """A trained language model with its tokenizer: evaluate and generate from Python.
+    """A trained language model with its tokenizer: evaluate, predict and generate from Python.
 
     >>> run = rnnkit.load_language_model("runs/shakespeare")
     >>> print(run.generate("ROMEO:", length=200, temperature=0.8, seed=1))
@@ -145,26 +245,71 @@ class LanguageModelRun(Run):
 
     def __init__(self, model, config, folder, device):
         super().__init__(model, config, folder, device)
-        self.tokenizer = CharTokenizer.from_dict(config["data"]["vocabulary"])
+        self.tokenizer = tokenizer_from_dict(config["data"]["vocabulary"])
+        self.unit = "chars" if self.tokenizer.kind == "char" else "tokens"
 
-    def evaluate(self, path) -> dict:
-        text = read_text(path)
-        ids = self.tokenizer.encode(text)
+    def evaluate(
+        self, path, cache: CacheConfig | None = None, dynamic: DynamicConfig | None = None
+    ) -> dict:
+        """Perplexity and nats/bits per token over the whole file, the state carried across
+        batches (as Zaremba et al. 2014 and Merity et al. 2017 report). ``cache`` and
+        ``dynamic`` add the same numbers with the neural cache and with dynamic evaluation
+        (under those keys); see :mod:`rnnkit.tasks.lm_scoring`."""
+        ids = self.tokenizer.encode_file(path)
+        unknown = self.tokenizer.unknown_count
         if ids.numel() < 3:
-            raise DataError(f"{path}: has {ids.numel()} characters; evaluation needs at least 3")
+            raise DataError(f"{path}: has {ids.numel()} {self.unit}; evaluation needs at least 3")
+        ids = ids.to(self.device)
         with self.inference():
-            metrics = evaluate_ids(self.model, ids.to(self.device))
-        return {**metrics, "unknown_chars": self.tokenizer.unknown_count}
+            metrics = evaluate_ids(self.model, ids, unit=self.unit)
+            if cache is not None:
+                metrics["cache"] = loss_metrics(*cache_losses(self.model, ids, cache), self.unit)
+        if dynamic is not None:
+            with self.inference():
+                scored = dynamic_losses(self.model, ids, dynamic)
+            metrics["dynamic"] = loss_metrics(*scored, self.unit)
+        return {**metrics, f"unknown_{self.unit}": unknown}
 
     def encode_prompt(self, prompt: str) -> torch.Tensor:
-        unknown = self.tokenizer.unknown_characters(prompt)
-        if unknown:
-            raise DataError(
-                f"the prompt has characters the model never saw in training: {''.join(unknown)!r}"
-            )
-        if not prompt:
-            raise DataError("the prompt is empty; give at least one character (e.g. a newline)")
-        return self.tokenizer.encode(prompt)
+        """The prompt's ids. Characters the model never saw are an error; unknown words
+        become <unk> (``unknown_words`` lists them). An empty word prompt starts a line."""
+        if self.tokenizer.kind == "char":
+            unknown = self.tokenizer.unknown_characters(prompt)
+            if unknown:
+                raise DataError(
+                    "the prompt has characters the model never saw in training: "
+                    f"{''.join(unknown)!r}"
+                )
+            if not prompt:
+                raise DataError("the prompt is empty; give at least one character (e.g. a newline)")
+            return self.tokenizer.encode(prompt)
+        # A word prompt starts a line, as every training line did after the previous <eos>.
+        return torch.cat([torch.tensor([2]), self.tokenizer.encode(prompt)])
+
+    def unknown_words(self, prompt: str) -> list[str]:
+        """The prompt's words outside the vocabulary (read as <unk>)."""
+        if self.tokenizer.kind == "char":
+            return self.tokenizer.unknown_characters(prompt)
+        return self.tokenizer.unknown_words(prompt)
+
+    def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
+        """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
+        if top_k < 1:
+            raise DataError(f"--top-k must be a positive integer; got {top_k}")
+        ids = self.encode_prompt(prompt).to(self.device)
+        with self.inference():
+            logits, _ = self.model(ids.unsqueeze(0))
+        probabilities = torch.softmax(logits[0, -1].float(), dim=-1)
+        probabilities[0] = 0.0  # <pad> or an unknown character: never a prediction
+        values, indices = probabilities.topk(min(top_k, probabilities.numel() - 1))
+        return [(self.token_text(int(i)), float(v)) for v, i in zip(values, indices)]
+
+    def token_text(self, index: int) -> str:
+        if self.tokenizer.kind == "char":
+            return self.tokenizer.characters[index]
+        if self.tokenizer.kind == "word":
+            return self.tokenizer.tokens[index]
+        return self.tokenizer.tokenizer.id_to_token(index)
 
     def generate(
         self,
@@ -177,20 +322,13 @@ class LanguageModelRun(Run):
         num_samples: int = 1,
         stream=None,
     ) -> list[str] | str:
-        """Text continuing ``prompt``; a list when ``num_samples > 1``. ``stream`` (a file)
-        receives the characters of the first sample as they are made; it is flushed
+        """Text continuing ``prompt`` (``length`` tokens); a list when ``num_samples > 1``.
+        ``stream`` (a file) receives the first sample's text as it is made; it is flushed
         at each line's end, and the caller flushes it at the end."""
+        if not isinstance(length, int) or length < 1:
+            raise DataError(f"--length must be a positive integer; got {length!r}")
         ids = self.encode_prompt(prompt).to(self.device)
-        on_token = None
-        if stream is not None:
-            characters = self.tokenizer.characters
-
-            def on_token(tokens):
-                character = characters[int(tokens[0])]
-                stream.write(character)
-                if character == "\n":  # a line at a time: a flush per character halves the speed
-                    stream.flush()
-
+        on_token = None if stream is None else self._streamer(stream)
         with self.inference():
             out = sample(
                 self.model,
@@ -203,17 +341,88 @@ class LanguageModelRun(Run):
                 banned=(0,),
                 on_token=on_token,
             )
-        texts = [self.tokenizer.decode(row) for row in out]
+        texts = [self._continuation(row) for row in out]
         return texts if num_samples > 1 else texts[0]
+
+    def _continuation(self, ids) -> str:
+        return "".join(self.token_piece(int(i)) for i in ids)
+
+    def token_piece(self, index: int) -> str:
+        """The text one generated token adds: a character, a space and a word, or a subword
+        with its own leading space; ``<eos>`` adds a line end."""
+        if self.tokenizer.kind == "char":
+            return self.tokenizer.characters[index]
+        if index == 2:
+            return "\n"
+        if self.tokenizer.kind == "word":
+            return " " + self.tokenizer.tokens[index]
+        return self.tokenizer.tokenizer.id_to_token(index).replace("\u2581", " ")
+
+    def _streamer(self, stream):
+        def on_token(tokens):
+            text = self.token_piece(int(tokens[0]))
+            stream.write(text)
+            if text.endswith("\n"):  # a line at a time: a flush per token halves the speed
+                stream.flush()
+
+        return on_token
+
+
+def _split_lines(path: Path, fractions) -> tuple[list, ...]:
+    """Line ranges of a contiguous train/validation/test split of a text file by lines."""
+    count = sum(1 for _ in read_lines(path))
+    train_end = round(count * fractions[0])
+    valid_end = train_end + round(count * fractions[1])
+    return (0, train_end), (train_end, valid_end), (valid_end, count)
+
+
+def _lines(path: Path, span=None):
+    lines = read_lines(path)
+    return lines if span is None else itertools.islice(lines, *span)
+
+
+def build_tokenizer(data: TextDataConfig, lines):
+    if data.tokenizer == "word":
+        return WordTokenizer.from_lines(lines, data.max_vocab, data.min_freq)
+    return BPETokenizer.from_lines(lines, data.max_vocab, data.min_freq)
+
+
+def _load_tokens(data: TextDataConfig, path: Path):
+    """Word and subword data: the tokenizer learnt from the training lines; every file
+    streamed line by line."""
+    fractions = parse_split(data.split) + (0.0,) * (3 - len(parse_split(data.split)))
+    train_span, valid_span = (None, None)
+    if not data.valid:
+        train_span, valid_span, _ = _split_lines(path, fractions)
+    tokenizer = build_tokenizer(data, _lines(path, train_span))
+    train_ids = tokenizer.encode_lines(_lines(path, train_span))
+    if data.valid:
+        valid_path = Path(data.valid)
+        valid_ids = tokenizer.encode_file(valid_path)
+    else:
+        valid_path, valid_ids = path, tokenizer.encode_lines(_lines(path, valid_span))
+    if tokenizer.vocab_size <= len(SPECIALS) or train_ids.numel() == 0:
+        raise DataError(f"{path}: has no tokens after tokenisation; expected text")
+    if valid_ids.numel() < 3:
+        raise DataError(
+            f"{valid_path}: the validation text has {valid_ids.numel()} tokens; it needs at "
+            "least 3 (use a longer file or a larger validation fraction in --split)"
+        )
+    return tokenizer, train_ids, valid_ids
 
 
 def _load_data(data: TextDataConfig):
     path = Path(data.data) if data.data else BUNDLED_CORPUS
+    if data.tokenizer != "char":
+        return (path, *_load_tokens(data, path))
     text = read_text(path)
-    train_text, valid_text, _ = split_text(text, parse_split(data.split))
+    if data.valid:
+        train_text, valid_text = text, read_text(data.valid)
+    else:
+        train_text, valid_text, _ = split_text(text, parse_split(data.split))
     if len(valid_text) < 3:
         raise DataError(
-            f"{path}: the validation split has {len(valid_text)} characters; "
+            f"{data.valid or path}: the validation text has {len(valid_text)} characters; "
             f"use a longer file or a larger validation fraction in --split"
         )
     tokenizer = CharTokenizer.from_text(train_text)
@@ -228,15 +437,19 @@ def train_language_model(
     resume: bool = False,
     on_step=None,
 ):
-    """Trains a char-level language model into the run folder ``out``.
+    """Trains a language model (characters, words or subwords) into the run folder ``out``.
 
-    With ``resume=True`` the configs saved in ``out`` are used (only the limits
-    of ``train`` may be changed) and training continues exactly where it stopped.
+    A config not given is the measured recipe of ``data.tokenizer``. With
+    ``resume=True`` the configs saved in ``out`` are used (only the limits of
+    ``train`` may be changed) and training continues exactly where it stopped. With
+    ``data.test`` the test file is scored once at the end (``test_metrics.json``).
     Returns ``(LanguageModelRun, Counters)``.
     """
-    start = start_run(RECIPE, out, data, model, train, resume)
+    recipe = recipe_for((data or TextDataConfig()).tokenizer)
+    start = start_run(recipe, out, data, model, train, resume)
     path, tokenizer, train_ids, valid_ids = _load_data(start.data)
     start.model.vocab_size = tokenizer.vocab_size
+    start.model.cutoffs()  # the cutoffs fit the vocabulary
     task = LanguageModelTask(
         train_ids, valid_ids, start.data, start.train.seed, start.device, str(path)
     )
@@ -244,19 +457,23 @@ def train_language_model(
         start,
         lambda: LanguageModel(start.model),
         task,
-        files={"data": path},
+        files={"data": path, "valid": start.data.valid},
         derived={"vocabulary": tokenizer.to_dict()},
         on_step=on_step,
     )
-    return LanguageModelRun.load(out, device=start.train.device), counters
+    run = LanguageModelRun.load(out, device=start.train.device)
+    if start.data.test and counters.stopped_because != "interrupted" and processes().is_main:
+        write_json(run.folder.path / "test_metrics.json", run.evaluate(start.data.test))
+    return run, counters
 
 
 def load_language_model(folder, device: str = "auto") -> LanguageModelRun:
-    """Loads the best weights of a run folder (``model.safetensors``) with its vocabulary."""
+    """Loads the best weights of a run folder (``model.safetensors``) with its tokenizer."""
     return LanguageModelRun.load(folder, device)
 
 
 def print_sample(run: LanguageModelRun, length: int, seed: int) -> None:
-    print(f"\n--- {length} characters sampled from {run.folder.path} (temperature 0.8) ---")
-    run.generate("\n", length, temperature=0.8, seed=seed, stream=sys.stdout)
+    prompt = "\n" if run.tokenizer.kind == "char" else ""
+    print(f"\n--- {length} {run.unit} sampled from {run.folder.path} (temperature 0.8) ---")
+    run.generate(prompt, length, temperature=0.8, seed=seed, stream=sys.stdout)
     print(flush=True)

@@ -18,6 +18,8 @@ EXAMPLES = """examples:
       --embeddings glove.6B.300d.txt --freeze-embeddings --class-weights --out runs/reviews
   rnnkit train classify --train JapaneseVowels_TRAIN.ts --hidden-size 64 --epochs 60 \\
       --out runs/vowels
+  rnnkit train classify --train sst2/train.tsv --dev sst2/dev.tsv --encoder runs/wordlm \\
+      --out runs/sst2-ulmfit           # start from a word LM (ULMFiT): its own recipe
   rnnkit predict runs/sst2 "a gorgeous , witty film" "a dull mess" --json
   rnnkit predict runs/sst2 --input sentences.txt
   rnnkit evaluate runs/sst2 --data sst2/dev.tsv --plot confusion.png
@@ -48,9 +50,10 @@ def add_shared_arguments(command: str, parser) -> None:
 
 
 def train(args) -> int:
-    config = train_config(args, task.RECIPE)
     data = build_config(task.ClassifyDataConfig, args)
-    model = build_config(task.ClassifierConfig, args, task.RECIPE.model_defaults)
+    recipe = task.recipe_for(data)
+    config = train_config(args, recipe)
+    model = build_config(task.ClassifierConfig, args, recipe.model_defaults)
     run, counters, report = task.train_classifier(
         args.out,
         data,

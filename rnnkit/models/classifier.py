@@ -100,6 +100,23 @@ class SequenceClassifier(nn.Module):
         with torch.no_grad():
             self.embedding.weight[rows] = vectors.to(self.embedding.weight)
 
+    def layer_groups(self) -> list[list[nn.Parameter]]:
+        """The parameters by depth, top first: the output layer (and attention), each
+        recurrent layer from the top down, then the embedding (ULMFiT's layer groups)."""
+        top = [p for name, p in self.named_parameters() if name.startswith(("head", "attention"))]
+        groups = [top]
+        for layer in reversed(range(self.config.num_layers)):
+            groups.append(
+                [
+                    p
+                    for name, p in self.recurrent.named_parameters()
+                    if name.endswith((f"_l{layer}", f"_l{layer}_reverse"))
+                ]
+            )
+        if self.config.vocab_size:
+            groups.append([self.embedding.weight])
+        return groups
+
     def forward(self, inputs: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.config.vocab_size and self.training and self.config.word_dropout > 0:
             # Id 1 is <unk>: the model learns to classify with words missing, as it must on new

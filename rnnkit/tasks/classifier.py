@@ -29,6 +29,7 @@ from rnnkit.metrics import (
 )
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.tasks.transfer import read_encoder, start_from
 from rnnkit.train import TrainConfig
 from rnnkit.train.distributed import processes
 
@@ -69,6 +70,15 @@ class ClassifyDataConfig:
     """auto (by file name), text, or word2vec-binary."""
     batch_size: int = 64
     """Examples per batch (batches group examples of similar length)."""
+    encoder: str | None = None
+    """A word-level language model run folder (rnnkit train lm --tokenizer word): the
+    classifier takes its vocabulary and starts its embedding and recurrent layers from it
+    (ULMFiT, Howard & Ruder 2018); text only."""
+
+    def __post_init__(self):
+        if isinstance(self.encoder, dict):  # a run folder from before --encoder: not a path
+            self.encoder = None
+
     class_weights: bool = False
     """Weight the loss by inverse class frequency (for imbalanced data)."""
 
@@ -177,6 +187,33 @@ RECIPE = Recipe(
 )
 
 
+TRANSFER_RECIPE = Recipe(
+    "classify",
+    ClassifyDataConfig,
+    ClassifierConfig,
+    # ULMFiT's schedule (Howard & Ruder 2018): the top group first and one more every 500
+    # steps (about half an SST-2 epoch), each group 2.6 times slower than the one above, and a
+    # slanted triangle (a short warm-up, then a linear decay to 1/32).
+    model_defaults={"pooling": "max", "embedding_dropout": 0.1, "dropout": 0.3},
+    train_defaults={
+        "weight_decay": 0.01,
+        "epochs": 5.0,
+        "select_by": "accuracy",
+        "learning_rate": 4e-3,
+        "layer_lr_decay": 2.6,
+        "unfreeze_every": 500,
+        "warmup_steps": 300,
+        "decay": "linear",
+        "min_lr_ratio": 1 / 32,
+    },
+)
+
+
+def recipe_for(data: ClassifyDataConfig | None) -> Recipe:
+    """The measured recipe: from scratch, or from a language model (``--encoder``)."""
+    return TRANSFER_RECIPE if data is not None and data.encoder else RECIPE
+
+
 class ClassifierRun(Run):
     """A trained classifier with its encoder and labels: predict and evaluate from Python.
 
@@ -191,7 +228,9 @@ class ClassifierRun(Run):
         super().__init__(model, config, folder, device)
         data = config["data"]
         self.labels = LabelSet(data["labels"])
-        self.encoder = TextEncoder.from_dict(data["encoder"]) if data["encoder"] else None
+        # Run folders written before --encoder existed keep the text encoder under "encoder".
+        saved = data.get("text_encoder", data.get("encoder"))
+        self.encoder = TextEncoder.from_dict(saved) if isinstance(saved, dict) else None
         self.statistics = data["statistics"]
 
     def encode(self, examples: Examples) -> list:
@@ -244,8 +283,9 @@ class ClassifierRun(Run):
         )
 
 
-def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
-    """Reads, splits and encodes the data; fits the encoder or scaler on the training part."""
+def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int, start_encoder=None):
+    """Reads, splits and encodes the data; fits the encoder or scaler on the training part
+    (or takes a language model's, ``start_encoder``)."""
     numeric = is_numeric(data.train, data.sequence_column)
     options = (numeric, data.text_column, data.label_column, data.sequence_column)
     train = read_examples(data.train, *options)
@@ -254,10 +294,19 @@ def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int):
         train, dev = hold_out(train, data.dev_fraction, seed)
     labels = LabelSet.from_labels(train.labels)
     encoder = statistics = None
+    if numeric and start_encoder is not None:
+        raise DataError(f"{data.train}: --encoder starts text classifiers; this file is numeric")
     if numeric:
         train.inputs, statistics = standardise(train.inputs)
         dev.inputs = standardise(dev.inputs, statistics)[0]
         model.input_size, model.vocab_size = train.inputs[0].shape[-1], 0
+    elif start_encoder is not None:
+        encoder = start_encoder.text_encoder
+        train.inputs, dev.inputs = encoder.encode(train.inputs), encoder.encode(dev.inputs)
+        model.vocab_size, model.input_size = len(encoder.vocabulary), 0
+        model.bidirectional = False
+        for name, value in start_encoder.shape.items():
+            setattr(model, name, value)
     else:
         encoder = TextEncoder.fit(
             train.inputs,
@@ -310,17 +359,26 @@ def train_classifier(
     ``confusion_dev.png``. ``log`` receives messages such as the embeddings' coverage.
     Configs not given are the measured SST-2 recipe (:data:`RECIPE`).
     """
-    start = start_run(RECIPE, out, data, model, train, resume)
+    start = start_run(recipe_for(data), out, data, model, train, resume)
     data, model = start.data, start.model
     if not data.train:
         raise DataError("no training file: set ClassifyDataConfig.train (--train)")
-    train_set, dev_set, labels, encoder, statistics = _prepare(data, model, start.train.seed)
+    language_model = read_encoder(data.encoder) if data.encoder else None
+    if language_model is not None and data.embeddings:
+        raise DataError("--encoder and --embeddings both start the embedding; give one")
+    train_set, dev_set, labels, encoder, statistics = _prepare(
+        data, model, start.train.seed, language_model
+    )
     pretrained = _pretrained(data, model, encoder, log) if data.embeddings and not resume else None
+    if language_model is not None and not resume:
+        log(language_model.describe(data.encoder))
 
     def build_network():
         network = SequenceClassifier(model)
         if pretrained is not None:
             network.load_pretrained(pretrained[1], pretrained[0])
+        if language_model is not None and not resume:
+            start_from(network, language_model)
         return network
 
     task = ClassifierTask(
@@ -334,7 +392,7 @@ def train_classifier(
     )
     derived = {
         "labels": labels.names,
-        "encoder": encoder.to_dict() if encoder else None,
+        "text_encoder": encoder.to_dict() if encoder else None,
         "statistics": statistics,
     }
     counters = fit(

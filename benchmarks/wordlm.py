@@ -178,7 +178,8 @@ def _scoring_rows(run, split: str, cache: CacheConfig, dynamic: DynamicConfig) -
     rows = [{"split": split, "scoring": "plain", "perplexity": metrics["perplexity"]}]
     for key, label in (("cache", "neural cache"), ("dynamic", "dynamic evaluation")):
         rows.append({"split": split, "scoring": label, "perplexity": metrics[key]["perplexity"]})
-    rows[0]["seconds (all three)"] = seconds
+    for row in rows:
+        row["seconds (all three)"] = seconds
     return rows
 
 

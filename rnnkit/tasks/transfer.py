@@ -35,8 +35,9 @@ class Encoder:
     def describe(self, folder) -> str:
         shown = ", ".join(f"{k.replace('_', '-')} {v}" for k, v in self.shape.items())
         return (
-            f"starting from the language model {folder}: its {len(self.text_encoder.vocabulary)} "
-            f"-word vocabulary, embedding and recurrent layers ({shown}, one direction)"
+            f"starting from the language model {folder}: its "
+            f"{len(self.text_encoder.vocabulary)}-word vocabulary, embedding and recurrent "
+            f"layers ({shown}, one direction)"
         )
 
 

@@ -23,10 +23,15 @@ import time
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, markdown_table, time_interleaved, write_json  # noqa: E402
+from common import (  # noqa: E402
+    machine,
+    markdown_table,
+    plain_lm_steps,
+    time_interleaved,
+    write_json,
+)
 
 from rnnkit.data import BUNDLED_CORPUS, CharTokenizer, StreamBatches, read_text  # noqa: E402
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
@@ -88,20 +93,7 @@ def child(kind: str, steps: int, precision: str) -> None:
         tokenizer = CharTokenizer.from_text(text[: int(len(text) * 0.9)])
         batches = StreamBatches(tokenizer.encode(text[: int(len(text) * 0.9)]), 64, 100)
         model = PlainLM(tokenizer.vocab_size)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-        state = None
-        for index in range(steps):
-            x, y = batches[index % len(batches)]
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                logits, state = model(x, state)
-                loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            state = tuple(s.detach() for s in state)
-            loss.item()
-            stamps.append(time.perf_counter())
+        stamps = plain_lm_steps(model, batches, steps, 2e-3, precision)
     intervals = sorted(b - a for a, b in zip(stamps[10:], stamps[11:]))
     print(
         json.dumps(

@@ -69,3 +69,25 @@ def write_json(path: Path, payload: dict) -> None:
     temporary = path.with_suffix(path.suffix + ".tmp")
     temporary.write_text(json.dumps(payload, indent=2))
     os.replace(temporary, path)
+
+
+def plain_lm_steps(model, batches, steps: int, learning_rate: float, precision: str = "fp32"):
+    """A plain PyTorch truncated-BPTT loop, as a user would write it; returns the time stamp
+    after each step. ``model(x, state) -> (logits, (h, c))``."""
+    import torch.nn.functional as F
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
+    state, stamps = None, []
+    for index in range(steps):
+        x, y = batches[index % len(batches)]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+            logits, state = model(x, state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        state = tuple(s.detach() for s in state)
+        loss.item()
+        stamps.append(time.perf_counter())
+    return stamps

@@ -22,10 +22,15 @@ import time
 from pathlib import Path
 
 import torch
-from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine, markdown_table, time_interleaved, write_json  # noqa: E402
+from common import (  # noqa: E402
+    machine,
+    markdown_table,
+    plain_lm_steps,
+    time_interleaved,
+    write_json,
+)
 
 from rnnkit.data import StreamBatches, WordTokenizer, read_lines  # noqa: E402
 from rnnkit.models import LanguageModel, LanguageModelConfig  # noqa: E402
@@ -89,19 +94,7 @@ def child(kind: str, steps: int) -> None:
         tokenizer = WordTokenizer.from_lines(read_lines(FILES["data"]))
         batches = StreamBatches(tokenizer.encode_file(FILES["data"]), *BATCH)
         model = PlainWordLM(tokenizer.vocab_size, SHAPE["embedding_size"], SHAPE["hidden_size"])
-        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-        state = None
-        for index in range(steps):
-            x, y = batches[index % len(batches)]
-            logits, state = model(x, state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            state = tuple(s.detach() for s in state)
-            loss.item()
-            stamps.append(time.perf_counter())
+        stamps = plain_lm_steps(model, batches, steps, 3e-3)
     intervals = sorted(b - a for a, b in zip(stamps[5:], stamps[6:]))
     print(json.dumps({"seconds_per_step": intervals[len(intervals) // 2]}))
 

@@ -78,16 +78,21 @@ def add_shared_arguments(command: str, parser) -> None:
         group.add_argument(
             "--cache", action="store_true", help="also score with the neural cache (Grave 2017)"
         )
-        group.add_argument("--cache-window", type=int, default=CacheConfig.window)
-        group.add_argument("--cache-theta", type=float, default=CacheConfig.theta)
-        group.add_argument("--cache-lambda", type=float, default=CacheConfig.weight)
+        for flag, kind, default, text in (
+            ("--cache-window", int, CacheConfig.window, "previous states the cache holds"),
+            ("--cache-theta", float, CacheConfig.theta, "the similarity's inverse temperature"),
+            ("--cache-lambda", float, CacheConfig.weight, "the cache's share of the mixture"),
+            ("--dynamic-lr", float, DynamicConfig.learning_rate, "dynamic evaluation's SGD step"),
+            ("--dynamic-decay", float, DynamicConfig.decay, "pull back to the trained weights"),
+        ):
+            group.add_argument(
+                flag, type=kind, default=default, help=f"{text} (default: {default})"
+            )
         group.add_argument(
             "--dynamic-eval",
             action="store_true",
             help="also score with dynamic evaluation (Krause et al. 2018)",
         )
-        group.add_argument("--dynamic-lr", type=float, default=DynamicConfig.learning_rate)
-        group.add_argument("--dynamic-decay", type=float, default=DynamicConfig.decay)
     elif command == "predict":
         parser.add_argument_group("language models").add_argument(
             "--top-k", type=int, default=5, help="how many next tokens to list (default: 5)"

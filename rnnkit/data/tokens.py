@@ -8,37 +8,26 @@ compact int64 array, never into a Python list of every token.
 from __future__ import annotations
 
 import gzip
-import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import torch
 
-from rnnkit.data.text import CharTokenizer, check_text_file
-from rnnkit.errors import DataError
+from rnnkit.data.text import (
+    GZIP_ERRORS,
+    CharTokenizer,
+    check_text_file,
+    decode_utf8,
+    gzip_error,
+    normalise_line_ends,
+)
+from rnnkit.data.words import SubwordTokenizer
 
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
 SPECIALS = (PAD, UNK, EOS)
 """Ids 0, 1 and 2 of the word and BPE vocabularies. ``<pad>`` is never scored nor sampled;
 ``<eos>`` ends every line (the PTB convention of Mikolov et al. 2010)."""
-
-
-def _decoded(path: Path, number: int, raw: bytes) -> str:
-    if b"\x00" in raw:
-        column = raw.index(b"\x00") + 1
-        raise DataError(
-            f"{path}: line {number}, column {column}: found a NUL byte; "
-            "expected UTF-8 text, not a binary file"
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: line {number}, column {error.start + 1}: byte 0x{raw[error.start]:02x} "
-            "is not valid UTF-8; expected UTF-8 text"
-        ) from None
 
 
 def read_lines(path) -> Iterator[str]:
@@ -56,10 +45,10 @@ def read_lines(path) -> Iterator[str]:
                 raw = raw[:-1] if raw.endswith(b"\r") else raw
                 for piece in raw.split(b"\r"):  # old Mac line ends inside a \n-line
                     number += 1
-                    line = _decoded(path, number, piece)
+                    line = decode_utf8(path, piece, first_line=number)
                     yield line[1:] if number == 1 and line.startswith("\ufeff") else line
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: is not a readable gzip file ({error})") from None
+    except GZIP_ERRORS as error:
+        raise gzip_error(path, error) from None
 
 
 def as_tensor(ids: array) -> torch.Tensor:
@@ -100,7 +89,7 @@ class WordTokenizer:
 
     def split(self, text: str) -> list[str]:
         """Tokens of ``text``; each line but an unfinished last one ends with ``<eos>``."""
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = normalise_line_ends(text).split("\n")
         tokens = []
         for number, line in enumerate(lines):
             tokens.extend(line.split())
@@ -148,16 +137,6 @@ class WordTokenizer:
         return cls(data["words"])
 
 
-def _tokenizers_library():
-    try:
-        import tokenizers
-    except ImportError:
-        raise DataError(
-            "--tokenizer bpe needs the tokenizers package: pip install tokenizers"
-        ) from None
-    return tokenizers
-
-
 class BPETokenizer:
     """Byte-pair encoding (Sennrich et al. 2016) through the ``tokenizers`` library, trained on
     the training file; spaces are kept in the pieces (Metaspace), so decoding restores the
@@ -172,7 +151,7 @@ class BPETokenizer:
     @classmethod
     def from_lines(cls, lines, vocab_size: int | None = None, min_freq: int = 1) -> BPETokenizer:
         """Learns the merges from ``lines``; ``vocab_size`` defaults to 8000."""
-        lib = _tokenizers_library()
+        lib = SubwordTokenizer.library()
         tokenizer = lib.Tokenizer(lib.models.BPE(unk_token=UNK))
         tokenizer.pre_tokenizer = lib.pre_tokenizers.Metaspace()
         tokenizer.decoder = lib.decoders.Metaspace()
@@ -195,7 +174,7 @@ class BPETokenizer:
             ids.append(2)
 
     def encode(self, text: str) -> torch.Tensor:
-        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = normalise_line_ends(text).split("\n")
         ids = array("q")
         self._encode_lines(lines[:-1], ids)
         if lines[-1]:
@@ -237,7 +216,7 @@ class BPETokenizer:
 
     @classmethod
     def from_dict(cls, data: dict) -> BPETokenizer:
-        return cls(_tokenizers_library().Tokenizer.from_str(data["tokenizer"]))
+        return cls(SubwordTokenizer.library().Tokenizer.from_str(data["tokenizer"]))
 
 
 TOKENIZER_CLASSES = {"char": CharTokenizer, "word": WordTokenizer, "bpe": BPETokenizer}

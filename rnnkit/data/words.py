@@ -42,7 +42,7 @@ class SubwordTokenizer:
         self.tokenizer, self.lowercase = tokenizer, lowercase
 
     @staticmethod
-    def _library():
+    def library():
         try:
             import tokenizers
         except ImportError:
@@ -53,7 +53,7 @@ class SubwordTokenizer:
 
     @classmethod
     def train(cls, texts, vocab_size: int, lowercase: bool = True) -> "SubwordTokenizer":
-        lib = cls._library()
+        lib = cls.library()
         tokenizer = lib.Tokenizer(lib.models.BPE(unk_token="<unk>"))
         tokenizer.pre_tokenizer = lib.pre_tokenizers.Whitespace()
         trainer = lib.trainers.BpeTrainer(
@@ -72,7 +72,7 @@ class SubwordTokenizer:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubwordTokenizer":
-        return cls(cls._library().Tokenizer.from_str(data["tokenizer"]), data["lowercase"])
+        return cls(cls.library().Tokenizer.from_str(data["tokenizer"]), data["lowercase"])
 
 
 def tokenizer_from_dict(data: dict):

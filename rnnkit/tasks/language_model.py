@@ -264,10 +264,9 @@ class LanguageModelRun(Run):
             metrics = evaluate_ids(self.model, ids, unit=self.unit)
             if cache is not None:
                 metrics["cache"] = loss_metrics(*cache_losses(self.model, ids, cache), self.unit)
-        if dynamic is not None:
-            with self.inference():
+            if dynamic is not None:
                 scored = dynamic_losses(self.model, ids, dynamic)
-            metrics["dynamic"] = loss_metrics(*scored, self.unit)
+                metrics["dynamic"] = loss_metrics(*scored, self.unit)
         return {**metrics, f"unknown_{self.unit}": unknown}
 
     def encode_prompt(self, prompt: str) -> torch.Tensor:
@@ -354,9 +353,8 @@ class LanguageModelRun(Run):
             return self.tokenizer.characters[index]
         if index == 2:
             return "\n"
-        if self.tokenizer.kind == "word":
-            return " " + self.tokenizer.tokens[index]
-        return self.tokenizer.tokenizer.id_to_token(index).replace("\u2581", " ")
+        token = self.token_text(index)
+        return " " + token if self.tokenizer.kind == "word" else token.replace("\u2581", " ")
 
     def _streamer(self, stream):
         def on_token(tokens):

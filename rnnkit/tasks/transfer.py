@@ -17,6 +17,7 @@ from rnnkit.data.examples import TextEncoder
 from rnnkit.data.words import Vocabulary, WordTokenizer
 from rnnkit.errors import DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig
+from rnnkit.tasks.common import from_saved
 from rnnkit.train import RunFolder
 
 SHAPE = ("cell", "embedding_size", "hidden_size", "num_layers")
@@ -51,10 +52,7 @@ def read_encoder(folder) -> Encoder:
             f"{folder}: --encoder needs a word-level language model (rnnkit train lm "
             f"--tokenizer word); this one reads {vocabulary.get('type', 'char')} tokens"
         )
-    fields = LanguageModelConfig.__dataclass_fields__
-    model = LanguageModel(
-        LanguageModelConfig(**{k: v for k, v in config["model"].items() if k in fields})
-    )
+    model = LanguageModel(from_saved(LanguageModelConfig, config["model"]))
     run.load_model(model)
     # The same ids: <pad> 0 and <unk> 1 in both, then <eos> and the words in the LM's order;
     # and the same words: split at whitespace, case kept, as the language model read them.

@@ -29,6 +29,26 @@ def word_lm(tmp_path_factory):
     return folder, run
 
 
+def _classify_recording_rates(folder, name, steps, unfreeze_every):
+    """Trains with rate 1e-2 halved per group down; returns the run and each step's rates."""
+    rates = {}
+
+    def look(trainer, loss):
+        rates[trainer.counters.step] = [group["lr"] for group in trainer.optimizer.param_groups]
+
+    run, _, _ = _classify(
+        folder,
+        name,
+        on_step=look,
+        steps=steps,
+        learning_rate=1e-2,
+        layer_lr_decay=2.0,
+        unfreeze_every=unfreeze_every,
+        decay="none",
+    )
+    return run, rates
+
+
 def _classify(folder, name, on_step=None, steps=6, **train_options):
     data = ClassifyDataConfig(
         train=str(_write_reviews(folder / "train.tsv", 200, 0)),
@@ -49,22 +69,7 @@ def _classify(folder, name, on_step=None, steps=6, **train_options):
 
 def test_the_classifier_starts_from_the_language_model(word_lm):
     folder, lm = word_lm
-    seen = {}
-
-    def look(trainer, loss):
-        if trainer.counters.step == 1:
-            seen["lrs"] = [group["lr"] for group in trainer.optimizer.param_groups]
-
-    run, _, _ = _classify(
-        folder,
-        "frozen",
-        on_step=look,
-        steps=3,
-        learning_rate=1e-2,
-        layer_lr_decay=2.0,
-        unfreeze_every=100,
-        decay="none",
-    )
+    run, rates = _classify_recording_rates(folder, "frozen", steps=3, unfreeze_every=100)
     config = run.config_of("model")
     assert (config.cell, config.embedding_size, config.hidden_size, config.num_layers) == (
         "lstm",
@@ -80,26 +85,12 @@ def test_the_classifier_starts_from_the_language_model(word_lm):
     torch.testing.assert_close(run.model.embedding.weight, lm.model.embedding.weight)
     for name, value in lm.model.recurrent.state_dict().items():
         torch.testing.assert_close(run.model.recurrent.state_dict()[name], value)
-    assert seen["lrs"] == [1e-2, 0.0, 0.0, 0.0]
+    assert rates[1] == rates[3] == [1e-2, 0.0, 0.0, 0.0]
 
 
 def test_gradual_unfreezing_and_discriminative_rates(word_lm):
     folder, lm = word_lm
-    rates = {}
-
-    def look(trainer, loss):
-        rates[trainer.counters.step] = [group["lr"] for group in trainer.optimizer.param_groups]
-
-    run, _, _ = _classify(
-        folder,
-        "thawing",
-        on_step=look,
-        steps=7,
-        learning_rate=1e-2,
-        layer_lr_decay=2.0,
-        unfreeze_every=2,
-        decay="none",
-    )
+    run, rates = _classify_recording_rates(folder, "thawing", steps=7, unfreeze_every=2)
     # Step s (1-based) ran with the rates of step index s - 1: one more group every 2 steps,
     # each group half as fast as the one above.
     assert rates[1] == [1e-2, 0.0, 0.0, 0.0]

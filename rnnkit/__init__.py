@@ -4,6 +4,16 @@ This module re-exports the public names and defines nothing itself.
 """
 
 from rnnkit.data.audio import AudioConfig  # noqa: E402
+from rnnkit.errors import (  # noqa: E402
+    ConfigError,
+    DataError,
+    MissingExtra,
+    OutputError,
+    ResumeMismatch,
+    RnnkitError,
+    RunFolderError,
+    TrainingDiverged,
+)
 from rnnkit.models import (  # noqa: E402
     ClassifierConfig,
     CTCConfig,
@@ -58,6 +68,14 @@ from rnnkit.train import TrainConfig  # noqa: E402
 from rnnkit.version import __version__  # noqa: E402
 
 __all__ = [
+    "RnnkitError",
+    "ConfigError",
+    "DataError",
+    "MissingExtra",
+    "OutputError",
+    "ResumeMismatch",
+    "RunFolderError",
+    "TrainingDiverged",
     "RNN",
     "LSTM",
     "GRU",

@@ -21,9 +21,11 @@ FLOORS = {
     "nn": 1,
     "metrics": 1,
     "generate": 1,
+    # Floor 0: the errors first, then what raises them (atomic writing, config checks).
     "errors": 0,
-    "io": 0,
-    "version": 0,
+    "io": 0.5,
+    "fields": 0.5,
+    "version": 0.5,
 }
 
 

@@ -17,7 +17,8 @@ import sys
 from functools import partial
 
 from rnnkit.cli import classify, forecast, lab, lm, music, speech
-from rnnkit.cli.arguments import FORMATTER
+from rnnkit.cli.arguments import FORMATTER, SEED, number
+from rnnkit.fields import Range
 from rnnkit.errors import RnnkitError
 from rnnkit.train import RunFolder
 
@@ -45,14 +46,19 @@ def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None
     if command == "generate":
         parser.add_argument(
             "--length",
-            type=int,
+            type=number(int, Range(1, 10_000_000)),
             default=500,
             help="tokens (characters, words, subwords) or music steps to generate",
         )
         parser.add_argument(
-            "--temperature", type=float, default=1.0, help="<1 is more conservative; 0 is greedy"
+            "--temperature",
+            type=number(float, Range(0, 100)),
+            default=1.0,
+            help="<1 is more conservative; 0 is greedy",
         )
-        parser.add_argument("--seed", type=int, default=None, help="seed for reproducible samples")
+        parser.add_argument(
+            "--seed", type=number(int, SEED), default=None, help="seed for reproducible samples"
+        )
     elif command == "predict":
         parser.add_argument(
             "inputs",
@@ -166,7 +172,9 @@ def main(argv=None) -> int:
     try:
         return args.handler(args)
     except (RnnkitError, ValueError) as error:
-        print(f"rnnkit: error: {error}", file=sys.stderr)
+        # Configs name their fields; the command line names the flags.
+        message = error.as_flag() if hasattr(error, "as_flag") else str(error)
+        print(f"rnnkit: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("rnnkit: aborted", file=sys.stderr)

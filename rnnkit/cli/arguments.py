@@ -6,17 +6,44 @@ import argparse
 import ast
 import dataclasses
 import inspect
+import math
 import sys
 import textwrap
 import types
 import typing
 
+from rnnkit.errors import ConfigError, RnnkitError
+from rnnkit.fields import Range
 from rnnkit.tasks.common import LIMITS, Recipe
-from rnnkit.train import TrainConfig
+from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.train.distributed import processes
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 """Every command's help keeps its examples' line breaks."""
+
+
+def number(kind: type, bounds: Range | None = None):
+    """An argparse ``type`` that reads a whole number or a finite number inside ``bounds``,
+    so a bad value is argparse's one-line error naming the flag."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, found {text!r}")
+        if bounds is not None and not bounds.contains(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds.describe()}; got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse's metavar and messages show the kind
+    return parse
+
+
+SEED = Range(0, 2**32 - 1)
+"""What numpy, torch and Python's random all accept as a seed."""
 
 
 def field_docs(cls) -> dict[str, str]:
@@ -83,15 +110,37 @@ def add_config_arguments(
             )
 
 
-def build_config(cls, namespace: argparse.Namespace, defaults: dict | None = None, **overrides):
+def build_config(
+    cls, namespace: argparse.Namespace, defaults: dict | None = None, role: str = "", **overrides
+):
     """A ``cls`` from the flags that were given; the others take ``defaults``, else the dataclass
-    defaults."""
+    defaults. With ``--resume``, the others take the run's saved config ``role`` (data, model,
+    train...), so that only the flags given can differ from it."""
+    saved = _saved(namespace, role)
+    if saved is not None:
+        names = {f.name for f in dataclasses.fields(cls)}
+        defaults = {name: value for name, value in saved.items() if name in names}
     given = {
         f.name: getattr(namespace, f.name)
         for f in dataclasses.fields(cls)
         if getattr(namespace, f.name, None) is not None
     }
-    return cls(**{**(defaults or {}), **given, **overrides})
+    try:
+        config = cls(**{**(defaults or {}), **given, **overrides})
+    except ConfigError as error:  # the command line names the flag, the API the field
+        raise RnnkitError(error.as_flag()) from None
+    config.given_fields = sorted(given)  # what --resume compares with the saved run
+    return config
+
+
+def _saved(namespace: argparse.Namespace, role: str) -> dict | None:
+    if not (role and getattr(namespace, "resume", False)):
+        return None
+    folder = RunFolder(namespace.out)
+    if not folder.file("config.json").is_file():
+        return None  # resuming then says why it cannot
+    saved = folder.read_config().get(role)
+    return saved if isinstance(saved, dict) else None
 
 
 def train_config(namespace: argparse.Namespace, recipe: Recipe) -> TrainConfig:
@@ -102,8 +151,10 @@ def train_config(namespace: argparse.Namespace, recipe: Recipe) -> TrainConfig:
     defaults = {
         k: v for k, v in recipe.train_defaults.items() if k not in LIMITS or not given_limit
     }
-    config = build_config(TrainConfig, namespace, defaults)
-    if not given_limit and not getattr(namespace, "resume", False):
+    config = build_config(TrainConfig, namespace, defaults, "train")
+    if getattr(namespace, "resume", False):
+        return config
+    if not given_limit:
         units = {"epochs": "epochs", "max_steps": "steps", "time_budget": "s"}
         shown = " or ".join(f"{value:g} {units[name]}" for name, value in limits.items())
         print(
@@ -131,7 +182,7 @@ def add_train_task(tasks, recipe: Recipe, help_text: str, examples: str, configs
     )
     parser.add_argument(
         "--nproc-per-node",
-        type=int,
+        type=number(int, Range(1, 1024)),
         default=None,
         metavar="N",
         help="train on N processes with torchrun and DistributedDataParallel "

@@ -50,10 +50,10 @@ def add_shared_arguments(command: str, parser) -> None:
 
 
 def train(args) -> int:
-    data = build_config(task.ClassifyDataConfig, args)
+    data = build_config(task.ClassifyDataConfig, args, role="data")
     recipe = task.recipe_for(data)
     config = train_config(args, recipe)
-    model = build_config(task.ClassifierConfig, args, recipe.model_defaults)
+    model = build_config(task.ClassifierConfig, args, recipe.model_defaults, "model")
     run, counters, report = task.train_classifier(
         args.out,
         data,

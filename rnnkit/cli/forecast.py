@@ -79,8 +79,8 @@ def add_forecast_parser(commands) -> None:
 
 def train(args) -> int:
     config = train_config(args, RECIPE)
-    data = build_config(ForecastDataConfig, args)
-    model = build_config(RECIPE.model_config, args, RECIPE.model_defaults)
+    data = build_config(ForecastDataConfig, args, role="data")
+    model = build_config(RECIPE.model_config, args, RECIPE.model_defaults, "model")
     run, counters = task.train_forecaster(args.out, data, model, config, resume=args.resume)
     report = run.backtest(
         run.data.data,

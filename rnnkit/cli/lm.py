@@ -6,7 +6,14 @@ from __future__ import annotations
 import json
 import sys
 
-from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+from rnnkit.cli.arguments import (
+    add_train_task,
+    build_config,
+    interrupted,
+    number,
+    train_config,
+)
+from rnnkit.fields import AT_LEAST_ONE, Range
 from rnnkit.tasks import language_model as task
 from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig
 from rnnkit.train import TrainConfig
@@ -41,7 +48,7 @@ def add_train_parser(tasks) -> None:
     )
     parser.add_argument(
         "--sample-length",
-        type=int,
+        type=number(int, Range(0, 10_000_000)),
         default=500,
         help="tokens to print after training (0: none)",
     )
@@ -65,28 +72,41 @@ def add_shared_arguments(command: str, parser) -> None:
         group = parser.add_argument_group("language models")
         group.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
         group.add_argument(
-            "--top-k", type=int, default=None, help="sample only among the k most likely"
+            "--top-k",
+            type=number(int, AT_LEAST_ONE),
+            default=None,
+            help="sample only among the k most likely",
         )
         group.add_argument(
-            "--top-p", type=float, default=None, help="sample only within probability mass p"
+            "--top-p",
+            type=number(float, Range(0, 1, low_open=True)),
+            default=None,
+            help="sample only within probability mass p",
         )
         group.add_argument(
-            "--num-samples", type=int, default=1, help="independent samples, generated as a batch"
+            "--num-samples",
+            type=number(int, Range(1, 1024)),
+            default=1,
+            help="independent samples, generated as a batch",
         )
     elif command == "evaluate":
         group = parser.add_argument_group("language models")
         group.add_argument(
             "--cache", action="store_true", help="also score with the neural cache (Grave 2017)"
         )
-        for flag, kind, default, text in (
-            ("--cache-window", int, CacheConfig.window, "previous states the cache holds"),
-            ("--cache-theta", float, CacheConfig.theta, "the similarity's inverse temperature"),
-            ("--cache-lambda", float, CacheConfig.weight, "the cache's share of the mixture"),
-            ("--dynamic-lr", float, DynamicConfig.learning_rate, "dynamic evaluation's SGD step"),
-            ("--dynamic-decay", float, DynamicConfig.decay, "pull back to the trained weights"),
+        for flag, config, name, text in (
+            ("--cache-window", CacheConfig, "window", "previous states the cache holds"),
+            ("--cache-theta", CacheConfig, "theta", "the similarity's inverse temperature"),
+            ("--cache-lambda", CacheConfig, "weight", "the cache's share of the mixture"),
+            ("--dynamic-lr", DynamicConfig, "learning_rate", "dynamic evaluation's SGD step"),
+            ("--dynamic-decay", DynamicConfig, "decay", "pull back to the trained weights"),
         ):
+            default = getattr(config, name)
             group.add_argument(
-                flag, type=kind, default=default, help=f"{text} (default: {default})"
+                flag,
+                type=number(type(default), config.BOUNDS[name]),
+                default=default,
+                help=f"{text} (default: {default})",
             )
         group.add_argument(
             "--dynamic-eval",
@@ -95,15 +115,18 @@ def add_shared_arguments(command: str, parser) -> None:
         )
     elif command == "predict":
         parser.add_argument_group("language models").add_argument(
-            "--top-k", type=int, default=5, help="how many next tokens to list (default: 5)"
+            "--top-k",
+            type=number(int, AT_LEAST_ONE),
+            default=5,
+            help="how many next tokens to list (default: 5)",
         )
 
 
 def train(args) -> int:
     recipe = task.recipe_for(args.tokenizer or "char")
     config = train_config(args, recipe)
-    data = build_config(task.TextDataConfig, args)
-    model = build_config(task.LanguageModelConfig, args, recipe.model_defaults)
+    data = build_config(task.TextDataConfig, args, role="data")
+    model = build_config(task.LanguageModelConfig, args, recipe.model_defaults, "model")
     run, counters = task.train_language_model(args.out, data, model, config, resume=args.resume)
     if interrupted(counters, "lm", args.out):
         return 130

@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
+from rnnkit.cli.arguments import (
+    add_train_task,
+    build_config,
+    interrupted,
+    number,
+    train_config,
+)
+from rnnkit.fields import AT_LEAST_ONE, Range
 from rnnkit.data.music import plot_piano_roll, read_piano_rolls, write_midi
 from rnnkit.errors import DataError
 from rnnkit.tasks import music as task
@@ -50,17 +57,23 @@ def add_shared_arguments(command: str, parser) -> None:
         "--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file"
     )
     group.add_argument(
-        "--prime-steps", type=int, default=16, help="steps of the prime's opening to use"
+        "--prime-steps",
+        type=number(int, AT_LEAST_ONE),
+        default=16,
+        help="steps of the prime's opening to use",
     )
     group.add_argument(
-        "--tempo", type=float, default=100.0, help="quarter notes per minute in the MIDI file"
+        "--tempo",
+        type=number(float, Range(1, 1000)),
+        default=100.0,
+        help="quarter notes per minute in the MIDI file",
     )
 
 
 def train(args) -> int:
     config = train_config(args, task.RECIPE)
-    data = build_config(task.MusicDataConfig, args)
-    model = build_config(task.PianoRollModelConfig, args, task.RECIPE.model_defaults)
+    data = build_config(task.MusicDataConfig, args, role="data")
+    model = build_config(task.PianoRollModelConfig, args, task.RECIPE.model_defaults, "model")
     run, counters = task.train_music(args.out, data, model, config, resume=args.resume)
     for split in ("valid", "test"):
         try:

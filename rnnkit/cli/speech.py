@@ -9,6 +9,7 @@ import pandas as pd
 
 from rnnkit.cli.arguments import (
     FORMATTER,
+    number,
     add_train_task,
     build_config,
     interrupted,
@@ -17,6 +18,7 @@ from rnnkit.cli.arguments import (
 from rnnkit.cli.classify import print_report as print_classification
 from rnnkit.data.audio import AudioConfig
 from rnnkit.errors import DataError
+from rnnkit.fields import Range
 from rnnkit.tasks import speech, transcribe
 from rnnkit.train import TrainConfig
 
@@ -80,7 +82,7 @@ def add_shared_arguments(command: str, parser) -> None:
     if command == "evaluate":
         group.add_argument(
             "--beam-width",
-            type=int,
+            type=number(int, Range(1, 1024)),
             default=8,
             help="transcribers: prefix beam search width, "
             "scored beside greedy decoding (default: 8)",
@@ -98,7 +100,7 @@ def add_transcribe_parser(commands) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings to transcribe")
     parser.add_argument(
         "--beam-width",
-        type=int,
+        type=number(int, Range(1, 1024)),
         default=8,
         help="prefix beam search width; 1 decodes greedily (default: 8)",
     )
@@ -109,11 +111,11 @@ def add_transcribe_parser(commands) -> None:
 
 def train_classifier(args) -> int:
     config = train_config(args, speech.RECIPE)
-    model = build_config(speech.RECIPE.model_config, args, speech.RECIPE.model_defaults)
+    model = build_config(speech.RECIPE.model_config, args, speech.RECIPE.model_defaults, "model")
     run, counters, report = speech.train_speech_classifier(
         args.out,
-        build_config(speech.SpeechDataConfig, args),
-        build_config(AudioConfig, args),
+        build_config(speech.SpeechDataConfig, args, role="data"),
+        build_config(AudioConfig, args, role="audio"),
         model,
         config,
         resume=args.resume,
@@ -128,9 +130,11 @@ def train_ctc(args) -> int:
     config = train_config(args, transcribe.RECIPE)
     run, counters, report = transcribe.train_transcriber(
         args.out,
-        build_config(transcribe.TranscribeDataConfig, args),
-        build_config(AudioConfig, args),
-        build_config(transcribe.RECIPE.model_config, args, transcribe.RECIPE.model_defaults),
+        build_config(transcribe.TranscribeDataConfig, args, role="data"),
+        build_config(AudioConfig, args, role="audio"),
+        build_config(
+            transcribe.RECIPE.model_config, args, transcribe.RECIPE.model_defaults, "model"
+        ),
         config,
         resume=args.resume,
     )

@@ -18,7 +18,8 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.data.wav import read_wav, resample
-from rnnkit.errors import check_choice
+from rnnkit.errors import ConfigError
+from rnnkit.fields import NON_NEGATIVE, POSITIVE, Range, check_fields
 
 FEATURES = ("mfcc", "log_mel")
 
@@ -51,10 +52,34 @@ class AudioConfig:
     normalise: str = "utterance"
     """utterance (each feature to zero mean and unit variance over the recording) or none."""
 
+    BOUNDS = {
+        "sample_rate": Range(1000, 192_000),
+        "features": FEATURES,
+        "mel_bands": Range(1, 256),
+        "mfcc_coefficients": Range(1, 256),
+        "window_ms": Range(1, 1000),
+        "hop_ms": Range(0.1, 1000),
+        "min_frequency": NON_NEGATIVE,
+        "max_frequency": POSITIVE,
+        "deltas": Range(0, 2),
+        "normalise": ("utterance", "none"),
+    }
+
     def __post_init__(self):
-        check_choice("features", self.features, FEATURES)
-        check_choice("normalise", self.normalise, ("utterance", "none"))
-        check_choice("deltas", self.deltas, (0, 1, 2))
+        check_fields(self)
+        nyquist = self.sample_rate / 2
+        top = self.max_frequency if self.max_frequency is not None else nyquist
+        if not self.min_frequency < top <= nyquist:
+            raise ConfigError(
+                "max_frequency",
+                f"must lie above min_frequency ({self.min_frequency:g} Hz) and at most half "
+                f"the sample rate ({nyquist:g} Hz); got {top:g}",
+            )
+        if self.features == "mfcc" and self.mfcc_coefficients > self.mel_bands:
+            raise ConfigError(
+                "mfcc_coefficients",
+                f"must be at most mel_bands ({self.mel_bands}); got {self.mfcc_coefficients}",
+            )
 
     @property
     def window(self) -> int:

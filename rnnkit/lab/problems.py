@@ -18,12 +18,25 @@ from rnnkit.data.synthetic import (
     copy_baseline,
     copy_memory,
 )
+from rnnkit.errors import ConfigError
+from rnnkit.io import parse_list
+from rnnkit.fields import AT_LEAST_ONE, WIDTH, check_fields
 from rnnkit.nn import make_recurrent
-from rnnkit.nn.checks import check_choice
+from rnnkit.nn.registry import CELLS
 from rnnkit.nn.init import chrono_init_, forget_bias_
 
 PROBLEMS = ("adding", "copy")
 GATE_INITS = ("torch", "forget1", "chrono")
+
+
+def parse_cells(text: str) -> list[str]:
+    """``"rnn, lstm"`` -> ["rnn", "lstm"], each a known cell."""
+    cells = parse_list(text)
+    if not cells or any(cell not in CELLS for cell in cells):
+        raise ConfigError(
+            "cells", f"must be comma-separated cells among {', '.join(CELLS)}; got {text!r}"
+        )
+    return cells
 
 
 @dataclass
@@ -42,9 +55,16 @@ class ProblemModelConfig:
     max_length: int = 100
     """Longest time scale for chrono initialisation: the problem's length."""
 
+    BOUNDS = {
+        "problem": PROBLEMS,
+        "cell": CELLS,
+        "hidden_size": WIDTH,
+        "gate_init": GATE_INITS,
+        "max_length": AT_LEAST_ONE,
+    }
+
     def __post_init__(self):
-        check_choice("problem", self.problem, PROBLEMS)
-        check_choice("gate_init", self.gate_init, GATE_INITS)
+        check_fields(self)
 
 
 class ProblemModel(nn.Module):

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.fields import COUNT, DEPTH, PROBABILITY, WIDTH, Range, check_fields
 from rnnkit.nn import make_recurrent
-from rnnkit.nn.checks import check_choice
+from rnnkit.nn.registry import CELLS
 from rnnkit.nn.lengths import length_mask
 
 POOLINGS = ("last", "mean", "max", "attention")
@@ -47,8 +48,22 @@ class ClassifierConfig:
     freeze_embeddings: bool = False
     """Keep the embedding matrix fixed (useful with pretrained vectors); default: fine-tune it."""
 
+    BOUNDS = {
+        "num_classes": Range(0),
+        "vocab_size": COUNT,
+        "input_size": COUNT,
+        "cell": CELLS,
+        "embedding_size": WIDTH,
+        "hidden_size": WIDTH,
+        "num_layers": DEPTH,
+        "pooling": POOLINGS,
+        "dropout": PROBABILITY,
+        "embedding_dropout": PROBABILITY,
+        "word_dropout": PROBABILITY,
+    }
+
     def __post_init__(self):
-        check_choice("pooling", self.pooling, POOLINGS)
+        check_fields(self)
 
 
 class SequenceClassifier(nn.Module):

@@ -11,7 +11,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.fields import COUNT, DEPTH, PROBABILITY, WIDTH, Range, check_fields
 from rnnkit.nn import make_recurrent
+from rnnkit.nn.registry import CELLS
 from rnnkit.nn.lengths import length_mask
 
 BLANK = 0
@@ -40,6 +42,20 @@ class CTCConfig:
     """Dropout between layers and before the output layer."""
     input_dropout: float = 0.1
     """Dropout on the input features."""
+
+    BOUNDS = {
+        "input_size": COUNT,
+        "num_tokens": COUNT,
+        "cell": CELLS,
+        "hidden_size": WIDTH,
+        "num_layers": DEPTH,
+        "frame_stacking": Range(1, 64),
+        "dropout": PROBABILITY,
+        "input_dropout": PROBABILITY,
+    }
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 class CTCRecognizer(nn.Module):

@@ -22,9 +22,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from rnnkit.errors import ConfigError
+from rnnkit.fields import AT_LEAST_ONE, COUNT, DEPTH, PROBABILITY, WIDTH, Range, check_fields
 from rnnkit.io import parse_list
 from rnnkit.nn import make_recurrent
 from rnnkit.nn.checks import check_choice
+from rnnkit.nn.registry import CELLS
 
 ARCHITECTURES = ("segment", "direct", "autoregressive")
 NORMALISATIONS = ("last", "mean", "none")
@@ -70,6 +73,29 @@ class ForecasterConfig:
     """Number of covariates observed only up to the forecast origin; set from the data."""
     future_covariates: int = 0
     """Number of covariates known ahead (calendar features, ...); set from the data."""
+
+    BOUNDS = {
+        "architecture": ARCHITECTURES,
+        "cell": CELLS,
+        "hidden_size": WIDTH,
+        "num_layers": DEPTH,
+        "dropout": PROBABILITY,
+        "lookback": Range(1, 1 << 20),
+        "horizon": Range(1, 1 << 20),
+        "segment_length": Range(1, 1 << 20),
+        "normalise": NORMALISATIONS,
+        "loss": LOSSES,
+        "targets": AT_LEAST_ONE,
+        "past_covariates": COUNT,
+        "future_covariates": COUNT,
+    }
+
+    def __post_init__(self):
+        check_fields(self)
+        try:
+            self.levels()
+        except ValueError as error:
+            raise ConfigError("quantiles", str(error).removeprefix("quantiles ")) from None
 
     def levels(self) -> list[float]:
         levels = parse_list(self.quantiles, float, "quantiles", "0.1,0.5,0.9")

@@ -11,7 +11,16 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.fields import (
+    COUNT,
+    DEPTH,
+    NON_NEGATIVE,
+    PROBABILITY,
+    WIDTH,
+    check_fields,
+)
 from rnnkit.nn import locked_dropout, make_recurrent
+from rnnkit.nn.registry import CELLS
 
 PROBABILITIES = (
     "dropout",
@@ -64,15 +73,19 @@ class LanguageModelConfig:
     """Adaptive softmax (Grave et al. 2017) with these comma-separated cluster cutoffs, e.g.
     2000,10000 (token ids are most frequent first); empty: the full softmax."""
 
+    BOUNDS = {
+        "vocab_size": COUNT,
+        "cell": CELLS,
+        "embedding_size": WIDTH,
+        "hidden_size": WIDTH,
+        "num_layers": DEPTH,
+        **dict.fromkeys(PROBABILITIES, PROBABILITY),
+        "activation_penalty": NON_NEGATIVE,
+        "temporal_penalty": NON_NEGATIVE,
+    }
+
     def __post_init__(self):
-        for name in PROBABILITIES:
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ValueError(f"{name} must be a probability in [0, 1); got {value!r}")
-        for name in ("activation_penalty", "temporal_penalty"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        check_fields(self)
         if self.dropout > 0 and self.locked:
             raise ValueError(
                 "dropout (per element) and the locked dropouts (input_dropout, layer_dropout, "

@@ -10,7 +10,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.fields import DEPTH, PROBABILITY, WIDTH, Range, check_fields
 from rnnkit.nn import make_recurrent
+from rnnkit.nn.registry import CELLS
 
 
 @dataclass
@@ -27,6 +29,17 @@ class PianoRollModelConfig:
     """Number of stacked recurrent layers."""
     dropout: float = 0.3
     """Dropout on the inputs, between layers and before the output layer."""
+
+    BOUNDS = {
+        "keys": Range(1, 128),
+        "cell": CELLS,
+        "hidden_size": WIDTH,
+        "num_layers": DEPTH,
+        "dropout": PROBABILITY,
+    }
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 class PianoRollModel(nn.Module):

@@ -22,6 +22,7 @@ from rnnkit.data.examples import (
 )
 from rnnkit.data.sequences import standardise
 from rnnkit.errors import DataError
+from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.metrics import (
     classification_report,
     confusion_matrix,
@@ -75,12 +76,23 @@ class ClassifyDataConfig:
     classifier takes its vocabulary and starts its embedding and recurrent layers from it
     (ULMFiT, Howard & Ruder 2018); text only."""
 
+    class_weights: bool = False
+    """Weight the loss by inverse class frequency (for imbalanced data)."""
+
+    BOUNDS = {
+        "dev_fraction": Range(0, 1, low_open=True, high_open=True),
+        "tokenizer": ("word", "bpe"),
+        "min_freq": AT_LEAST_ONE,
+        "max_vocab": Range(3),  # <pad>, <unk> and a word
+        "bpe_vocab_size": Range(3),
+        "embeddings_format": ("auto", "text", "word2vec-binary"),
+        "batch_size": AT_LEAST_ONE,
+    }
+
     def __post_init__(self):
         if isinstance(self.encoder, dict):  # a run folder from before --encoder: not a path
             self.encoder = None
-
-    class_weights: bool = False
-    """Weight the loss by inverse class frequency (for imbalanced data)."""
+        check_fields(self)
 
 
 class ClassifierTask:

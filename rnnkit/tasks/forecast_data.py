@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rnnkit.data.series import Series, read_series
-from rnnkit.data.windows import Scaler, calendar_features, split_rows
+from rnnkit.data.series import DUPLICATES, FILLS, ORDERS, Series, read_series
+from rnnkit.data.windows import SCALERS, Scaler, calendar_features, split_rows
 from rnnkit.errors import DataError
+from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, check_fields
 from rnnkit.io import parse_list
 from rnnkit.metrics.forecasting import mase_scale
 from rnnkit.models.baselines import infer_season
@@ -58,6 +59,20 @@ class ForecastDataConfig:
     season: int = 0
     """Seasonal period for seasonal naive and MASE; 0: from the time step (hourly 24, monthly 12,
     ...) or the autocorrelation."""
+
+    BOUNDS = {
+        "fill": FILLS,
+        "order": ORDERS,
+        "duplicates": DUPLICATES,
+        "scaler": SCALERS,
+        "stride": AT_LEAST_ONE,
+        "eval_stride": AT_LEAST_ONE,
+        "batch_size": AT_LEAST_ONE,
+        "season": NON_NEGATIVE,
+    }
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def future_features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarray, list[str]]:

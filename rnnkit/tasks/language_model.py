@@ -24,6 +24,7 @@ from rnnkit.data import (
 )
 from rnnkit.data.tokens import SPECIALS, tokenizer_from_dict
 from rnnkit.errors import DataError, check_choice
+from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.generate import sample
 from rnnkit.io import parse_list, write_json
 from rnnkit.models import LanguageModel, LanguageModelConfig
@@ -68,6 +69,14 @@ class TextDataConfig:
     in 20), so that every token is sometimes early and sometimes late in a window (Merity et
     al. 2017; default: on for word and bpe)."""
 
+    BOUNDS = {
+        "tokenizer": TOKENIZERS,
+        "max_vocab": Range(4),  # 3 special tokens and a word
+        "min_freq": AT_LEAST_ONE,
+        "batch_size": AT_LEAST_ONE,
+        "seq_len": Range(2),  # one step of input and its next token at least
+    }
+
     def __post_init__(self):
         check_choice("tokenizer", self.tokenizer, TOKENIZERS)
         # The recipes' batching: characters as char-rnn; words as Zaremba et al. and AWD-LSTM.
@@ -75,18 +84,8 @@ class TextDataConfig:
         for name, value in zip(("batch_size", "seq_len", "variable_seq_len"), defaults):
             if getattr(self, name) is None:
                 setattr(self, name, value)
-        for name in ("batch_size", "seq_len", "min_freq"):
-            check_positive(name, getattr(self, name))
-        if self.max_vocab is not None and self.max_vocab < 4:
-            raise DataError(
-                f"max_vocab must be at least 4 (3 special tokens and a word); got {self.max_vocab}"
-            )
+        check_fields(self)
         parse_split(self.split)
-
-
-def check_positive(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise DataError(f"{name} must be a positive integer; got {value!r}")
 
 
 def parse_split(text: str) -> tuple[float, ...]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
+from rnnkit.fields import AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, PROBABILITY, check_fields
 from rnnkit.nn import detach_state
 
 
@@ -32,11 +33,10 @@ class CacheConfig:
     weight: float = 0.1279
     """lambda: the cache's share of the mixture."""
 
+    BOUNDS = {"window": AT_LEAST_ONE, "theta": NON_NEGATIVE, "weight": FRACTION}
+
     def __post_init__(self):
-        if self.window < 1:
-            raise ValueError(f"cache window must be a positive integer; got {self.window}")
-        if not 0 <= self.weight <= 1:
-            raise ValueError(f"cache weight (lambda) must lie in [0, 1]; got {self.weight}")
+        check_fields(self)
 
 
 def _segments(ids: torch.Tensor, seq_len: int):
@@ -91,13 +91,10 @@ class DynamicConfig:
     seq_len: int = 20
     """Tokens per segment: scored, then learnt from."""
 
+    BOUNDS = {"learning_rate": POSITIVE, "decay": PROBABILITY, "seq_len": AT_LEAST_ONE}
+
     def __post_init__(self):
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ValueError(f"dynamic-eval learning rate must be > 0; got {self.learning_rate}")
-        if not 0 <= self.decay < 1:
-            raise ValueError(f"dynamic-eval decay must lie in [0, 1); got {self.decay}")
-        if self.seq_len < 1:
-            raise ValueError(f"dynamic-eval seq_len must be a positive integer; got {self.seq_len}")
+        check_fields(self)
 
 
 def dynamic_losses(model, ids: torch.Tensor, config: DynamicConfig):

@@ -19,6 +19,7 @@ import torch
 from rnnkit.data.buckets import bucket_batches, pad_sequences
 from rnnkit.data.music import read_piano_rolls
 from rnnkit.errors import DataError
+from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.models.music import (
     PianoRollModel,
     PianoRollModelConfig,
@@ -46,6 +47,16 @@ class MusicDataConfig:
     """Share of a MIDI folder's pieces held out for testing (seeded)."""
     batch_size: int = 8
     """Pieces per batch (batches group pieces of similar length)."""
+
+    BOUNDS = {
+        "steps_per_quarter": Range(1, 96),
+        "valid_fraction": Range(0, 1, low_open=True, high_open=True),
+        "test_fraction": Range(0, 1, low_open=True, high_open=True),
+        "batch_size": AT_LEAST_ONE,
+    }
+
+    def __post_init__(self):
+        check_fields(self)
 
 
 def to_tensors(pieces: list[np.ndarray]) -> list[torch.Tensor]:

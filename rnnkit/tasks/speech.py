@@ -18,9 +18,10 @@ from rnnkit.data.audio import (
     spec_augment,
 )
 from rnnkit.data.examples import LabelSet
-from rnnkit.data.speech import Recording, read_recordings, split_recordings
+from rnnkit.data.speech import SPLITS, Recording, read_recordings, split_recordings
 from rnnkit.data.wav import read_wav
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, Range, check_fields
 from rnnkit.io import parse_list
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classifier import ClassifierTask, predict_probabilities, report_of
@@ -74,6 +75,23 @@ class SpeechDataConfig:
     the model trains; 0 computes them in the training process. The batches are the same
     with any number of workers (each is seeded by its index), so resume stays exact."""
 
+    BOUNDS = {
+        "split": SPLITS,
+        "test_fraction": Range(0, 1, low_open=True, high_open=True),
+        "valid_fraction": Range(0, 1, low_open=True, high_open=True),
+        "batch_size": AT_LEAST_ONE,
+        "noise_snr": NON_NEGATIVE,
+        "time_masks": NON_NEGATIVE,
+        "time_mask_width": NON_NEGATIVE,
+        "feature_masks": NON_NEGATIVE,
+        "feature_mask_width": NON_NEGATIVE,
+        "workers": Range(0, 256),
+    }
+
+    def __post_init__(self):
+        check_fields(self)
+        self.speed_list(), self.test_speed_list()
+
     def speed_list(self) -> list[float]:
         return _speeds("speeds", self.speeds)
 
@@ -121,9 +139,9 @@ def _speeds(name: str, text: str) -> list[float]:
         speeds = parse_list(text, float)
     except ValueError:
         speeds = []
-    if not speeds or min(speeds) <= 0:
-        raise DataError(
-            f"{name} must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got {text!r}"
+    if not speeds or not all(0.25 <= speed <= 4 for speed in speeds):
+        raise ConfigError(
+            name, f"must be comma-separated speeds in [0.25, 4], e.g. 0.9,1.0,1.1; got {text!r}"
         )
     return speeds
 

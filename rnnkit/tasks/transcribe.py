@@ -22,7 +22,8 @@ from rnnkit.data.buckets import LoadedBatches, pad_sequences
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import draw_sequences, join_recordings, read_recordings
 from rnnkit.data.wav import read_wav, write_wav
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
+from rnnkit.fields import AT_LEAST_ONE, Range
 from rnnkit.io import write_text
 from rnnkit.metrics.transcription import error_rate
 from rnnkit.models.ctc import CTCConfig, CTCRecognizer, beam_decode, greedy_decode
@@ -55,6 +56,28 @@ class TranscribeDataConfig(SpeechDataConfig):
     """Validation sequences, drawn once from the validation recordings."""
     test_sequences: int = 500
     """Test sequences, drawn once from the test recordings."""
+
+    BOUNDS = {
+        **SpeechDataConfig.BOUNDS,
+        "min_words": AT_LEAST_ONE,
+        "max_words": AT_LEAST_ONE,
+        "min_gap": Range(0, 10),
+        "max_gap": Range(0, 10),
+        "epoch_sequences": AT_LEAST_ONE,
+        "valid_sequences": AT_LEAST_ONE,
+        "test_sequences": AT_LEAST_ONE,
+    }
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.max_words < self.min_words:
+            raise ConfigError(
+                "max_words", f"must be at least min_words ({self.min_words}); got {self.max_words}"
+            )
+        if self.max_gap < self.min_gap:
+            raise ConfigError(
+                "max_gap", f"must be at least min_gap ({self.min_gap}); got {self.max_gap}"
+            )
 
 
 class Joiner:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 from dataclasses import dataclass
 
 import torch
+
+from rnnkit.errors import ConfigError
+from rnnkit.fields import AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, Range, check_fields
 
 
 @dataclass
@@ -63,33 +67,36 @@ class TrainConfig:
     progress: bool = True
     """Show a progress bar (a line every 10 s when not on a terminal)."""
 
+    BOUNDS = {
+        "optimizer": ("adamw", "ntasgd"),
+        "learning_rate": POSITIVE,
+        "weight_decay": NON_NEGATIVE,
+        "layer_lr_decay": Range(1),
+        "unfreeze_every": NON_NEGATIVE,
+        "nonmonotone": AT_LEAST_ONE,
+        "warmup_steps": NON_NEGATIVE,
+        "decay": ("cosine", "linear", "none"),
+        "min_lr_ratio": FRACTION,
+        "clip_norm": NON_NEGATIVE,
+        "max_steps": AT_LEAST_ONE,
+        "epochs": POSITIVE,
+        "time_budget": POSITIVE,
+        "eval_every": AT_LEAST_ONE,
+        "early_stopping": NON_NEGATIVE,
+        "seed": Range(0, 2**32 - 1),
+        "precision": ("auto", "fp32", "bf16"),
+    }
+
     def __post_init__(self):
-        choices = {
-            "decay": ("cosine", "linear", "none"),
-            "precision": ("auto", "fp32", "bf16"),
-            "optimizer": ("adamw", "ntasgd"),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}"
-                )
-        for name in ("max_steps", "epochs", "time_budget"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive; got {value}")
-        if self.eval_every < 1:
-            raise ValueError(f"eval_every must be a positive int; got {self.eval_every}")
-        if not (isinstance(self.layer_lr_decay, (int, float)) and self.layer_lr_decay >= 1):
-            raise ValueError(f"layer_lr_decay must be a number >= 1; got {self.layer_lr_decay}")
-        if self.unfreeze_every < 0:
-            raise ValueError(f"unfreeze_every must be >= 0; got {self.unfreeze_every}")
-        if self.nonmonotone < 1:
-            raise ValueError(f"nonmonotone must be a positive int; got {self.nonmonotone}")
-        for name in ("learning_rate", "weight_decay", "clip_norm", "min_lr_ratio"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not (math.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
+        if isinstance(self.epochs, int) and not isinstance(self.epochs, bool):
+            self.epochs = float(self.epochs)  # epochs=3 from Python means 3.0
+        if isinstance(self.time_budget, int) and not isinstance(self.time_budget, bool):
+            self.time_budget = float(self.time_budget)
+        check_fields(self)
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", self.device):
+            raise ConfigError(
+                "device", f"must be cpu, cuda, cuda:N, mps or auto; got {self.device!r}"
+            )
 
 
 def learning_rate_factor(config: TrainConfig, step: int, progress: float) -> float:

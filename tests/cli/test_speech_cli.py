@@ -83,7 +83,7 @@ def test_predict_gives_each_files_label_and_probabilities(runs, capsys, fsdd_sli
     assert label in "012" and 0 < float(probability) <= 1 and name == str(files[0])
     assert main(["predict", str(speech), str(files[0]), "--test-speeds", "fast"]) == 2
     assert capsys.readouterr().err == (
-        "rnnkit: error: test_speeds must be positive numbers separated by commas, "
+        "rnnkit: error: --test-speeds must be comma-separated speeds in [0.25, 4], "
         "e.g. 0.9,1.0,1.1; got 'fast'\n"
     )
 

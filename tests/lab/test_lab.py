@@ -129,7 +129,7 @@ def test_cli_compare_and_errors(tmp_path, capsys):
     assert main(["compare", "--task", "sorting", "--out", str(out)]) == 2
     assert (
         capsys.readouterr().err
-        == "rnnkit: error: task must be one of 'adding', 'copy', 'lm', 'music'; got 'sorting'\n"
+        == "rnnkit: error: --task must be one of 'adding', 'copy', 'lm', 'music'; got 'sorting'\n"
     )
     assert main(["diagnose", str(tmp_path)]) == 2
     assert "config.json: no such file" in capsys.readouterr().err

@@ -157,8 +157,8 @@ def test_weight_drop_runs_the_fused_kernel_on_dropped_matrices_with_gradients():
 @pytest.mark.parametrize(
     "options, message",
     [
-        ({"input_dropout": 1.0}, "^input_dropout must be a probability in \\[0, 1\\); got 1.0$"),
-        ({"weight_drop": -0.1}, "^weight_drop must be a probability"),
+        ({"input_dropout": 1.0}, "^input_dropout must be in \\[0, 1\\); got 1.0$"),
+        ({"weight_drop": -0.1}, "^weight_drop must be in \\[0, 1\\)"),
         ({"activation_penalty": float("nan")}, "^activation_penalty must be a finite number"),
         ({"dropout": 0.2, "output_dropout": 0.2}, "^dropout \\(per element\\) and the locked"),
         ({"adaptive_cutoffs": "9,3"}, "^adaptive_cutoffs must increase"),

@@ -8,7 +8,7 @@ import torch
 from rnnkit.data.audio import change_speed
 from rnnkit.metrics.transcription import edit_distance
 from rnnkit.data.wav import read_wav
-from rnnkit.errors import DataError, RunFolderError
+from rnnkit.errors import ConfigError, DataError, RunFolderError
 from rnnkit.models.classifier import ClassifierConfig
 from rnnkit.models.ctc import CTCConfig
 from rnnkit.tasks.classifier import predict_probabilities
@@ -106,18 +106,20 @@ def test_speaker_split_tests_only_the_held_out_speaker(fsdd_slice, tmp_path):
 
 
 def test_data_errors_are_named(fsdd_slice, tmp_path):
+    with pytest.raises(ConfigError, match=r"^valid_fraction must be in \(0, 1\); got 0.0$"):
+        SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.0)
+    with pytest.raises(
+        ConfigError,
+        match=r"^speeds must be comma-separated speeds in \[0.25, 4\], e.g. 0.9,1.0,1.1; "
+        r"got '1,x'$",
+    ):
+        SpeechDataConfig(data=str(fsdd_slice), speeds="1,x")
     with pytest.raises(
         DataError, match=r"the valid split is empty; check --split and the fractions$"
     ):
         train_speech_classifier(
-            tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.0)
-        )
-    with pytest.raises(
-        DataError,
-        match=r"speeds must be positive numbers separated by commas, e.g. 0.9,1.0,1.1; got '1,x'$",
-    ):
-        train_speech_classifier(
-            tmp_path / "x", SpeechDataConfig(data=str(fsdd_slice), speeds="1,x")
+            tmp_path / "x",
+            SpeechDataConfig(data=str(fsdd_slice), valid_fraction=0.001),
         )
     with pytest.raises(RunFolderError):
         train_speech_classifier(tmp_path / "never-trained", resume=True)

@@ -81,5 +81,5 @@ def test_ntasgd_trains_averages_and_resumes_exactly(tmp_path, small_text):  # no
 def test_optimizer_choice_is_checked():
     from rnnkit.train import TrainConfig
 
-    with pytest.raises(ValueError, match="^optimizer must be one of adamw, ntasgd; got 'sgd'$"):
+    with pytest.raises(ValueError, match="^optimizer must be one of 'adamw', 'ntasgd'; got 'sgd'$"):
         TrainConfig(optimizer="sgd")

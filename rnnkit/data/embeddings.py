@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rnnkit.data.files import check_file
 from rnnkit.errors import DataError
 
 
@@ -62,9 +63,7 @@ def _wanted_keys(words) -> tuple[set, dict]:
 
 def read_embeddings(path, words, file_format: str = "auto") -> EmbeddingMatch:
     """Vectors for ``words`` from ``path``; ``file_format`` is auto, text or word2vec-binary."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such embeddings file")
+    path = check_file(path, "an embeddings file (GloVe/word2vec text or binary)")
     if file_format == "auto":
         file_format = "word2vec-binary" if path.suffix.lower() == ".bin" else "text"
     if file_format not in ("text", "word2vec-binary"):
@@ -90,6 +89,12 @@ def _keep(match: EmbeddingMatch, word: str, wanted, parse) -> None:
             match.lowercase_words.add(vocabulary_word)
 
 
+def _finite(path, index: int, vector: np.ndarray) -> np.ndarray:
+    if not np.isfinite(vector).all():
+        raise DataError(f"{path}: word {index + 1}'s vector has NaN or infinity")
+    return vector
+
+
 def _parse_line(path, number, parts, dimension):
     if len(parts) != dimension + 1:
         raise DataError(
@@ -97,11 +102,14 @@ def _parse_line(path, number, parts, dimension):
             f"found {len(parts) - 1} numbers"
         )
     try:
-        return np.array(parts[1:], dtype=np.float32)
+        vector = np.array(parts[1:], dtype=np.float32)
     except ValueError:
         raise DataError(
             f"{path}: line {number}: expected {dimension} numbers after {parts[0]!r}"
         ) from None
+    if not np.isfinite(vector).all():
+        raise DataError(f"{path}: line {number}: the vector of {parts[0]!r} has NaN or infinity")
+    return vector
 
 
 def _read_text(path: Path, handle, words) -> EmbeddingMatch:
@@ -154,6 +162,6 @@ def _read_binary(path: Path, handle, words) -> EmbeddingMatch:
             match,
             word.decode("utf-8", "replace"),
             wanted,
-            lambda: np.frombuffer(data, "<f4").copy(),
+            lambda: _finite(path, index, np.frombuffer(data, "<f4").copy()),
         )
     return match

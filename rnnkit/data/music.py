@@ -14,22 +14,33 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnkit.errors import DataError
+from rnnkit.data.files import read_text
+from rnnkit.errors import DataError, require
 from rnnkit.io import atomic_write, new_figure, save_figure
 
 KEYS = 88
 LOWEST = 21  # MIDI pitch of column 0 (A0)
 SPLITS = ("train", "valid", "test")
+MAX_STEPS = 1_000_000
+"""Longest piece read from MIDI (about 70 hours at 4 steps per quarter and 100 bpm)."""
 MAT_KEYS = {"train": "traindata", "valid": "validdata", "test": "testdata"}
 
 
 def roll_from_pitches(steps: list, where: str) -> np.ndarray:
     """``[[60, 64, 67], [], ...]`` -> a piano roll; pitches must be MIDI numbers on the 88 keys."""
+    if not isinstance(steps, list):
+        raise DataError(f"{where}: expected a list of steps, found {type(steps).__name__}")
     roll = np.zeros((len(steps), KEYS), dtype=np.float32)
     for t, pitches in enumerate(steps):
+        if not isinstance(pitches, list):
+            raise DataError(
+                f"{where}, step {t}: expected a list of MIDI pitches, found {pitches!r}"
+            )
         for pitch in pitches:
             if (
-                not isinstance(pitch, (int, float))
+                isinstance(pitch, bool)
+                or not isinstance(pitch, (int, float))
+                or not np.isfinite(pitch)
                 or int(pitch) != pitch
                 or not LOWEST <= pitch < LOWEST + KEYS
             ):
@@ -42,11 +53,14 @@ def roll_from_pitches(steps: list, where: str) -> np.ndarray:
 
 def _read_json(path: Path) -> dict[str, list[np.ndarray]]:
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        content = json.loads(read_text(path))
+    except (json.JSONDecodeError, RecursionError) as error:
         raise DataError(f"{path}: not a JSON piano-roll file ({error})") from None
     if not isinstance(content, dict) or not set(content) & set(SPLITS):
         raise DataError(f"{path}: expected a JSON object with train/valid/test lists of pieces")
+    for split in SPLITS:
+        if split in content and not isinstance(content[split], list):
+            raise DataError(f"{path}: {split} must be a list of pieces")
     return {
         split: [
             roll_from_pitches(piece, f"{path}: {split} piece {i}") for i, piece in enumerate(pieces)
@@ -57,24 +71,27 @@ def _read_json(path: Path) -> dict[str, list[np.ndarray]]:
 
 
 def _read_mat(path: Path) -> dict[str, list[np.ndarray]]:
-    try:
-        from scipy.io import loadmat
-    except ImportError:
-        raise DataError(
-            f"{path}: reading .mat files needs scipy (pip install 'rnnkit[music]')"
-        ) from None
+    loadmat = require("scipy.io", f"reading {path}").loadmat
     try:
         content = loadmat(str(path))
-    except (ValueError, TypeError, OSError) as error:
+    except Exception as error:  # scipy's parser raises many kinds on a damaged file
         raise DataError(f"{path}: not a readable MATLAB piano-roll file ({error})") from None
     splits = {}
     for split, key in MAT_KEYS.items():
         if key in content:
-            pieces = [np.asarray(cell, dtype=np.float32) for cell in content[key].ravel()]
+            try:
+                pieces = [np.asarray(cell, dtype=np.float32) for cell in content[key].ravel()]
+            except (TypeError, ValueError, AttributeError):
+                raise DataError(f"{path}: {key} must be a cell array of piano rolls") from None
             for i, piece in enumerate(pieces):
                 if piece.ndim != 2 or piece.shape[1] != KEYS:
                     raise DataError(
                         f"{path}: {key} piece {i} has shape {piece.shape}; expected (time, 88)"
+                    )
+                if not np.isin(piece, (0.0, 1.0)).all():
+                    raise DataError(
+                        f"{path}: {key} piece {i} holds values other than 0 and 1 (such as "
+                        f"{piece[~np.isin(piece, (0.0, 1.0))][0]}); expected a piano roll"
                     )
             splits[split] = pieces
     if not splits:
@@ -121,12 +138,13 @@ def read_piano_rolls(
 def read_midi(path, steps_per_quarter: int = 4) -> np.ndarray:
     """A MIDI file as a piano roll with ``steps_per_quarter`` steps per quarter note
     (all tracks and channels merged; drums, channel 10, left out)."""
-    import mido
-
+    mido = require("mido", f"reading {path}")
     try:
         midi = mido.MidiFile(str(path))
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+    except Exception as error:  # mido raises many kinds on a damaged file
         raise DataError(f"{path}: not a readable MIDI file ({error})") from None
+    if not midi.ticks_per_beat or midi.ticks_per_beat <= 0:
+        raise DataError(f"{path}: the MIDI header gives {midi.ticks_per_beat} ticks per beat")
     ticks_per_step = midi.ticks_per_beat / steps_per_quarter
     notes, sounding = [], {}
     for track in midi.tracks:
@@ -143,6 +161,10 @@ def read_midi(path, steps_per_quarter: int = 4) -> np.ndarray:
     if not notes:
         raise DataError(f"{path}: has no notes")
     length = max(round(end / ticks_per_step) for _, _, end in notes)
+    if length > MAX_STEPS:
+        raise DataError(
+            f"{path}: its notes reach step {length:,}; expected at most {MAX_STEPS:,} steps"
+        )
     roll = np.zeros((max(length, 1), KEYS), dtype=np.float32)
     for pitch, start, end in notes:
         if LOWEST <= pitch < LOWEST + KEYS:
@@ -156,7 +178,7 @@ def write_midi(
 ) -> None:
     """Writes a piano roll as a one-track MIDI file; a key active on consecutive steps
     is one held note (the benchmark rolls cannot tell held from repeated notes)."""
-    import mido
+    mido = require("mido", f"writing {path}")
 
     ticks_per_step = 480 // steps_per_quarter
     active = np.vstack([np.zeros((1, KEYS)), roll > 0.5, np.zeros((1, KEYS))]).astype(np.int8)

@@ -5,13 +5,12 @@ names the file, the line and the column."""
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from rnnkit.data.tables import read_frame
 from rnnkit.errors import DataError
 
 FILLS = ("none", "interpolate", "ffill")
@@ -47,41 +46,15 @@ class Series:
         return len(self.targets)
 
 
-def _separator(path) -> str:
-    """The header line's delimiter: tab for .tsv; otherwise the first of , ; tab |
-    that it contains (semicolons are common in CSVs from locales with decimal commas)."""
-    if str(path).removesuffix(".gz").endswith(".tsv"):
-        return "\t"
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            header = handle.readline()
-    except (OSError, EOFError):
-        return ","
-    return next((d for d in (",", ";", "\t", "|") if d in header), ",")
-
-
 def read_table(path) -> pd.DataFrame:
-    """The CSV/TSV file (``.gz`` too) as strings, so that every check can quote the file."""
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(
-            path, sep=_separator(path), dtype=str, keep_default_na=False, skipinitialspace=True
-        )
-    except (
-        pd.errors.ParserError,
-        pd.errors.EmptyDataError,
-        UnicodeDecodeError,
-        OSError,
-        EOFError,
-    ) as error:
-        raise DataError(
-            f"{path}: not a readable CSV/TSV table ({str(error).strip().splitlines()[-1]})"
-        ) from None
-    if frame.empty:
-        raise DataError(f"{path}: has a header but no rows")
-    return frame
+    """The CSV/TSV/JSONL file (``.gz`` too) as strings, so that every check can quote the
+    file; each row's line number is in ``frame.attrs["lines"]``."""
+    return read_frame(path)
+
+
+def _line(frame: pd.DataFrame, row: int) -> int:
+    lines = frame.attrs.get("lines")
+    return int(lines[row]) if lines is not None else row + 2
 
 
 def _columns(frame: pd.DataFrame, path, names, role: str) -> list[str]:
@@ -101,12 +74,12 @@ def numeric_columns(frame: pd.DataFrame, path, names) -> np.ndarray:
         text = frame[name].str.strip()
         empty = text.isin(["", "NA", "NaN", "nan", "N/A", "null"])
         values = pd.to_numeric(text.where(~empty), errors="coerce")
-        bad = values.isna() & ~empty
+        bad = (values.isna() & ~empty) | ~np.isfinite(values.fillna(0).to_numpy())
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
             raise DataError(
-                f"{path} line {row + 2}, column {name!r}: expected a number, found "
-                f"{text.iloc[row]!r}"
+                f"{path} line {_line(frame, row)}, column {name!r}: expected a finite number, "
+                f"found {text.iloc[row]!r}"
             )
         result[:, j] = values.to_numpy(dtype=float)
     return result
@@ -114,11 +87,16 @@ def numeric_columns(frame: pd.DataFrame, path, names) -> np.ndarray:
 
 def _parse_time(frame: pd.DataFrame, path, column: str) -> pd.DatetimeIndex:
     text = frame[column].str.strip()
-    time = pd.to_datetime(text, errors="coerce", format="mixed")
+    try:
+        time = pd.to_datetime(text, errors="coerce", format="mixed")
+    except (ValueError, TypeError, OverflowError) as error:  # e.g. mixed time zones
+        raise DataError(
+            f"{path}, column {column!r}: the times cannot be read together ({error})"
+        ) from None
     if time.isna().any():
         row = int(np.argmax(time.isna().to_numpy()))
         raise DataError(
-            f"{path} line {row + 2}, column {column!r}: expected a date/time, found "
+            f"{path} line {_line(frame, row)}, column {column!r}: expected a date/time, found "
             f"{text.iloc[row]!r}"
         )
     return pd.DatetimeIndex(time)
@@ -257,7 +235,7 @@ def read_series(
         time_column = next(
             (name for name in frame.columns if str(name).strip().lower() in TIME_NAMES), None
         )
-    lines = np.arange(len(frame)) + 2  # line 1 is the header
+    lines = np.array([_line(frame, row) for row in range(len(frame))])
     columns = [numeric_columns(frame, path, names) for names in groups]
     time = frequency = None
     if time_column:

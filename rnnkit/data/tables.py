@@ -1,5 +1,14 @@
-"""Rows of labelled text from CSV, TSV and JSONL files, with one-line errors
-that name the file, the line and the column."""
+"""The one table reader: CSV, TSV and JSONL (``.gz`` too), shared by classification,
+forecasting, numeric sequences and speech manifests, with one set of one-line errors that
+name the file, the line and the column.
+
+- Text: UTF-8 with or without a BOM, or UTF-16 with its BOM; any line ends (see
+  :mod:`rnnkit.data.files`).
+- CSV: the delimiter is sniffed from the header line (``,`` ``;`` tab ``|``: semicolons are
+  common where the decimal mark is a comma), with standard quoting.
+- TSV: tabs, no quoting (quote characters are ordinary text, as in GLUE).
+- JSONL: one JSON object per line.
+"""
 
 from __future__ import annotations
 
@@ -8,71 +17,124 @@ import io
 import json
 from pathlib import Path
 
+from rnnkit.data.files import check_file, decode_text, read_bytes
 from rnnkit.errors import DataError
 
 TEXT_COLUMNS = ("text", "sentence", "review", "content")
 LABEL_COLUMNS = ("label", "labels", "sentiment", "class", "target")
 TABLE_FORMATS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl", ".txt": "txt"}
+DELIMITERS = (",", ";", "\t", "|")
+MAX_FIELD = 1 << 24
+"""Longest field the CSV reader takes (16 MiB; Python's default of 128 KiB cuts long texts)."""
+
+csv.field_size_limit(MAX_FIELD)
 
 
 def table_format(path: Path) -> str:
-    suffix = path.suffix.lower()
+    name = Path(path).name.lower().removesuffix(".gz")
+    suffix = Path(name).suffix
     if suffix not in TABLE_FORMATS:
         raise DataError(
-            f"{path}: unknown file type {suffix!r}; expected one of {', '.join(TABLE_FORMATS)}"
+            f"{path}: unknown file type {suffix!r}; expected one of "
+            f"{', '.join(TABLE_FORMATS)} (or the same ending in .gz)"
         )
     return TABLE_FORMATS[suffix]
 
 
-def _read_bytes(path: Path) -> str:
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise DataError(
-            f"{path}: byte {error.start} is not valid UTF-8; expected a UTF-8 text file"
-        ) from None
+def read_table_text(path) -> str:
+    """The table file as text (see :mod:`rnnkit.data.files`)."""
+    return decode_text(path, read_bytes(path, "a CSV, TSV or JSONL file"))
 
 
-def read_rows(path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """``(columns, [(line_number, row_dict), ...])`` of a CSV, TSV or JSONL file.
+def sniff_delimiter(header: str) -> str:
+    """The first of ``DELIMITERS`` the header line contains (``,`` if none)."""
+    return next((d for d in DELIMITERS if d in header), ",")
 
-    TSV is read without quoting (tabs never appear inside fields, and quote
-    characters are ordinary text, as in GLUE); CSV uses standard quoting.
-    """
-    path = Path(path)
-    kind, text = table_format(path), _read_bytes(path)
+
+def read_records(path) -> tuple[list[str], list[int], list[list]]:
+    """``(columns, line_numbers, rows)``: each row a list of values in column order (text
+    for CSV and TSV, JSON values for JSONL, None where a JSONL object lacks the key)."""
+    path = check_file(path, "a CSV, TSV or JSONL file")
+    kind, text = table_format(path), read_table_text(path)
     if kind == "jsonl":
-        return _jsonl_rows(path, text)
+        columns, numbered = _jsonl_rows(path, text)
+        return (
+            columns,
+            [n for n, _ in numbered],
+            [[row.get(c) for c in columns] for _, row in numbered],
+        )
     if kind == "txt":
-        return ["text"], [
-            (n, {"text": line}) for n, line in enumerate(text.splitlines(), 1) if line.strip()
-        ]
-    options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE} if kind == "tsv" else {}
+        lines = [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+        return ["text"], [n for n, _ in lines], [[line] for _, line in lines]
+    if kind == "tsv":
+        options = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    else:
+        options = {"delimiter": sniff_delimiter(text.split("\n", 1)[0])}
     reader = csv.reader(io.StringIO(text, newline=""), **options)
     try:
         header = next(reader)
+        while not any(name.strip() for name in header):  # blank lines before the header
+            header = next(reader)
     except StopIteration:
         raise DataError(
             f"{path}: the file is empty; expected a header line with column names"
         ) from None
-    rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        if len(values) != len(header):
-            raise DataError(
-                f"{path}: line {reader.line_num}: expected {len(header)} fields "
-                f"({', '.join(header)}), found {len(values)}"
-            )
-        rows.append((reader.line_num, dict(zip(header, values))))
-    return header, rows
+    except csv.Error as error:
+        raise DataError(f"{path}: line {reader.line_num}: {error}") from None
+    header = [name.strip() for name in header]
+    _check_header(path, header)
+    numbers, rows = [], []
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(header):
+                raise DataError(
+                    f"{path}: line {reader.line_num}: expected {len(header)} fields "
+                    f"({', '.join(header)}), found {len(values)}"
+                )
+            numbers.append(reader.line_num)
+            rows.append(values)
+    except csv.Error as error:
+        raise DataError(f"{path}: line {reader.line_num}: {error}") from None
+    return header, numbers, rows
+
+
+def _check_header(path, header: list[str]) -> None:
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"{path}: line 1: column {name!r} appears twice in the header")
+        seen.add(name)
+
+
+def read_rows(path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """``(columns, [(line_number, row_dict), ...])`` of a CSV, TSV or JSONL file."""
+    columns, numbers, rows = read_records(path)
+    return columns, [(n, dict(zip(columns, values))) for n, values in zip(numbers, rows)]
+
+
+def read_frame(path):
+    """The table as a pandas DataFrame of strings (an empty string where a value is missing),
+    with each row's line number in ``frame.attrs["lines"]``."""
+    import numpy as np
+    import pandas as pd
+
+    columns, numbers, rows = read_records(path)
+    if not rows:
+        raise DataError(f"{path}: has a header but no rows")
+    text = [
+        ["" if v is None else v if isinstance(v, str) else json.dumps(v) for v in row]
+        for row in rows
+    ]
+    frame = pd.DataFrame(text, columns=columns, dtype=str)
+    frame.attrs["lines"] = np.asarray(numbers)
+    return frame
 
 
 def _jsonl_rows(path: Path, text: str):
     rows, columns = [], {}
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

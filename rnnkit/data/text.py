@@ -2,77 +2,15 @@
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from collections import Counter
 from pathlib import Path
 
 import torch
 
+from rnnkit.data.files import read_text
 from rnnkit.errors import DataError
 
 BUNDLED_CORPUS = Path(__file__).resolve().parent / "corpora" / "tinyshakespeare.txt"
-
-
-def _line_and_column(data: bytes, offset: int) -> tuple[int, int]:
-    line_start = data.rfind(b"\n", 0, offset) + 1
-    return data.count(b"\n", 0, offset) + 1, offset - line_start + 1
-
-
-def check_text_file(path) -> Path:
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; expected a UTF-8 text file (or .gz)")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    return path
-
-
-GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
-
-
-def gzip_error(path, error) -> DataError:
-    return DataError(f"{path}: is not a readable gzip file ({error})")
-
-
-def decode_utf8(path, data: bytes, first_line: int = 1) -> str:
-    """``data`` as UTF-8, or a one-line error that names the line and column of a NUL byte or
-    of an invalid byte (``first_line`` is the line ``data`` starts on)."""
-    if b"\x00" in data:
-        line, column = _line_and_column(data, data.index(b"\x00"))
-        raise DataError(
-            f"{path}: line {line + first_line - 1}, column {column}: found a NUL byte; "
-            "expected UTF-8 text, not a binary file"
-        )
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line, column = _line_and_column(data, error.start)
-        raise DataError(
-            f"{path}: line {line + first_line - 1}, column {column}: byte "
-            f"0x{data[error.start]:02x} is not valid UTF-8; expected UTF-8 text"
-        ) from None
-
-
-def normalise_line_ends(text: str) -> str:
-    """``\r\n`` and ``\r`` become ``\n``."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def read_text(path) -> str:
-    """Reads a whole UTF-8 text file (gzip if it ends in ``.gz``), with a one-line error if it
-    is not one. A BOM is dropped, and ``\r\n`` and ``\r`` line ends become ``\n``."""
-    path = check_text_file(path)
-    data = path.read_bytes()
-    if path.suffix == ".gz":
-        try:
-            data = gzip.decompress(data)
-        except GZIP_ERRORS as error:
-            raise gzip_error(path, error) from None
-    if not data:
-        raise DataError(f"{path}: the file is empty; expected UTF-8 text")
-    text = decode_utf8(path, data)
-    return normalise_line_ends(text[1:] if text.startswith("\ufeff") else text)
 
 
 def split_text(text: str, fractions=(0.9, 0.05, 0.05)) -> tuple[str, str, str]:

@@ -14,14 +14,8 @@ from collections.abc import Iterator
 
 import torch
 
-from rnnkit.data.text import (
-    GZIP_ERRORS,
-    CharTokenizer,
-    check_text_file,
-    decode_utf8,
-    gzip_error,
-    normalise_line_ends,
-)
+from rnnkit.data.files import GZIP_ERRORS, check_file, decode_utf8, gzip_error, normalise_line_ends
+from rnnkit.data.text import CharTokenizer
 from rnnkit.data.words import SubwordTokenizer
 
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
@@ -35,7 +29,7 @@ def read_lines(path) -> Iterator[str]:
 
     ``\\n``, ``\\r\\n`` and ``\\r`` all end a line; a leading BOM is dropped. Errors are one
     line that names the file and the line."""
-    path = check_text_file(path)
+    path = check_file(path)
     opener = gzip.open if path.suffix == ".gz" else open
     number = 0
     try:

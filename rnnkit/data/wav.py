@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F
 
+from rnnkit.data.files import check_file
 from rnnkit.errors import DataError
 from rnnkit.io import atomic_write
 
@@ -87,9 +88,7 @@ def _decode(raw: bytes, tag: int, bits: int) -> np.ndarray:
 
 def read_wav(path) -> tuple[Tensor, int]:
     """``(samples (time,) float32, sample_rate)`` of a WAV file, mixed down to mono."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
+    path = check_file(path, "a WAV file")
     if path.suffix.lower() not in (".wav", ".wave"):
         raise DataError(
             f"{path}: unsupported audio format {path.suffix or '(no extension)'!r}; rnnkit reads "

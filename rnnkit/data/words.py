@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from rnnkit.errors import DataError
+from rnnkit.errors import require
 
 # Words (with inner apostrophes: "don't"), clitics written apart ("'s" in
 # tokenized corpora such as SST), and every other non-space character alone.
@@ -43,13 +43,7 @@ class SubwordTokenizer:
 
     @staticmethod
     def library():
-        try:
-            import tokenizers
-        except ImportError:
-            raise DataError(
-                "subword tokenization needs the tokenizers package: pip install tokenizers"
-            ) from None
-        return tokenizers
+        return require("tokenizers")
 
     @classmethod
     def train(cls, texts, vocab_size: int, lowercase: bool = True) -> "SubwordTokenizer":

@@ -122,7 +122,7 @@ def test_errors_are_one_line(trained, capsys, tmp_path):
     assert main(["forecast", str(out), "--data", str(broken)]) == 2
     assert (
         capsys.readouterr().err
-        == f"rnnkit: error: {broken} line 3, column 'load': expected a number, found 'x'\n"
+        == f"rnnkit: error: {broken} line 3, column 'load': expected a finite number, found 'x'\n"
     )
     assert (
         main(

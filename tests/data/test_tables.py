@@ -83,7 +83,8 @@ def test_unlabelled_files_and_unknown_types(tmp_path):
         read_labelled_text(other)
     assert (
         str(error.value)
-        == f"{other}: unknown file type '.xlsx'; expected one of .csv, .tsv, .jsonl, .json, .txt"
+        == f"{other}: unknown file type '.xlsx'; expected one of .csv, .tsv, .jsonl, .json, .txt "
+        "(or the same ending in .gz)"
     )
 
 

@@ -222,7 +222,8 @@ def transfer(args) -> list[dict]:
     rows = []
     for seed in args.seeds:
         row = {"seed": seed}
-        for name, encoder in (("from scratch", None), ("from the word LM", str(lm_folder))):
+        arms = {"scratch": ("from scratch", None), "ulmfit": ("from the word LM", str(lm_folder))}
+        for name, encoder in (arms[arm] for arm in args.arms):
             data = ClassifyDataConfig(
                 train=str(SST2 / "train.tsv"), dev=str(SST2 / "dev.tsv"), encoder=encoder
             )
@@ -269,6 +270,13 @@ def main(argv=None):
     parser.add_argument("--run", default="runs/bench/recipe", help="scoring: the run folder")
     parser.add_argument("--splits", nargs="+", default=["valid", "test"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="transfer")
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        choices=["scratch", "ulmfit"],
+        default=["scratch", "ulmfit"],
+        help="transfer: which classifiers to train per seed",
+    )
     parser.add_argument("--lm-minutes", type=float, default=30, help="transfer: LM training")
     parser.add_argument("--cache-window", type=int, default=CacheConfig.window)
     parser.add_argument("--cache-theta", type=float, default=CacheConfig.theta)

@@ -11,11 +11,16 @@ import json
 import os
 from pathlib import Path
 
+from rnnkit.errors import OutputError
+
 
 def atomic_write(path, data: bytes) -> Path:
     """Writes ``data`` to ``path`` through a temporary file and a rename; returns the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"{path.parent}: cannot create the folder ({error.strerror})") from None
     # The process id keeps two writers (say, two training processes) off each other's file.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -24,6 +29,11 @@ def atomic_write(path, data: bytes) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+    except OSError as error:  # a full disk (ENOSPC), no permission, a file where a folder goes
+        raise OutputError(
+            f"{path}: could not be written ({error.strerror or error}); "
+            "the previous version, if any, is unchanged"
+        ) from None
     finally:
         temporary.unlink(missing_ok=True)
     return path

@@ -25,11 +25,14 @@ from rnnkit.lab.problems import (
     ProblemModel,
     ProblemModelConfig,
     ProblemTask,
+    GATE_INITS,
     baseline,
+    parse_cells,
     solved,
 )
 from rnnkit.lab.report import save_tables
-from rnnkit.nn.checks import check_choice
+from rnnkit.errors import ConfigError
+from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, POSITIVE, WIDTH, check_fields
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 TASKS = ("adding", "copy", "lm", "music")
@@ -70,8 +73,26 @@ class CompareConfig:
     device: str = "auto"
     """cpu, cuda, or auto."""
 
+    BOUNDS = {
+        "task": TASKS,
+        "hidden_size": WIDTH,
+        "steps": AT_LEAST_ONE,
+        "batch_size": AT_LEAST_ONE,
+        "learning_rate": POSITIVE,
+        "clip_norm": NON_NEGATIVE,
+        "gate_init": GATE_INITS,
+        "time_budget": POSITIVE,
+    }
+
     def __post_init__(self):
-        check_choice("task", self.task, TASKS)
+        check_fields(self)
+        TrainConfig(device=self.device)
+        for name in ("lengths", "seeds"):
+            if not self.parsed(name) or min(self.parsed(name)) < (1 if name == "lengths" else 0):
+                raise ConfigError(
+                    name, f"must be comma-separated whole numbers; got {getattr(self, name)!r}"
+                )
+        parse_cells(self.cells)
 
     def rate(self) -> float:
         if self.learning_rate is not None:
@@ -104,9 +125,8 @@ def _train_problem(
     device = resolve_device(config.device)
     task = ProblemTask(config.task, length, config.batch_size, seed, device)
     folder = RunFolder(out / "runs" / f"{config.task}-T{length}-{cell}-seed{seed}")
-    folder.path.mkdir(parents=True, exist_ok=True)
-    folder.write_config({"task": "lab", "model": asdict(model_config), "train": asdict(train)})
-    trainer = Trainer(model, task, folder, train)
+    saved = {"task": "lab", "model": asdict(model_config), "train": asdict(train)}
+    trainer = Trainer(model, task, folder, train, on_start=lambda: folder.write_config(saved))
     counters = trainer.fit()
     folder.load_model(model)  # the best weights
     model.eval()

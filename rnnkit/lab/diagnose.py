@@ -16,9 +16,17 @@ from pathlib import Path
 import torch
 
 from rnnkit.errors import RunFolderError
+from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, WIDTH, Range, check_fields
 from rnnkit.io import parse_list, write_json
 from rnnkit.lab import gradients
-from rnnkit.lab.problems import ProblemModel, ProblemModelConfig, ProblemTask
+from rnnkit.lab.problems import (
+    GATE_INITS,
+    PROBLEMS,
+    ProblemModel,
+    ProblemModelConfig,
+    ProblemTask,
+    parse_cells,
+)
 from rnnkit.train import RunFolder, TrainConfig, Trainer, resolve_device
 
 
@@ -42,6 +50,20 @@ class DiagnoseConfig:
     """Gate biases of LSTM/GRU: torch, forget1 or chrono."""
     seed: int = 0
     """Seed for weights and data."""
+
+    BOUNDS = {
+        "problem": PROBLEMS,
+        "length": AT_LEAST_ONE,
+        "hidden_size": WIDTH,
+        "steps": AT_LEAST_ONE,
+        "clip_norm": NON_NEGATIVE,
+        "gate_init": GATE_INITS,
+        "seed": Range(0, 2**32 - 1),
+    }
+
+    def __post_init__(self):
+        check_fields(self)
+        parse_cells(self.cells)
 
 
 def diagnose_run(folder, out=None, log=print) -> dict:
@@ -119,7 +141,6 @@ def diagnose_cells(config: DiagnoseConfig, out, log=print, device: str = "auto")
                 validation_size=100,
             )
             folder = out / "runs" / f"{cell}-{'clip' if clip else 'noclip'}"
-            folder.mkdir(parents=True, exist_ok=True)
             Trainer(model, task, RunFolder(folder), train).fit()
             norms[f"{cell}, {'clip ' + format(clip, 'g') if clip else 'no clipping'}"] = (
                 gradients.norms_over_training(folder)

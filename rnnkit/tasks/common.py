@@ -18,13 +18,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import torch
 
-from rnnkit.errors import RunFolderError
+from rnnkit.errors import ResumeMismatch, RunFolderError
+from rnnkit.fields import COUNT
 from rnnkit.train import (
     Counters,
     RunFolder,
@@ -108,9 +110,10 @@ def start_run(
     resume: bool = False,
     **extras,
 ) -> RunStart:
-    """The configs a run starts from. Resuming takes those saved in ``out``; of
-    ``train`` only the limits and the progress display may change. Otherwise a
-    config not given is the recipe's."""
+    """The configs a run starts from. Resuming takes those saved in ``out``: a config
+    given beside ``resume`` must agree with them, except the fields of
+    :data:`MAY_CHANGE_ON_RESUME` (each change is reported) and data paths that moved to a
+    file with the same content. Otherwise a config not given is the recipe's."""
     folder = RunFolder(out)
     if not resume:
         configs = {name: extras.get(name) or cls() for name, cls in recipe.extra_configs.items()}
@@ -123,29 +126,89 @@ def start_run(
             configs,
             False,
         )
+    if folder.path.is_dir() and not folder.file("config.json").exists():
+        raise RunFolderError(
+            f"{folder.path}: has no saved run to resume (training stopped before its first "
+            "checkpoint); train again without --resume"
+        )
     saved = folder.read_config(recipe.task)
     if not folder.has_training_state():
         raise RunFolderError(
             f"{folder.path}: has no training state to resume (state.json is missing)"
         )
-    resumed = TrainConfig(**saved["train"])
-    if train is not None:
-        resumed.max_steps, resumed.epochs, resumed.time_budget = (
-            train.max_steps,
-            train.epochs,
-            train.time_budget,
-        )
-        resumed.progress = train.progress
-    configs = {name: from_saved(cls, saved[name]) for name, cls in recipe.extra_configs.items()}
+    classes = {
+        "data": recipe.data_config,
+        "model": recipe.model_config,
+        "train": TrainConfig,
+        **recipe.extra_configs,
+    }
+    given = {"data": data, "model": model, "train": train, **extras}
+    resumed, refused, changed = {}, [], []
+    for role, cls in classes.items():
+        config = from_saved(cls, saved[role])
+        for name in given_fields(given.get(role)):
+            value, old = getattr(given[role], name), getattr(config, name)
+            if getattr(cls, "BOUNDS", {}).get(name) is COUNT:
+                continue  # a size the task sets from the data, not the user's to change
+            if _same(value, old, saved[role].get("sha256")):
+                setattr(config, name, value)  # a moved data file with the same content
+            elif role == "train" and name in MAY_CHANGE_ON_RESUME:
+                changed.append((name, old, value))
+                setattr(config, name, value)
+            else:
+                refused.append((name, value, old))
+        resumed[role] = config
+    if refused:
+        raise ResumeMismatch(folder.path, refused)
+    _replace_limits(resumed["train"], given.get("train"))
+    for name, old, new in changed:
+        if name != "progress":
+            print(f"resuming with {name} {new!r} (the run had {old!r})", file=sys.stderr)
+    extras = {name: resumed[name] for name in recipe.extra_configs}
     return RunStart(
-        recipe,
-        folder,
-        from_saved(recipe.data_config, saved["data"]),
-        from_saved(recipe.model_config, saved["model"]),
-        resumed,
-        configs,
-        True,
+        recipe, folder, resumed["data"], resumed["model"], resumed["train"], extras, True
     )
+
+
+MAY_CHANGE_ON_RESUME = (*LIMITS, "learning_rate", "eval_every", "early_stopping", "progress")
+"""TrainConfig fields a resumed run may change (each change is reported); a difference in
+any other field of any config is refused."""
+
+
+def given_fields(config) -> list[str]:
+    """The fields of ``config`` its user set: those the command line's flags gave (recorded
+    by the CLI as ``config.given_fields``), else those that differ from the defaults."""
+    if config is None:
+        return []
+    recorded = config.__dict__.get("given_fields")
+    if recorded is not None:
+        return list(recorded)
+    return [
+        f.name
+        for f in dataclasses.fields(config)
+        if f.default is dataclasses.MISSING or getattr(config, f.name) != f.default
+    ]
+
+
+def _same(value, old, hashes) -> bool:
+    """Equal values, or two paths to files with the same content (a data file that moved;
+    when the original is gone, its hash recorded in the run)."""
+    if value == old:
+        return True
+    if not (isinstance(value, str) and isinstance(old, str) and Path(value).is_file()):
+        return False
+    if Path(old).is_file():
+        return sha256(value) == sha256(old)
+    known = hashes.values() if isinstance(hashes, dict) else [hashes]
+    return sha256(value) in known
+
+
+def _replace_limits(resumed: TrainConfig, given: TrainConfig | None) -> None:
+    """Limits given on resume replace the run's, as they would for a new run."""
+    named = set(given_fields(given))
+    if named & set(LIMITS):
+        for name in LIMITS:
+            setattr(resumed, name, getattr(given, name) if name in named else None)
 
 
 def _check_unchanged(start: RunStart, files: dict, fingerprint: dict) -> None:
@@ -190,26 +253,28 @@ def fit(
     if start.resume:
         _check_unchanged(start, files, fingerprint)
     hashes = {role: sha256(path) for role, path in files.items()}
-    start.folder.path.mkdir(parents=True, exist_ok=True)
-    if processes().is_main:  # under torchrun, rank 0 alone writes
-        start.folder.write_config(
-            {
-                "task": start.recipe.task,
-                "rnnkit_version": __version__,
-                "model": asdict(start.model),
-                **{name: asdict(config) for name, config in start.extras.items()},
-                "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
-                "train": asdict(start.train),
-            }
-        )
+    config = {
+        "task": start.recipe.task,
+        "rnnkit_version": __version__,
+        "model": asdict(start.model),
+        **{name: asdict(config) for name, config in start.extras.items()},
+        "data": {**asdict(start.data), **(derived or {}), **fingerprint, "sha256": hashes},
+        "train": asdict(start.train),
+    }
     torch.manual_seed(start.train.seed)
     network = build_network()
     rank = processes().rank
     if rank > 0:  # under torchrun: the same weights (drawn above), but each rank its own dropout
         torch.manual_seed(start.train.seed + 1_000_003 * rank)
-    return Trainer(network, task, start.folder, start.train, on_step=on_step).fit(
-        resume=start.resume
+    trainer = Trainer(
+        network,
+        task,
+        start.folder,
+        start.train,
+        on_step=on_step,
+        on_start=lambda: start.folder.write_config(config),  # rank 0, after a checkpoint
     )
+    return trainer.fit(resume=start.resume)
 
 
 class Run:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from pathlib import Path
 
-from rnnkit.io import new_figure, save_figure
+from rnnkit.errors import MissingExtra, OutputError, require
+from rnnkit.io import new_figure, save_figure, write_text
 
 
 def _clock(seconds: float) -> str:
@@ -82,9 +84,10 @@ class MetricsLog:
                 events.unlink()
         if tensorboard:
             try:
-                from torch.utils.tensorboard import SummaryWriter  # an extra: rnnkit[tensorboard]
-            except ImportError:
-                self.where += " (TensorBoard is off: pip install 'rnnkit[tensorboard]')"
+                require("tensorboard")
+                from torch.utils.tensorboard import SummaryWriter
+            except MissingExtra as missing:
+                self.where += f" (TensorBoard is off: {missing})"
             else:
                 self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
                 self.where += f" and TensorBoard events to {Path(folder) / 'tensorboard'}"
@@ -92,8 +95,11 @@ class MetricsLog:
     def log(self, step: int, **values) -> None:
         if not self.enabled:
             return
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"step": step, **values}) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"step": step, **values}) + "\n")
+        except OSError as error:
+            raise OutputError(f"{self.path}: could not be written ({error.strerror})") from None
         if self.writer is not None:
             for name, value in values.items():
                 if isinstance(value, (int, float)):
@@ -102,14 +108,18 @@ class MetricsLog:
     def read(self) -> list[dict]:
         if not self.path.is_file():
             return []
-        return [json.loads(line) for line in self.path.read_text().splitlines() if line.strip()]
+        records = []
+        for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+            with contextlib.suppress(json.JSONDecodeError):  # a line a kill cut short
+                records.append(json.loads(line))
+        return [record for record in records if isinstance(record, dict) and "step" in record]
 
     def truncate_after(self, step: int) -> None:
         """Drops events after ``step`` (a resumed run rewrites what followed its checkpoint)."""
         if not self.enabled:
             return
         kept = [r for r in self.read() if r["step"] <= step]
-        self.path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def close(self) -> None:
         if self.writer is not None:

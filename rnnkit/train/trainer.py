@@ -86,10 +86,14 @@ class Trainer:
         folder: RunFolder,
         config: TrainConfig,
         on_step: Callable[[Trainer, float], None] | None = None,
+        on_start: Callable[[], None] | None = None,
     ):
-        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook in)."""
+        """``on_step(trainer, loss)`` runs after every optimizer step (tests and tools hook
+        in). ``on_start()`` runs on rank 0 once the folder holds a complete checkpoint (the
+        step-0 one of a new run, or the restored one): the run scaffold writes
+        ``config.json`` there, so a folder that has ``config.json`` always loads."""
         self.model, self.task, self.folder, self.config = model, task, folder, config
-        self.on_step = on_step
+        self.on_step, self.on_start = on_step, on_start
         self.processes = processes()
         self.device = self.processes.device(config.device)
         self.precision = resolve_precision(config.precision, self.device)
@@ -301,8 +305,14 @@ class Trainer:
         Ctrl-C finishes the current step, saves, and returns with
         ``stopped_because == "interrupted"``; a second Ctrl-C aborts at once.
         """
+        with self.folder.lock() if self.processes.is_main else contextlib.nullcontext():
+            return self._fit(resume)
+
+    def _fit(self, resume: bool) -> Counters:
         self.model.to(self.device)
         self.network = self.processes.wrap(self.model, self.device)
+        if not resume and self.processes.is_main:
+            self.folder.start_fresh()
         self.metrics = MetricsLog(
             self.folder.path, fresh=not resume, enabled=self.processes.is_main
         )
@@ -314,6 +324,12 @@ class Trainer:
         )
         if resume:
             self._resume()
+        else:
+            self._save_state()  # step 0: from here on the folder always resumes
+            if self.processes.is_main:
+                self.folder.save_model(self.model)
+        if self.on_start is not None and self.processes.is_main:
+            self.on_start()
         # torchrun stops its workers with SIGTERM or SIGINT: both save and stop there.
         stops = (signal.SIGINT, signal.SIGTERM) if self.processes.active else (signal.SIGINT,)
         previous = {number: signal.getsignal(number) for number in stops}

@@ -56,16 +56,22 @@ def trained(tmp_path_factory):
 def test_train_writes_the_run_folder(trained, capsys):
     out, _ = trained
     names = {p.name for p in out.iterdir()}
+    pair = json.loads((out / "state.json").read_text())["files"]
+    assert pair == {
+        "weights": "last-10-" + pair["weights"][8:],
+        "state": "state-10-" + pair["state"][9:],
+    }
     assert {
         "config.json",
         "model.safetensors",
-        "last.safetensors",
+        pair["weights"],
         "state.json",
-        "state.safetensors",
+        pair["state"],
         "metrics.jsonl",
         "learning_curve.png",
         "tensorboard",
     } <= names
+    assert not {n for n in names if n.startswith((".", "last.", "state."))} - {"state.json"}
     config = json.loads((out / "config.json").read_text())
     assert config["task"] == "lm" and config["model"]["hidden_size"] == 16
     assert len(config["data"]["vocabulary"]["characters"]) + 1 == config["model"]["vocab_size"]

@@ -1,13 +1,18 @@
 """The checkpoint format: safetensors + JSON, atomic, exact round trips."""
 
+import errno
+import hashlib
 import json
+import os
 import random
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 
-from rnnkit.errors import RunFolderError
+from rnnkit.errors import OutputError, RunFolderError
 from rnnkit.train.checkpoint import RunFolder, load_tensors, save_tensors
 
 
@@ -19,7 +24,9 @@ def test_tensors_round_trip_and_no_pickle(tmp_path):
     assert torch.equal(loaded["a"], shared) and torch.equal(loaded["b"], shared)
     header_length = int.from_bytes(path.read_bytes()[:8], "little")
     header = json.loads(path.read_bytes()[8 : 8 + header_length])
-    assert header["__metadata__"] == {"step": "3"}
+    assert header["__metadata__"]["step"] == "3"
+    payload = path.read_bytes()[8 + header_length :]
+    assert header["__metadata__"]["sha256"] == hashlib.sha256(payload).hexdigest()
     assert not list(tmp_path.glob(".*tmp")), "the temporary file must be renamed away"
 
 
@@ -64,9 +71,8 @@ def test_half_written_state_is_detected(tmp_path):
     state = json.loads((tmp_path / "state.json").read_text())
     state["counters"]["step"] = 5
     (tmp_path / "state.json").write_text(json.dumps(state))
-    with pytest.raises(
-        RunFolderError, match="state.json is at step 5 but state.safetensors at step 4"
-    ):
+    name = state["files"]["state"]
+    with pytest.raises(RunFolderError, match=f"state.json is at step 5 but {name} at step 4"):
         folder.load_training_state(model, optimizer)
 
 
@@ -79,3 +85,126 @@ def test_run_folder_errors(tmp_path):
     (tmp_path / "config.json").write_text("{oops")
     with pytest.raises(RunFolderError, match="config.json: line 1, column 2: not valid JSON"):
         RunFolder(tmp_path).read_config()
+
+
+def _saved_pair(tmp_path, step=1):
+    folder = RunFolder(tmp_path)
+    torch.manual_seed(step)
+    model = torch.nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters())
+    folder.save_training_state(model, optimizer, {"step": step}, {})
+    return folder, model, optimizer
+
+
+def test_a_changed_byte_or_a_cut_file_is_named(tmp_path):
+    folder, model, _ = _saved_pair(tmp_path)
+    folder.save_model(model)
+    path = tmp_path / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(RunFolderError, match=r"model.safetensors: checksum mismatch .* damaged"):
+        folder.load_model(torch.nn.Linear(3, 2))
+    path.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(RunFolderError, match=r"model.safetensors: not a readable safetensors"):
+        folder.load_model(torch.nn.Linear(3, 2))
+
+
+def test_weights_that_do_not_fit_the_config_are_named(tmp_path):
+    folder, model, _ = _saved_pair(tmp_path)
+    folder.save_model(model)
+    with pytest.raises(
+        RunFolderError,
+        match=r"do not fit the model config.json describes: weight is \[2, 3\] in the file, "
+        r"\[4, 3\] in the model$",
+    ):
+        folder.load_model(torch.nn.Linear(3, 4))
+
+
+def test_a_save_moves_from_one_complete_pair_to_the_next(tmp_path, monkeypatch):
+    folder, model, optimizer = _saved_pair(tmp_path, step=1)
+    first = json.loads((tmp_path / "state.json").read_text())["files"]
+    # The next save dies after its pair is written, before state.json names it.
+    from rnnkit.train import checkpoint
+
+    def dying_write_json(path, payload):
+        raise OutputError(f"{path}: could not be written (No space left on device)")
+
+    monkeypatch.setattr(checkpoint, "write_json", dying_write_json)
+    saved_weight = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(1.0)
+    with pytest.raises(OutputError):
+        folder.save_training_state(model, optimizer, {"step": 2}, {})
+    monkeypatch.undo()
+    restored = torch.nn.Linear(3, 2)
+    counters, _ = folder.load_training_state(restored, torch.optim.AdamW(restored.parameters()))
+    assert counters["step"] == 1
+    assert torch.equal(restored.weight, saved_weight)
+    folder.save_training_state(model, optimizer, {"step": 3}, {})
+    kept = {p.name for p in tmp_path.glob("*.safetensors")}
+    latest = json.loads((tmp_path / "state.json").read_text())["files"]
+    assert kept == set(latest.values()), "older and half-written pairs are removed"
+    assert not kept & set(first.values())
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path, monkeypatch):
+    from rnnkit import io
+
+    path = tmp_path / "x.json"
+    io.write_json(path, {"a": 1})
+
+    def full(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(io.os, "fsync", full)
+    with pytest.raises(OutputError, match=r"x.json: could not be written \(No space left on "):
+        io.write_json(path, {"a": 2})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"], "no temporary file is left"
+
+
+def test_the_lock_refuses_a_second_writer_and_takes_over_a_stale_one(tmp_path):
+    folder = RunFolder(tmp_path / "run")
+    with folder.lock():
+        holder = json.loads((tmp_path / "run" / ".lock").read_text())
+        assert holder["pid"] == os.getpid()
+        other = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from rnnkit.train import RunFolder\n"
+                f"with RunFolder({str(tmp_path / 'run')!r}).lock(): pass",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        assert other.returncode != 0
+        assert f"another training (process {os.getpid()}) is writing this folder" in other.stderr
+    assert not (tmp_path / "run" / ".lock").exists()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    (tmp_path / "run" / ".lock").write_text(json.dumps({"pid": int(dead.stdout), "host": ""}))
+    (tmp_path / "run" / ".lock").write_text(
+        json.dumps({"pid": int(dead.stdout), "host": __import__("socket").gethostname()})
+    )
+    with folder.lock():  # the process that held it is gone: taken over
+        assert json.loads((tmp_path / "run" / ".lock").read_text())["pid"] == os.getpid()
+
+
+def test_out_that_is_a_file_or_not_writable(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=r"file: is a file, not a folder; give --out a new"):
+        RunFolder(tmp_path / "file").prepare()
+    locked = tmp_path / "readonly"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):  # root writes anywhere
+            pytest.skip("running as root: permissions are not enforced")
+        with pytest.raises(OutputError, match=r"readonly: not writable \(Permission denied\)"):
+            with RunFolder(locked).lock():
+                pass
+    finally:
+        locked.chmod(0o700)

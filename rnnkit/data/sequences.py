@@ -77,7 +77,13 @@ def read_ts(path):
             if tag == "@dimensions":
                 dimensions = _whole_number(path, number, "@dimensions", value)
             elif tag == "@classlabel":
-                has_labels = value.split()[0].lower() == "true"
+                words = value.split()
+                if not words or words[0].lower() not in ("true", "false"):
+                    raise DataError(
+                        f"{path}: line {number}: @classLabel must be true (then the labels) or "
+                        f"false; got {value!r}"
+                    )
+                has_labels = words[0].lower() == "true"
             elif tag == "@timestamps" and value.strip().lower() == "true":
                 raise DataError(f"{path}: line {number}: timestamped .ts files are not supported")
             in_data = tag == "@data"

@@ -93,6 +93,17 @@ def test_non_finite_values_name_the_line_and_column(tmp_path):
     assert len(read_npz(tmp_path / "b.npz")[0]) == 2
 
 
+def test_ts_header_errors_name_the_line(tmp_path):
+    """Found by benchmarks/fuzz.py: an empty @classLabel was an IndexError."""
+    ts = tmp_path / "a.ts"
+    ts.write_text("@problemName a\n@classLabel\n@data\n1,2:0\n")
+    with pytest.raises(DataError, match=r"a.ts: line 2: @classLabel must be true \(then the "):
+        read_ts(ts)
+    ts.write_text("@dimensions two\n@data\n1,2\n")
+    with pytest.raises(DataError, match=r"line 1: @dimensions must be a positive whole number"):
+        read_ts(ts)
+
+
 def test_npz_never_unpickles(tmp_path):
     np.savez(tmp_path / "o.npz", x=np.array([[1], [2]], dtype=object))
     with pytest.raises(DataError, match=r"o.npz: not a readable .npz archive \(.*pickle"):

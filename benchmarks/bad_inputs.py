@@ -123,7 +123,7 @@ def cases(f: dict, runs: Path) -> list[tuple[str, str, list[str], str]]:
         (
             "lm",
             "--out is a file",
-            ["train", "lm", "--data", t["text"], "--out", t["file_as_out"], *QUICK],
+            ["train", "lm", "--data", t["text"], "--out", t["file_as_out"], *tiny_lm, *QUICK],
             "error",
         ),
         (
@@ -251,9 +251,28 @@ def cases(f: dict, runs: Path) -> list[tuple[str, str, list[str], str]]:
                 cl,
                 "--resume",
                 "--num-layers",
-                "2",
+                "3",
             ],
             "error",
+        ),
+        (
+            "classify",
+            "--resume with the run's own --num-layers",
+            [
+                "train",
+                "classify",
+                "--train",
+                t["tsv"],
+                "--out",
+                cl,
+                "--resume",
+                "--num-layers",
+                "2",
+                "--max-steps",
+                "3",
+                "--no-progress",
+            ],
+            "ok",
         ),
         (
             "classify",

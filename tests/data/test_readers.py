@@ -4,6 +4,7 @@ classification, forecasting, sequences and manifests (BOM, delimiters, UTF-16, g
 infinity refused on read, and one message per missing extra."""
 
 import gzip
+import io
 import json
 import struct
 import sys
@@ -23,6 +24,7 @@ from rnnkit.data.tables import read_labelled_text, read_records
 from rnnkit.data.tokens import read_lines
 from rnnkit.data.wav import read_wav
 from rnnkit.errors import DataError, MissingExtra, RnnkitError
+from rnnkit.train.checkpoint import load_tensors
 
 # -- one table reader ---------------------------------------------------------------------
 
@@ -145,6 +147,37 @@ def _wav(body: bytes) -> bytes:
     )
 
 
+def _npz() -> bytes:
+    buffer = io.BytesIO()
+    np.savez(
+        buffer, x=np.ones((2, 3, 1), dtype=np.float32), y=np.array([0, 1]), lengths=np.array([3, 2])
+    )
+    return buffer.getvalue()
+
+
+def _midi() -> bytes:
+    import mido
+
+    track = mido.MidiTrack(
+        [
+            mido.Message("note_on", note=60, velocity=80, time=0),
+            mido.Message("note_off", note=60, velocity=0, time=480),
+        ]
+    )
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(track)
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def _safetensors() -> bytes:
+    import torch
+    from safetensors.torch import save
+
+    return save({"weight": torch.arange(6.0).reshape(2, 3)}, metadata={"step": "1"})
+
+
 SEEDS = {
     "csv": b"text,label\ngood,1\nbad,0\n",
     "tsv": b"sentence\tlabel\nfine\t1\n",
@@ -157,6 +190,9 @@ SEEDS = {
     "json": json.dumps({"train": [[[60], [62, 64]]]}).encode(),
     "text": b"hello world\nsecond line\n",
     "embeddings": b"2 3\ngood 0.1 0.2 0.3\nbad 0.4 0.5 0.6\n",
+    "npz": _npz(),
+    "midi": _midi(),
+    "safetensors": _safetensors(),
 }
 
 
@@ -212,6 +248,9 @@ READERS = {
     "json": ("r.json", read_piano_rolls),
     "text": ("t.txt", lambda p: (read_text(p), list(read_lines(p)))),
     "embeddings": ("e.txt", lambda p: read_embeddings(p, ["good", "bad"])),
+    "npz": ("a.npz", read_npz),
+    "midi": ("a.mid", read_piano_rolls),
+    "safetensors": ("w.safetensors", load_tensors),
 }
 
 

@@ -3,9 +3,10 @@ own one-line error, and anything else (a traceback a user would see).
 
     python benchmarks/fuzz.py --inputs 10000
 
-The seed files, the readers and the contract are the suite's (tests/data/test_readers.py);
-the suite runs 60 hypothesis examples per reader, this runs many more with plain seeded
-random mutation, and keeps going after an unexpected exception to count them all.
+The seed files, the mutation, the readers and the contract are the suite's
+(tests/data/test_readers.py); the suite runs 60 hypothesis examples per reader, this runs
+many more from a seeded generator, and keeps going after an unexpected exception to count
+them all.
 """
 
 from __future__ import annotations
@@ -23,50 +24,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine, markdown_table, write_json  # noqa: E402
-from tests.data.test_readers import READERS, SEEDS, check_reader  # noqa: E402
+from tests.data.test_readers import READERS, SEEDS, check_reader, mutate  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-INSERTS = [
-    b",",
-    b";",
-    b"\t",
-    b'"',
-    b"\n",
-    b"\r",
-    b"nan",
-    b"inf",
-    b"-",
-    b"\x00",
-    b"\xff",
-    b"{",
-    b":",
-    b"?",
-    b"1e999",
-    "\ufeff".encode(),
-    b"@data",
-    b"-1",
-    b"99999999999",
-]
-
-
-def mutate(seed: bytes, rng: random.Random) -> bytes:
-    raw = bytearray(seed)
-    for _ in range(rng.randint(1, 8)):
-        action = rng.choice(["flip", "insert", "delete", "cut", "junk", "repeat"])
-        position = rng.randint(0, max(len(raw) - 1, 0))
-        if action == "flip" and raw:
-            raw[position] = rng.randint(0, 255)
-        elif action == "insert":
-            raw[position:position] = rng.choice(INSERTS)
-        elif action == "delete" and raw:
-            del raw[position : position + rng.randint(1, 4)]
-        elif action == "cut":
-            del raw[position:]
-        elif action == "repeat":
-            raw[position:position] = raw[position : position + rng.randint(1, 16)] * 3
-        else:
-            raw[position:position] = bytes(rng.randint(0, 255) for _ in range(rng.randint(1, 8)))
-    return bytes(raw)
 
 
 def fuzz(kind: str, inputs: int, seed: int, folder: Path) -> dict:

@@ -7,22 +7,9 @@ import pytest
 
 from rnnkit.cli import main
 from rnnkit.data import BUNDLED_CORPUS
+from tests.cli.test_cli import TINY as CLI_TINY
 
-TINY = [
-    "--batch-size",
-    "4",
-    "--seq-len",
-    "16",
-    "--hidden-size",
-    "16",
-    "--embedding-size",
-    "8",
-    "--eval-every",
-    "5",
-    "--no-progress",
-    "--sample-length",
-    "0",
-]
+TINY = [*CLI_TINY, "--sample-length", "0"]
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from rnnkit.data import BUNDLED_CORPUS
+from tests.cli.test_cli import TINY
 from rnnkit.errors import TrainingDiverged
 from rnnkit.tasks.language_model import TextDataConfig, load_language_model, train_language_model
 from rnnkit.train import TrainConfig
@@ -27,17 +28,9 @@ from rnnkit.models import LanguageModelConfig
 COMMAND = [
     "train",
     "lm",
-    "--batch-size",
-    "4",
-    "--seq-len",
-    "16",
-    "--hidden-size",
-    "16",
-    "--embedding-size",
-    "8",
+    *TINY,
     "--eval-every",
     "1",
-    "--no-progress",
     "--sample-length",
     "0",
     "--max-steps",

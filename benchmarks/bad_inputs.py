@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shlex
 import shutil
 import sys
 import tempfile
@@ -29,7 +30,6 @@ from benchmarks.common import machine, markdown_table, write_json  # noqa: E402
 from rnnkit.cli import main as rnnkit  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-QUICK = ["--max-steps", "2", "--eval-every", "1", "--no-progress"]
 
 
 def run(argv: list[str]) -> tuple[str, str]:
@@ -94,429 +94,267 @@ def make_data(folder: Path) -> dict:
     return files
 
 
-def cases(f: dict, runs: Path) -> list[tuple[str, str, list[str], str]]:
-    """``(task, case, argv, expected outcome)``."""
-    t = {k: str(v) for k, v in f.items()}
-    lm, cl, fc = str(runs / "lm"), str(runs / "classify"), str(runs / "forecast")
-    mu, sp, ct = str(runs / "music"), str(runs / "speech"), str(runs / "ctc")
-    tiny_lm = ["--batch-size", "4", "--seq-len", "16", "--hidden-size", "16"]
-    tiny_fc = ["--lookback", "48", "--horizon", "12", "--segment-length", "12"]
-    small = ["--hidden-size", "8"]
+QUICK = "--max-steps 2 --eval-every 1 --no-progress"
+TINY_LM = "--batch-size 4 --seq-len 16 --hidden-size 16"
+CASES = [
+    (
+        'lm',
+        'good text',
+        'train lm --data {text} --out {runs}/lm {tiny_lm} {quick} --sample-length 0',
+        'ok',
+    ),
+    (
+        'lm',
+        '--out is a file',
+        'train lm --data {text} --out {file_as_out} {tiny_lm} {quick}',
+        'error',
+    ),
+    ('lm', '--seq-len -4', 'train lm --data {text} --out {runs}/lm2 --seq-len -4', 'error'),
+    (
+        'lm',
+        '--learning-rate nan',
+        'train lm --data {text} --out {runs}/lm2 --learning-rate nan',
+        'error',
+    ),
+    ('lm', '--dropout 1.5', 'train lm --data {text} --out {runs}/lm2 --dropout 1.5', 'error'),
+    ('lm', 'a folder as --data', 'train lm --data {wavs} --out {runs}/lm2', 'error'),
+    ('lm', 'missing --data file', 'train lm --data {text}.nope --out {runs}/lm2', 'error'),
+    ('lm', 'empty file', 'train lm --data {empty} --out {runs}/lm2', 'error'),
+    ('lm', 'binary file', 'train lm --data {binary} --out {runs}/lm2', 'error'),
+    (
+        'lm',
+        '--resume with a new --hidden-size',
+        'train lm --data {text} --out {runs}/lm --resume --hidden-size 32',
+        'error',
+    ),
+    (
+        'lm',
+        '--resume with a new --tokenizer',
+        'train lm --data {text} --out {runs}/lm --resume --tokenizer word',
+        'error',
+    ),
+    (
+        'lm',
+        '--resume of a folder never trained',
+        'train lm --data {text} --out {runs}/nothing --resume',
+        'error',
+    ),
+    ('lm', 'generate --length -5', 'generate {runs}/lm --length -5', 'error'),
+    ('lm', 'generate --top-p 2', 'generate {runs}/lm --top-p 2', 'error'),
+    ('lm', 'generate --temperature nan', 'generate {runs}/lm --temperature nan', 'error'),
+    ('lm', 'predict --top-k 0', 'predict {runs}/lm "To be" --top-k 0', 'error'),
+    ('lm', 'evaluate a binary file', 'evaluate {runs}/lm --data {binary}', 'error'),
+    ('lm', 'generate from a missing folder', 'generate {runs}/lm_missing', 'error'),
+    (
+        'classify',
+        'good TSV',
+        'train classify --train {tsv} --out {runs}/classify --hidden-size 8 {quick}',
+        'ok',
+    ),
+    (
+        'classify',
+        "BOM + ';' CSV",
+        'train classify --train {semicolon_bom} --out {runs}/classify_csv --hidden-size 8 {quick}',
+        'ok',
+    ),
+    (
+        'classify',
+        '--out is a file',
+        'train classify --train {tsv} --out {file_as_out} {quick}',
+        'error',
+    ),
+    (
+        'classify',
+        '--dev-fraction 0',
+        'train classify --train {tsv} --out {runs}/classify2 --dev-fraction 0',
+        'error',
+    ),
+    (
+        'classify',
+        '--batch-size 0',
+        'train classify --train {tsv} --out {runs}/classify2 --batch-size 0',
+        'error',
+    ),
+    (
+        'classify',
+        'binary --train',
+        'train classify --train {binary} --out {runs}/classify2',
+        'error',
+    ),
+    (
+        'classify',
+        'a folder as --train',
+        'train classify --train {wavs} --out {runs}/classify2',
+        'error',
+    ),
+    (
+        'classify',
+        'NaN in a .npz sequence',
+        'train classify --train {npz_nan} --out {runs}/classify2 {quick}',
+        'error',
+    ),
+    (
+        'classify',
+        '--resume with new --num-layers',
+        'train classify --train {tsv} --out {runs}/classify --resume --num-layers 3',
+        'error',
+    ),
+    (
+        'classify',
+        "--resume with the run's own --num-layers",
+        'train classify --train {tsv} --out {runs}/classify --resume --num-layers 2 '
+        '--max-steps 3 --no-progress',
+        'ok',
+    ),
+    (
+        'classify',
+        'predict with an lm-less --top-k',
+        'predict {runs}/classify good --top-k -1',
+        'error',
+    ),
+    ('classify', 'evaluate an empty file', 'evaluate {runs}/classify --data {empty}', 'error'),
+    (
+        'forecast',
+        'good CSV',
+        'train forecast --data {series} --out {runs}/forecast --target Temp --lookback 48 '
+        '--horizon 12 --segment-length 12 --hidden-size 8 {quick}',
+        'ok',
+    ),
+    (
+        'forecast',
+        '--horizon 0',
+        'train forecast --data {series} --out {runs}/forecast2 --horizon 0',
+        'error',
+    ),
+    (
+        'forecast',
+        '--lookback -1',
+        'train forecast --data {series} --out {runs}/forecast2 --lookback -1',
+        'error',
+    ),
+    (
+        'forecast',
+        '--quantiles 0.5,2',
+        'train forecast --data {series} --out {runs}/forecast2 --quantiles 0.5,2',
+        'error',
+    ),
+    (
+        'forecast',
+        'inf in the series',
+        'train forecast --data {series_inf} --out {runs}/forecast2 --target Temp {quick}',
+        'error',
+    ),
+    (
+        'forecast',
+        'unknown --target',
+        'train forecast --data {series} --out {runs}/forecast2 --target Rain {quick}',
+        'error',
+    ),
+    (
+        'forecast',
+        'binary --data',
+        'train forecast --data {binary} --out {runs}/forecast2 --target Temp',
+        'error',
+    ),
+    (
+        'forecast',
+        '--resume with new --horizon',
+        'train forecast --data {series} --out {runs}/forecast --resume --horizon 24',
+        'error',
+    ),
+    (
+        'forecast',
+        'forecast from an inf CSV',
+        'forecast {runs}/forecast --data {series_inf}',
+        'error',
+    ),
+    (
+        'music',
+        'good rolls',
+        'train music --data {rolls} --out {runs}/music --hidden-size 8 {quick}',
+        'ok',
+    ),
+    ('music', 'pitch 200', 'train music --data {rolls_bad} --out {runs}/music2 {quick}', 'error'),
+    (
+        'music',
+        '--steps-per-quarter 0',
+        'train music --data {rolls} --out {runs}/music2 --steps-per-quarter 0',
+        'error',
+    ),
+    ('music', 'binary --data', 'train music --data {binary} --out {runs}/music2', 'error'),
+    ('music', 'generate --length 0', 'generate {runs}/music --length 0', 'error'),
+    ('music', 'generate --tempo -1', 'generate {runs}/music --tempo -1', 'error'),
+    (
+        'speech',
+        'good folder',
+        'train speech --data {wavs} --out {runs}/speech --test-indices 0-1 --hidden-size 8 {quick}',
+        'ok',
+    ),
+    (
+        'speech',
+        '--speeds 0,1',
+        'train speech --data {wavs} --out {runs}/speech2 --speeds 0,1',
+        'error',
+    ),
+    (
+        'speech',
+        '--sample-rate 10',
+        'train speech --data {wavs} --out {runs}/speech2 --sample-rate 10',
+        'error',
+    ),
+    (
+        'speech',
+        '--max-frequency above Nyquist',
+        'train speech --data {wavs} --out {runs}/speech2 --max-frequency 9000',
+        'error',
+    ),
+    ('speech', 'predict a cut WAV', 'predict {runs}/speech {wav_cut}', 'error'),
+    ('speech', 'predict a text file', 'predict {runs}/speech {text}', 'error'),
+    (
+        'speech',
+        '--resume with new --features',
+        'train speech --data {wavs} --out {runs}/speech --resume --features log_mel',
+        'error',
+    ),
+    (
+        'transcribe',
+        'good folder',
+        'train transcribe --data {wavs} --out {runs}/ctc --test-indices 0-1 --epoch-sequences 8 '
+        '--valid-sequences 4 --test-sequences 4 --num-layers 1 --hidden-size 8 {quick}',
+        'ok',
+    ),
+    (
+        'transcribe',
+        '--min-words 3 --max-words 2',
+        'train transcribe --data {wavs} --out {runs}/ctc2 --min-words 3 --max-words 2',
+        'error',
+    ),
+    ('transcribe', '--beam-width 0', 'transcribe {runs}/ctc {wav} --beam-width 0', 'error'),
+    ('transcribe', 'transcribe a cut WAV', 'transcribe {runs}/ctc {wav_cut}', 'error'),
+    ('lab', 'compare --cells lstn', 'compare --cells lstn --out {runs}/lab', 'error'),
+    ('lab', 'compare --lengths 0', 'compare --lengths 0 --out {runs}/lab', 'error'),
+]
+"""``(task, case, command, expected outcome)``: ``{name}`` is a file of :func:`make_data`,
+``{runs}`` the folder of the runs the good cases train, ``{quick}`` a two-step training,
+``{tiny_lm}`` a tiny language model."""
+
+
+def cases(files: dict, runs: Path) -> list[tuple[str, str, list[str], str]]:
+    """:data:`CASES` with their paths filled in, as argument lists."""
+    paths = {**{name: str(path) for name, path in files.items()}, "runs": str(runs)}
     return [
         (
-            "lm",
-            "good text",
+            task,
+            case,
             [
-                "train",
-                "lm",
-                "--data",
-                t["text"],
-                "--out",
-                lm,
-                *tiny_lm,
-                *QUICK,
-                "--sample-length",
-                "0",
+                part.format(**paths)
+                for part in shlex.split(
+                    command.replace("{quick}", QUICK).replace("{tiny_lm}", TINY_LM)
+                )
             ],
-            "ok",
-        ),
-        (
-            "lm",
-            "--out is a file",
-            ["train", "lm", "--data", t["text"], "--out", t["file_as_out"], *tiny_lm, *QUICK],
-            "error",
-        ),
-        (
-            "lm",
-            "--seq-len -4",
-            ["train", "lm", "--data", t["text"], "--out", lm + "2", "--seq-len", "-4"],
-            "error",
-        ),
-        (
-            "lm",
-            "--learning-rate nan",
-            ["train", "lm", "--data", t["text"], "--out", lm + "2", "--learning-rate", "nan"],
-            "error",
-        ),
-        (
-            "lm",
-            "--dropout 1.5",
-            ["train", "lm", "--data", t["text"], "--out", lm + "2", "--dropout", "1.5"],
-            "error",
-        ),
-        (
-            "lm",
-            "a folder as --data",
-            ["train", "lm", "--data", t["wavs"], "--out", lm + "2"],
-            "error",
-        ),
-        (
-            "lm",
-            "missing --data file",
-            ["train", "lm", "--data", t["text"] + ".nope", "--out", lm + "2"],
-            "error",
-        ),
-        ("lm", "empty file", ["train", "lm", "--data", t["empty"], "--out", lm + "2"], "error"),
-        ("lm", "binary file", ["train", "lm", "--data", t["binary"], "--out", lm + "2"], "error"),
-        (
-            "lm",
-            "--resume with a new --hidden-size",
-            ["train", "lm", "--data", t["text"], "--out", lm, "--resume", "--hidden-size", "32"],
-            "error",
-        ),
-        (
-            "lm",
-            "--resume with a new --tokenizer",
-            ["train", "lm", "--data", t["text"], "--out", lm, "--resume", "--tokenizer", "word"],
-            "error",
-        ),
-        (
-            "lm",
-            "--resume of a folder never trained",
-            ["train", "lm", "--data", t["text"], "--out", str(runs / "nothing"), "--resume"],
-            "error",
-        ),
-        ("lm", "generate --length -5", ["generate", lm, "--length", "-5"], "error"),
-        ("lm", "generate --top-p 2", ["generate", lm, "--top-p", "2"], "error"),
-        ("lm", "generate --temperature nan", ["generate", lm, "--temperature", "nan"], "error"),
-        ("lm", "predict --top-k 0", ["predict", lm, "To be", "--top-k", "0"], "error"),
-        ("lm", "evaluate a binary file", ["evaluate", lm, "--data", t["binary"]], "error"),
-        ("lm", "generate from a missing folder", ["generate", lm + "_missing"], "error"),
-        (
-            "classify",
-            "good TSV",
-            ["train", "classify", "--train", t["tsv"], "--out", cl, *small, *QUICK],
-            "ok",
-        ),
-        (
-            "classify",
-            "BOM + ';' CSV",
-            [
-                "train",
-                "classify",
-                "--train",
-                t["semicolon_bom"],
-                "--out",
-                cl + "_csv",
-                *small,
-                *QUICK,
-            ],
-            "ok",
-        ),
-        (
-            "classify",
-            "--out is a file",
-            ["train", "classify", "--train", t["tsv"], "--out", t["file_as_out"], *QUICK],
-            "error",
-        ),
-        (
-            "classify",
-            "--dev-fraction 0",
-            ["train", "classify", "--train", t["tsv"], "--out", cl + "2", "--dev-fraction", "0"],
-            "error",
-        ),
-        (
-            "classify",
-            "--batch-size 0",
-            ["train", "classify", "--train", t["tsv"], "--out", cl + "2", "--batch-size", "0"],
-            "error",
-        ),
-        (
-            "classify",
-            "binary --train",
-            ["train", "classify", "--train", t["binary"], "--out", cl + "2"],
-            "error",
-        ),
-        (
-            "classify",
-            "a folder as --train",
-            ["train", "classify", "--train", t["wavs"], "--out", cl + "2"],
-            "error",
-        ),
-        (
-            "classify",
-            "NaN in a .npz sequence",
-            ["train", "classify", "--train", t["npz_nan"], "--out", cl + "2", *QUICK],
-            "error",
-        ),
-        (
-            "classify",
-            "--resume with new --num-layers",
-            [
-                "train",
-                "classify",
-                "--train",
-                t["tsv"],
-                "--out",
-                cl,
-                "--resume",
-                "--num-layers",
-                "3",
-            ],
-            "error",
-        ),
-        (
-            "classify",
-            "--resume with the run's own --num-layers",
-            [
-                "train",
-                "classify",
-                "--train",
-                t["tsv"],
-                "--out",
-                cl,
-                "--resume",
-                "--num-layers",
-                "2",
-                "--max-steps",
-                "3",
-                "--no-progress",
-            ],
-            "ok",
-        ),
-        (
-            "classify",
-            "predict with an lm-less --top-k",
-            ["predict", cl, "good", "--top-k", "-1"],
-            "error",
-        ),
-        ("classify", "evaluate an empty file", ["evaluate", cl, "--data", t["empty"]], "error"),
-        (
-            "forecast",
-            "good CSV",
-            [
-                "train",
-                "forecast",
-                "--data",
-                t["series"],
-                "--out",
-                fc,
-                "--target",
-                "Temp",
-                *tiny_fc,
-                *small,
-                *QUICK,
-            ],
-            "ok",
-        ),
-        (
-            "forecast",
-            "--horizon 0",
-            ["train", "forecast", "--data", t["series"], "--out", fc + "2", "--horizon", "0"],
-            "error",
-        ),
-        (
-            "forecast",
-            "--lookback -1",
-            ["train", "forecast", "--data", t["series"], "--out", fc + "2", "--lookback", "-1"],
-            "error",
-        ),
-        (
-            "forecast",
-            "--quantiles 0.5,2",
-            ["train", "forecast", "--data", t["series"], "--out", fc + "2", "--quantiles", "0.5,2"],
-            "error",
-        ),
-        (
-            "forecast",
-            "inf in the series",
-            [
-                "train",
-                "forecast",
-                "--data",
-                t["series_inf"],
-                "--out",
-                fc + "2",
-                "--target",
-                "Temp",
-                *QUICK,
-            ],
-            "error",
-        ),
-        (
-            "forecast",
-            "unknown --target",
-            [
-                "train",
-                "forecast",
-                "--data",
-                t["series"],
-                "--out",
-                fc + "2",
-                "--target",
-                "Rain",
-                *QUICK,
-            ],
-            "error",
-        ),
-        (
-            "forecast",
-            "binary --data",
-            ["train", "forecast", "--data", t["binary"], "--out", fc + "2", "--target", "Temp"],
-            "error",
-        ),
-        (
-            "forecast",
-            "--resume with new --horizon",
-            [
-                "train",
-                "forecast",
-                "--data",
-                t["series"],
-                "--out",
-                fc,
-                "--resume",
-                "--horizon",
-                "24",
-            ],
-            "error",
-        ),
-        (
-            "forecast",
-            "forecast from an inf CSV",
-            ["forecast", fc, "--data", t["series_inf"]],
-            "error",
-        ),
-        (
-            "music",
-            "good rolls",
-            ["train", "music", "--data", t["rolls"], "--out", mu, *small, *QUICK],
-            "ok",
-        ),
-        (
-            "music",
-            "pitch 200",
-            ["train", "music", "--data", t["rolls_bad"], "--out", mu + "2", *QUICK],
-            "error",
-        ),
-        (
-            "music",
-            "--steps-per-quarter 0",
-            ["train", "music", "--data", t["rolls"], "--out", mu + "2", "--steps-per-quarter", "0"],
-            "error",
-        ),
-        (
-            "music",
-            "binary --data",
-            ["train", "music", "--data", t["binary"], "--out", mu + "2"],
-            "error",
-        ),
-        ("music", "generate --length 0", ["generate", mu, "--length", "0"], "error"),
-        ("music", "generate --tempo -1", ["generate", mu, "--tempo", "-1"], "error"),
-        (
-            "speech",
-            "good folder",
-            [
-                "train",
-                "speech",
-                "--data",
-                t["wavs"],
-                "--out",
-                sp,
-                "--test-indices",
-                "0-1",
-                *small,
-                *QUICK,
-            ],
-            "ok",
-        ),
-        (
-            "speech",
-            "--speeds 0,1",
-            ["train", "speech", "--data", t["wavs"], "--out", sp + "2", "--speeds", "0,1"],
-            "error",
-        ),
-        (
-            "speech",
-            "--sample-rate 10",
-            ["train", "speech", "--data", t["wavs"], "--out", sp + "2", "--sample-rate", "10"],
-            "error",
-        ),
-        (
-            "speech",
-            "--max-frequency above Nyquist",
-            ["train", "speech", "--data", t["wavs"], "--out", sp + "2", "--max-frequency", "9000"],
-            "error",
-        ),
-        ("speech", "predict a cut WAV", ["predict", sp, t["wav_cut"]], "error"),
-        ("speech", "predict a text file", ["predict", sp, t["text"]], "error"),
-        (
-            "speech",
-            "--resume with new --features",
-            [
-                "train",
-                "speech",
-                "--data",
-                t["wavs"],
-                "--out",
-                sp,
-                "--resume",
-                "--features",
-                "log_mel",
-            ],
-            "error",
-        ),
-        (
-            "transcribe",
-            "good folder",
-            [
-                "train",
-                "transcribe",
-                "--data",
-                t["wavs"],
-                "--out",
-                ct,
-                "--test-indices",
-                "0-1",
-                "--epoch-sequences",
-                "8",
-                "--valid-sequences",
-                "4",
-                "--test-sequences",
-                "4",
-                "--num-layers",
-                "1",
-                *small,
-                *QUICK,
-            ],
-            "ok",
-        ),
-        (
-            "transcribe",
-            "--min-words 3 --max-words 2",
-            [
-                "train",
-                "transcribe",
-                "--data",
-                t["wavs"],
-                "--out",
-                ct + "2",
-                "--min-words",
-                "3",
-                "--max-words",
-                "2",
-            ],
-            "error",
-        ),
-        (
-            "transcribe",
-            "--beam-width 0",
-            ["transcribe", ct, t["wav"], "--beam-width", "0"],
-            "error",
-        ),
-        ("transcribe", "transcribe a cut WAV", ["transcribe", ct, t["wav_cut"]], "error"),
-        (
-            "lab",
-            "compare --cells lstn",
-            ["compare", "--cells", "lstn", "--out", str(runs / "lab")],
-            "error",
-        ),
-        (
-            "lab",
-            "compare --lengths 0",
-            ["compare", "--lengths", "0", "--out", str(runs / "lab")],
-            "error",
-        ),
+            expected,
+        )
+        for task, case, command, expected in CASES
     ]
 
 

@@ -23,7 +23,7 @@ from rnnkit.data import (
     split_text,
 )
 from rnnkit.data.tokens import SPECIALS, tokenizer_from_dict
-from rnnkit.errors import DataError, check_choice
+from rnnkit.errors import ConfigError, DataError, check_choice
 from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.generate import sample
 from rnnkit.io import parse_list, write_json
@@ -323,8 +323,8 @@ class LanguageModelRun(Run):
         """Text continuing ``prompt`` (``length`` tokens); a list when ``num_samples > 1``.
         ``stream`` (a file) receives the first sample's text as it is made; it is flushed
         at each line's end, and the caller flushes it at the end."""
-        if not isinstance(length, int) or length < 1:
-            raise DataError(f"--length must be a positive integer; got {length!r}")
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ConfigError("length", f"must be a positive whole number; got {length!r}")
         ids = self.encode_prompt(prompt).to(self.device)
         on_token = None if stream is None else self._streamer(stream)
         with self.inference():

@@ -10,11 +10,12 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.data import read_lines
-from rnnkit.errors import DataError
+from rnnkit.errors import ConfigError, DataError
 from rnnkit.models import LanguageModelConfig
 from rnnkit.tasks.language_model import (
     WORD_RECIPE,
     TextDataConfig,
+    load_language_model,
     train_language_model,
 )
 from rnnkit.train import TrainConfig
@@ -205,6 +206,8 @@ def test_word_cli_predicts_generates_and_evaluates(tmp_path, ptb_slice, capsys):
     assert capsys.readouterr().out.strip()
     assert main(["evaluate", str(out), "--data", str(valid), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["tokens"] > 2000
+    with pytest.raises(ConfigError, match=r"^length must be a positive whole number; got 0$"):
+        load_language_model(out).generate("the", 0)
     with pytest.raises(SystemExit) as stopped:  # argparse checks it, naming the flag
         main(["generate", str(out), "--length", "-5"])
     assert stopped.value.code == 2

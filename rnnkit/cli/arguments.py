@@ -9,11 +9,10 @@ import inspect
 import math
 import sys
 import textwrap
-import types
 import typing
 
 from rnnkit.errors import ConfigError, RnnkitError
-from rnnkit.fields import Range
+from rnnkit.fields import Range, base_type
 from rnnkit.tasks.common import LIMITS, Recipe
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.train.distributed import processes
@@ -65,14 +64,6 @@ def field_docs(cls) -> dict[str, str]:
     return docs
 
 
-def _base_type(annotation):
-    """``int | None`` -> (int, True); ``float`` -> (float, False)."""
-    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
-        options = [a for a in typing.get_args(annotation) if a is not type(None)]
-        return options[0], True
-    return annotation, False
-
-
 def add_config_arguments(
     parser: argparse.ArgumentParser,
     cls,
@@ -91,7 +82,7 @@ def add_config_arguments(
     for field in dataclasses.fields(cls):
         if field.name in skip:
             continue
-        kind, _ = _base_type(hints[field.name])
+        kind, _ = base_type(hints[field.name])
         flag = "--" + field.name.replace("_", "-")
         default = defaults.get(field.name, field.default)
         when = (

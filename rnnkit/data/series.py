@@ -235,7 +235,7 @@ def read_series(
         time_column = next(
             (name for name in frame.columns if str(name).strip().lower() in TIME_NAMES), None
         )
-    lines = np.array([_line(frame, row) for row in range(len(frame))])
+    lines = np.asarray(frame.attrs["lines"])  # each row's line in the file
     columns = [numeric_columns(frame, path, names) for names in groups]
     time = frequency = None
     if time_column:

@@ -106,8 +106,11 @@ def _header(data: bytes) -> dict:
 def tensors_metadata(path: Path) -> dict:
     """The ``__metadata__`` of a safetensors file (its header is 8 bytes of length, then JSON)."""
     with open(path, "rb") as handle:
-        length = int.from_bytes(handle.read(8), "little")
-        return json.loads(handle.read(length)).get("__metadata__", {})
+        length = handle.read(8)
+        return (
+            _header(length + handle.read(int.from_bytes(length, "little"))).get("__metadata__")
+            or {}
+        )
 
 
 def load_weights(path: Path, model: torch.nn.Module, expected_sha256: str | None = None) -> None:

@@ -134,7 +134,7 @@ def vowels(args) -> dict:
 
 def lengths(args) -> dict:
     from rnnkit.data.buckets import bucket_batches, pad_sequences
-    from rnnkit.data.examples import TextEncoder
+    from rnnkit.data.words import TextEncoder
     from rnnkit.data.tables import read_labelled_text
     from rnnkit.models.classifier import SequenceClassifier
 

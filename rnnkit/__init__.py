@@ -1,126 +1,81 @@
 """rnnkit: recurrent neural networks on sequential data, readable and fast.
 
-This module re-exports the public names and defines nothing itself.
+This module re-exports the public names and defines nothing itself. They load on first use
+(PEP 562): ``rnnkit`` and its torch-free parts (the onnxruntime path of export folders, the
+readers) then import on a machine without torch, and ``rnnkit --help`` starts fast.
 """
 
-from rnnkit.data.audio import AudioConfig  # noqa: E402
-from rnnkit.errors import (  # noqa: E402
-    ConfigError,
-    DataError,
-    MissingExtra,
-    OutputError,
-    ResumeMismatch,
-    RnnkitError,
-    RunFolderError,
-    TrainingDiverged,
-)
-from rnnkit.models import (  # noqa: E402
-    ClassifierConfig,
-    CTCConfig,
-    CTCRecognizer,
-    Forecaster,
-    ForecasterConfig,
-    LanguageModel,
-    LanguageModelConfig,
-    PianoRollModel,
-    PianoRollModelConfig,
-    SequenceClassifier,
-)
-from rnnkit.nn import (  # noqa: E402
-    GRU,
-    LSTM,
-    RNN,
-    GRUCell,
-    LSTMCell,
-    MinGRU,
-    MinLSTM,
-    Recurrent,
-    RNNCell,
-    detach_state,
-)
-from rnnkit.tasks.classifier import (  # noqa: E402
-    ClassifyDataConfig,
-    load_classifier,
-    train_classifier,
-)
-from rnnkit.tasks.forecast import ForecastDataConfig, train_forecaster  # noqa: E402
-from rnnkit.tasks.forecast_run import ForecastRun, load_forecaster  # noqa: E402
-from rnnkit.tasks.language_model import (  # noqa: E402
-    TextDataConfig,
-    load_language_model,
-    train_language_model,
-)
-from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig  # noqa: E402
-from rnnkit.tasks.music import MusicDataConfig, MusicRun, load_music_model, train_music  # noqa: E402
-from rnnkit.tasks.speech import (  # noqa: E402
-    SpeechDataConfig,
-    SpeechRun,
-    load_speech_classifier,
-    train_speech_classifier,
-)
-from rnnkit.tasks.transcribe import (  # noqa: E402
-    TranscribeDataConfig,
-    TranscriberRun,
-    load_transcriber,
-    train_transcriber,
-)
-from rnnkit.train import TrainConfig  # noqa: E402
-from rnnkit.version import __version__  # noqa: E402
+import importlib
 
-__all__ = [
-    "RnnkitError",
-    "ConfigError",
-    "DataError",
-    "MissingExtra",
-    "OutputError",
-    "ResumeMismatch",
-    "RunFolderError",
-    "TrainingDiverged",
-    "RNN",
-    "LSTM",
-    "GRU",
-    "MinGRU",
-    "MinLSTM",
-    "RNNCell",
-    "LSTMCell",
-    "GRUCell",
-    "Recurrent",
-    "detach_state",
-    "LanguageModel",
-    "LanguageModelConfig",
-    "TextDataConfig",
-    "CacheConfig",
-    "DynamicConfig",
-    "TrainConfig",
-    "train_language_model",
-    "load_language_model",
-    "SequenceClassifier",
-    "ClassifierConfig",
-    "ClassifyDataConfig",
-    "train_classifier",
-    "load_classifier",
-    "Forecaster",
-    "ForecasterConfig",
-    "ForecastDataConfig",
-    "ForecastRun",
-    "train_forecaster",
-    "load_forecaster",
-    "PianoRollModel",
-    "PianoRollModelConfig",
-    "MusicDataConfig",
-    "MusicRun",
-    "train_music",
-    "load_music_model",
-    "AudioConfig",
-    "SpeechDataConfig",
-    "SpeechRun",
-    "train_speech_classifier",
-    "load_speech_classifier",
-    "CTCRecognizer",
-    "CTCConfig",
-    "TranscribeDataConfig",
-    "TranscriberRun",
-    "train_transcriber",
-    "load_transcriber",
-    "__version__",
-]
+HOMES = {
+    "RnnkitError": "rnnkit.errors",
+    "ConfigError": "rnnkit.errors",
+    "DataError": "rnnkit.errors",
+    "MissingExtra": "rnnkit.errors",
+    "OutputError": "rnnkit.errors",
+    "ResumeMismatch": "rnnkit.errors",
+    "RunFolderError": "rnnkit.errors",
+    "TrainingDiverged": "rnnkit.errors",
+    "RNN": "rnnkit.nn",
+    "LSTM": "rnnkit.nn",
+    "GRU": "rnnkit.nn",
+    "MinGRU": "rnnkit.nn",
+    "MinLSTM": "rnnkit.nn",
+    "RNNCell": "rnnkit.nn",
+    "LSTMCell": "rnnkit.nn",
+    "GRUCell": "rnnkit.nn",
+    "Recurrent": "rnnkit.nn",
+    "detach_state": "rnnkit.nn",
+    "LanguageModel": "rnnkit.models",
+    "LanguageModelConfig": "rnnkit.models",
+    "TextDataConfig": "rnnkit.tasks.language_model",
+    "CacheConfig": "rnnkit.tasks.lm_scoring",
+    "DynamicConfig": "rnnkit.tasks.lm_scoring",
+    "TrainConfig": "rnnkit.train",
+    "train_language_model": "rnnkit.tasks.language_model",
+    "load_language_model": "rnnkit.tasks.language_model",
+    "SequenceClassifier": "rnnkit.models",
+    "ClassifierConfig": "rnnkit.models",
+    "ClassifyDataConfig": "rnnkit.tasks.classifier",
+    "train_classifier": "rnnkit.tasks.classifier",
+    "load_classifier": "rnnkit.tasks.classifier",
+    "Forecaster": "rnnkit.models",
+    "ForecasterConfig": "rnnkit.models",
+    "ForecastDataConfig": "rnnkit.tasks.forecast",
+    "ForecastRun": "rnnkit.tasks.forecast_run",
+    "train_forecaster": "rnnkit.tasks.forecast",
+    "load_forecaster": "rnnkit.tasks.forecast_run",
+    "PianoRollModel": "rnnkit.models",
+    "PianoRollModelConfig": "rnnkit.models",
+    "MusicDataConfig": "rnnkit.tasks.music",
+    "MusicRun": "rnnkit.tasks.music",
+    "train_music": "rnnkit.tasks.music",
+    "load_music_model": "rnnkit.tasks.music",
+    "AudioConfig": "rnnkit.data.audio",
+    "SpeechDataConfig": "rnnkit.tasks.speech",
+    "SpeechRun": "rnnkit.tasks.speech",
+    "train_speech_classifier": "rnnkit.tasks.speech",
+    "load_speech_classifier": "rnnkit.tasks.speech",
+    "CTCRecognizer": "rnnkit.models",
+    "CTCConfig": "rnnkit.models",
+    "TranscribeDataConfig": "rnnkit.tasks.transcribe",
+    "TranscriberRun": "rnnkit.tasks.transcribe",
+    "train_transcriber": "rnnkit.tasks.transcribe",
+    "load_transcriber": "rnnkit.tasks.transcribe",
+    "__version__": "rnnkit.version",
+}
+"""Each public name -> the module that defines it."""
+
+__all__ = list(HOMES)
+
+
+def __getattr__(name: str):
+    if name not in HOMES:
+        raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(HOMES[name]), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *HOMES])

@@ -77,6 +77,10 @@ EXTRAS = {
     "tokenizers": ("subword", "BPE tokenization"),
     "mido": ("music", "MIDI files"),
     "scipy": ("music", "MATLAB .mat piano rolls"),
+    "onnx": ("onnx", "ONNX export"),
+    "onnxruntime": ("onnx", "export folders"),
+    "fastapi": ("serve", "rnnkit serve"),
+    "uvicorn": ("serve", "rnnkit serve"),
 }
 """module -> (the pip extra that installs it, the feature that needs it)."""
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from rnnkit.sampling import GumbelNoise, check_sampling
+
 
 def filter_logits(
     logits: Tensor,
@@ -37,35 +39,6 @@ def filter_logits(
     return logits
 
 
-def check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
-    if temperature < 0:
-        raise ValueError(
-            f"temperature must be >= 0 (0 = always the most likely token); got {temperature}"
-        )
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"top_k must be a positive int; got {top_k}")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p must lie in (0, 1]; got {top_p}")
-
-
-class _GumbelNoise:
-    """Gumbel noise for sampling by ``argmax(logits + g)`` (the Gumbel-max trick):
-    the same distribution as softmax sampling, in one add and one argmax instead of
-    softmax + multinomial. Drawn in chunks of steps to keep memory bounded."""
-
-    def __init__(self, shape, generator, chunk: int = 256):
-        self.shape, self.generator, self.chunk = shape, generator, chunk
-        self.noise, self.start = None, 0
-
-    def __getitem__(self, step: int) -> Tensor:
-        if self.noise is None or step >= self.start + self.noise.shape[0]:
-            uniform = torch.rand(
-                (self.chunk, *self.shape), generator=self.generator, device=self.generator.device
-            )
-            self.noise, self.start = -torch.log(-torch.log(uniform)), step
-        return self.noise[step - self.start]
-
-
 @torch.no_grad()
 def sample(
     model,
@@ -85,8 +58,6 @@ def sample(
     """
     check_sampling(temperature, top_k, top_p)
     model.eval()
-    generator = torch.Generator(device=prompt.device)
-    generator.manual_seed(seed if seed is not None else torch.seed())
     logits, state = model(prompt)
     # Banned tokens get -inf through an additive mask, folded into the model's
     # output bias where the model offers a stepper.
@@ -101,14 +72,20 @@ def sample(
             step_logits, state = model.step(tokens, state)
             return step_logits + mask, state
 
-    noise = _GumbelNoise(logits.shape, generator)
+    # numpy's generator, not torch's: an export folder run on onnxruntime draws the same
+    # noise from the same seed, so both write the same text.
+    noise = GumbelNoise(seed, logits.shape)
     filtered = top_k is not None or top_p is not None
     tokens = []
     for index in range(length):
         scores = logits if temperature in (0, 1) else logits / temperature
         if filtered and temperature != 0:
             scores = filter_logits(scores, 1.0, top_k, top_p)
-        token = scores.argmax(-1) if temperature == 0 else (scores + noise[index]).argmax(-1)
+        token = (
+            scores.argmax(-1)
+            if temperature == 0
+            else (scores + torch.from_numpy(noise[index]).to(scores.device)).argmax(-1)
+        )
         tokens.append(token)
         if on_token is not None:
             on_token(token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 from rnnkit.errors import OutputError
@@ -41,6 +42,29 @@ def atomic_write(path, data: bytes) -> Path:
 
 def write_text(path, text: str) -> Path:
     return atomic_write(path, text.encode("utf-8"))
+
+
+def replace_folder(staging, destination) -> Path:
+    """Moves the complete folder ``staging`` to ``destination`` by renames, replacing the
+    folder there (the caller checks that it may), so that a crash leaves either the old
+    folder or the new one, never a mix."""
+    staging, destination = Path(staging), Path(destination)
+    old = destination.with_name(f".{destination.name}.{os.getpid()}.old")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        if destination.exists():
+            os.replace(destination, old)
+        os.replace(staging, destination)
+    except OSError as error:
+        if old.exists() and not destination.exists():
+            os.replace(old, destination)
+        raise OutputError(
+            f"{destination}: could not be written ({error.strerror or error}); "
+            "the previous version, if any, is unchanged"
+        ) from None
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    return destination
 
 
 def write_json(path, payload, indent: int = 2) -> Path:

@@ -15,12 +15,19 @@ FLOORS = {
     "__main__": 6,
     "lab": 4,
     "tasks": 3,
+    # The onnxruntime path: beside the tasks, below nothing that needs torch.
+    "runtime": 3,
+    # Export loads runs through the tasks; serving runs both runs and exports.
+    "export": 3.5,
+    "serve": 4,
     "models": 2,
     "data": 2,
     "train": 2,
     "nn": 1,
     "metrics": 1,
     "generate": 1,
+    "sampling": 0.5,
+    "decode": 1,
     # Floor 0: the errors first, then what raises them (atomic writing, config checks).
     "errors": 0,
     "io": 0.5,

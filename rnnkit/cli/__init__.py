@@ -1,176 +1,36 @@
-"""``rnnkit <command>``: the one argument parser. It turns flags into typed
-configs and calls a task; nothing else in rnnkit parses arguments.
+"""``rnnkit <command>``: the command line.
 
-Each task's module here (``lm``, ``classify``, ``forecast``, ``music``,
-``speech``) adds its ``train`` subcommand and its flags of the shared commands,
-and names its handlers; the shared commands (``generate``, ``predict``,
-``evaluate``) are built here once and dispatch on the run folder's task.
+:func:`main` sends a command that uses an export folder (``rnnkit generate|predict|transcribe
+EXPORT``) to :mod:`rnnkit.cli.exports`, which runs it on onnxruntime and never imports torch;
+every other command goes to :mod:`rnnkit.cli.commands`, the parser of training and run
+folders. Both build the shared commands' flags from :mod:`rnnkit.cli.flags`, and both print
+through :mod:`rnnkit.cli.using`. Errors print here, once, as one line.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
-import subprocess
 import sys
-from functools import partial
 
-from rnnkit.cli import classify, forecast, lab, lm, music, speech
-from rnnkit.cli.arguments import FORMATTER, SEED, number
-from rnnkit.fields import Range
+from rnnkit.cli import exports
 from rnnkit.errors import RnnkitError
-from rnnkit.train import RunFolder
-
-TASK_MODULES = (lm, classify, forecast, music, speech)
-EXAMPLES = lm.EXAMPLES + "".join(
-    module.EXAMPLES.replace("examples:\n", "") for module in (*TASK_MODULES[1:], lab)
-)
-HANDLERS = {key: handler for module in TASK_MODULES for key, handler in module.HANDLERS.items()}
-"""(task, shared command) -> handler."""
-SHARED_COMMANDS = {
-    "generate": "sample text (language models) or MIDI (music models)",
-    "predict": "labels and class probabilities (text, sequence and speech classifiers), or the "
-    "next words (language models)",
-    "evaluate": "score a trained model on a file",
-}
-HINTS = {
-    ("transcribe", "predict"): "; use 'rnnkit transcribe'",
-    ("forecast", "predict"): "; use 'rnnkit forecast'",
-}
 
 
-def _add_common_arguments(command: str, parser: argparse.ArgumentParser) -> None:
-    """The flags a shared command has for every task; task modules add their own groups."""
-    parser.add_argument("run", help="run folder written by 'rnnkit train'")
-    if command == "generate":
-        parser.add_argument(
-            "--length",
-            type=number(int, Range(1, 10_000_000)),
-            default=500,
-            help="tokens (characters, words, subwords) or music steps to generate",
-        )
-        parser.add_argument(
-            "--temperature",
-            type=number(float, Range(0, 100)),
-            default=1.0,
-            help="<1 is more conservative; 0 is greedy",
-        )
-        parser.add_argument(
-            "--seed", type=number(int, SEED), default=None, help="seed for reproducible samples"
-        )
-    elif command == "predict":
-        parser.add_argument(
-            "inputs",
-            nargs="*",
-            metavar="INPUT",
-            help="texts to classify or to continue, or WAV files for speech models",
-        )
-        parser.add_argument("--json", action="store_true", help="print one JSON object per line")
-    else:
-        parser.add_argument(
-            "--data",
-            required=True,
-            help="file to score, in the format the model was trained "
-            "on (speech: the folder or manifest)",
-        )
-        parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument(
-            "--plot",
-            help="write a PNG: the confusion matrix (classifiers) or forecast "
-            "windows (forecasters)",
-        )
-        parser.add_argument(
-            "--split",
-            default="test",
-            choices=("train", "valid", "test"),
-            help="forecasters: which rows of the file to backtest, by the run's --split; "
-            "music and speech: which split of the data to score, split as in training "
-            "(default: test)",
-        )
-    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
+def _parser():
+    """The full parser (tests read its defaults)."""
+    from rnnkit.cli.commands import _parser as full_parser
 
-
-def _dispatch(command: str, args) -> int:
-    task = RunFolder(args.run).read_config().get("task")
-    handler = HANDLERS.get((task, command))
-    if handler is None:
-        raise RnnkitError(
-            f"{args.run}: holds a {task!r} model, which 'rnnkit {command}' does not know"
-            + HINTS.get((task, command), "")
-        )
-    return handler(args)
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="rnnkit",
-        description="Recurrent networks on sequential data.",
-        epilog=EXAMPLES,
-        formatter_class=FORMATTER,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train = commands.add_parser(
-        "train", help="train a model", epilog=EXAMPLES, formatter_class=FORMATTER
-    )
-    tasks = train.add_subparsers(dest="task", required=True, metavar="TASK")
-    lm.add_train_parser(tasks)
-    classify.add_train_parser(tasks)
-    forecast.add_train_parser(tasks)
-    music.add_train_parser(tasks)
-    speech.add_train_parsers(tasks)
-    for command, help_text in SHARED_COMMANDS.items():
-        shared = commands.add_parser(
-            command, help=help_text, epilog=EXAMPLES, formatter_class=FORMATTER
-        )
-        _add_common_arguments(command, shared)
-        for module in TASK_MODULES:
-            module.add_shared_arguments(command, shared)
-        shared.set_defaults(handler=partial(_dispatch, command))
-    speech.add_transcribe_parser(commands)
-    forecast.add_forecast_parser(commands)
-    lab.add_parsers(commands)
-    return parser
-
-
-def _launch(processes_per_node: int, argv: list[str]) -> int:
-    """``rnnkit train ... --nproc-per-node N``: the same command under torchrun."""
-    if processes_per_node < 1:
-        raise RnnkitError(f"--nproc-per-node must be a positive number; got {processes_per_node}")
-    kept, skip = [], False
-    for word in argv:
-        if skip or word.startswith("--nproc-per-node"):
-            skip = word == "--nproc-per-node" and not skip
-            continue
-        kept.append(word)
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        str(processes_per_node),
-        "-m",
-        "rnnkit",
-        *kept,
-    ]
-    # Ctrl-C reaches torchrun, which stops its workers (they save); this process waits for it.
-    # A handler, not SIG_IGN: an ignored signal would stay ignored in torchrun too.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
-    try:
-        return subprocess.call(command)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return full_parser()
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = _parser().parse_args(argv)
-    if getattr(args, "nproc_per_node", None) and "WORLD_SIZE" not in os.environ:
-        return _launch(args.nproc_per_node, argv)
-    if int(os.environ.get("RANK", "0")) > 0:  # under torchrun, rank 0 alone speaks
-        sys.stdout = open(os.devnull, "w")
     try:
-        return args.handler(args)
+        if exports.wants(argv):
+            return exports.run(argv)
+        from rnnkit.cli import commands  # torch and the tasks load here, not for an export
+
+        return commands.run(argv)
     except (RnnkitError, ValueError) as error:
         # Configs name their fields; the command line names the flags.
         message = error.as_flag() if hasattr(error, "as_flag") else str(error)

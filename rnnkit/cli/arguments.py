@@ -6,43 +6,16 @@ import argparse
 import ast
 import dataclasses
 import inspect
-import math
 import sys
 import textwrap
 import typing
 
+from rnnkit.cli.flags import FORMATTER, SEED, number  # noqa: F401 (re-exported)
 from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.fields import Range, base_type
 from rnnkit.tasks.common import LIMITS, Recipe
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.train.distributed import processes
-
-FORMATTER = argparse.RawDescriptionHelpFormatter
-"""Every command's help keeps its examples' line breaks."""
-
-
-def number(kind: type, bounds: Range | None = None):
-    """An argparse ``type`` that reads a whole number or a finite number inside ``bounds``,
-    so a bad value is argparse's one-line error naming the flag."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            what = "a whole number" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}") from None
-        if kind is float and not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, found {text!r}")
-        if bounds is not None and not bounds.contains(value):
-            raise argparse.ArgumentTypeError(f"must be {bounds.describe()}; got {text}")
-        return value
-
-    parse.__name__ = kind.__name__  # argparse's metavar and messages show the kind
-    return parse
-
-
-SEED = Range(0, 2**32 - 1)
-"""What numpy, torch and Python's random all accept as a seed."""
 
 
 def field_docs(cls) -> dict[str, str]:

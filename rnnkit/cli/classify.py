@@ -7,6 +7,7 @@ import sys
 
 import pandas as pd
 
+from rnnkit.cli import using
 from rnnkit.cli.arguments import add_train_task, build_config, interrupted, train_config
 from rnnkit.errors import DataError
 from rnnkit.tasks import classifier as task
@@ -97,12 +98,7 @@ def predict(args) -> int:
         inputs, shown = examples.inputs, [f"{examples.path}: {p}" for p in examples.places]
     else:
         inputs = shown = args.inputs
-    for text, result in zip(shown if run.encoder is None else inputs, run.predict(inputs)):
-        if args.json:
-            print(json.dumps({"input": text, **result}, ensure_ascii=False))
-        else:
-            probability = result["probabilities"][result["label"]]
-            print(f"{result['label']}\t{probability:.4f}\t{text}")
+    using.print_labels(run.predict(inputs), shown if run.encoder is None else inputs, args.json)
     return 0
 
 

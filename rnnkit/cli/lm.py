@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from rnnkit.cli.arguments import (
     add_train_task,
@@ -13,7 +12,9 @@ from rnnkit.cli.arguments import (
     number,
     train_config,
 )
-from rnnkit.fields import AT_LEAST_ONE, Range
+from rnnkit.cli import using
+from rnnkit.cli.flags import add_next_words_flag, add_text_generate_flags
+from rnnkit.fields import Range
 from rnnkit.tasks import language_model as task
 from rnnkit.tasks.lm_scoring import CacheConfig, DynamicConfig
 from rnnkit.train import TrainConfig
@@ -69,26 +70,7 @@ def _word_defaults():
 def add_shared_arguments(command: str, parser) -> None:
     """The language model's flags of the shared commands."""
     if command == "generate":
-        group = parser.add_argument_group("language models")
-        group.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
-        group.add_argument(
-            "--top-k",
-            type=number(int, AT_LEAST_ONE),
-            default=None,
-            help="sample only among the k most likely",
-        )
-        group.add_argument(
-            "--top-p",
-            type=number(float, Range(0, 1, low_open=True)),
-            default=None,
-            help="sample only within probability mass p",
-        )
-        group.add_argument(
-            "--num-samples",
-            type=number(int, Range(1, 1024)),
-            default=1,
-            help="independent samples, generated as a batch",
-        )
+        add_text_generate_flags(parser.add_argument_group("language models"))
     elif command == "evaluate":
         group = parser.add_argument_group("language models")
         group.add_argument(
@@ -114,12 +96,7 @@ def add_shared_arguments(command: str, parser) -> None:
             help="also score with dynamic evaluation (Krause et al. 2018)",
         )
     elif command == "predict":
-        parser.add_argument_group("language models").add_argument(
-            "--top-k",
-            type=number(int, AT_LEAST_ONE),
-            default=5,
-            help="how many next tokens to list (default: 5)",
-        )
+        add_next_words_flag(parser.add_argument_group("language models"))
 
 
 def train(args) -> int:
@@ -147,32 +124,8 @@ def _describe(metrics: dict, unit: str) -> str:
     )
 
 
-def _report_unknown(run, prompt: str) -> None:
-    unknown = run.unknown_words(prompt)
-    if unknown and run.tokenizer.kind != "char":
-        print(f"note: read as <unk>, not in the vocabulary: {' '.join(unknown)}", file=sys.stderr)
-
-
 def generate(args) -> int:
-    run = task.load_language_model(args.run, device=args.device)
-    _report_unknown(run, args.prompt)
-    stream = sys.stdout if args.num_samples == 1 else None
-    texts = run.generate(
-        args.prompt,
-        args.length,
-        args.temperature,
-        args.top_k,
-        args.top_p,
-        args.seed,
-        args.num_samples,
-        stream=stream,
-    )
-    if stream is None:
-        for index, text in enumerate(texts):
-            print(f"--- sample {index + 1} ---\n{args.prompt}{text}")
-    else:
-        print(flush=True)
-    return 0
+    return using.generate_text(task.load_language_model(args.run, device=args.device), args)
 
 
 def evaluate(args) -> int:
@@ -196,25 +149,7 @@ def evaluate(args) -> int:
 
 def predict(args) -> int:
     """The most likely next tokens after each input text."""
-    run = task.load_language_model(args.run, device=args.device)
-    if not args.inputs:
-        raise ValueError("give a text to continue, e.g.: rnnkit predict RUN \"the new york\"")
-    for text in args.inputs:
-        _report_unknown(run, text)
-        ranked = run.next_tokens(text, args.top_k)
-        if args.json:
-            print(
-                json.dumps(
-                    {
-                        "input": text,
-                        "next": [{"token": token, "probability": p} for token, p in ranked],
-                    }
-                )
-            )
-        else:
-            shown = "  ".join(f"{token!r} {p:.3f}" for token, p in ranked)
-            print(f"{text} -> {shown}")
-    return 0
+    return using.next_words(task.load_language_model(args.run, device=args.device), args)
 
 
 HANDLERS = {

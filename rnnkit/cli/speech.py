@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 
+from rnnkit.cli import using
 from rnnkit.cli.arguments import (
     FORMATTER,
     number,
@@ -16,8 +17,8 @@ from rnnkit.cli.arguments import (
     train_config,
 )
 from rnnkit.cli.classify import print_report as print_classification
+from rnnkit.cli.flags import add_transcribe_flags
 from rnnkit.data.audio import AudioConfig
-from rnnkit.errors import DataError
 from rnnkit.fields import Range
 from rnnkit.tasks import speech, transcribe
 from rnnkit.train import TrainConfig
@@ -97,14 +98,7 @@ def add_transcribe_parser(commands) -> None:
         formatter_class=FORMATTER,
     )
     parser.add_argument("run", help="run folder written by 'rnnkit train transcribe'")
-    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings to transcribe")
-    parser.add_argument(
-        "--beam-width",
-        type=number(int, Range(1, 1024)),
-        default=8,
-        help="prefix beam search width; 1 decodes greedily (default: 8)",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+    add_transcribe_flags(parser)
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.set_defaults(handler=transcribe_files)
 
@@ -170,28 +164,12 @@ def _with_test_speeds(run, speeds: str | None):
 
 
 def predict(args) -> int:
-    if getattr(args, "input", None) or not args.inputs:
-        raise DataError(
-            f"{args.run}: classifies recordings; give WAV files as arguments (no --input)"
-        )
-    run = _with_test_speeds(
-        speech.load_speech_classifier(args.run, device=args.device), args.test_speeds
-    )
-    for result in run.predict(args.inputs):
-        if args.json:
-            print(json.dumps(result))
-        else:
-            print(
-                f"{result['label']}\t{result['probabilities'][result['label']]:.4f}\t{result['file']}"
-            )
-    return 0
+    run = speech.load_speech_classifier(args.run, device=args.device)
+    return using.classify_recordings(_with_test_speeds(run, args.test_speeds), args)
 
 
 def transcribe_files(args) -> int:
-    run = transcribe.load_transcriber(args.run, device=args.device)
-    for result in run.transcribe(args.files, beam_width=args.beam_width):
-        print(json.dumps(result) if args.json else f"{result['text']}\t{result['file']}")
-    return 0
+    return using.transcribe_recordings(transcribe.load_transcriber(args.run, args.device), args)
 
 
 def evaluate(args) -> int:

@@ -11,142 +11,45 @@ Mermelstein 1980). Deltas are the HTK regression over +-2 frames.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from rnnkit.data.wav import read_wav, resample
-from rnnkit.errors import ConfigError
-from rnnkit.fields import NON_NEGATIVE, POSITIVE, Range, check_fields
-
-FEATURES = ("mfcc", "log_mel")
-
-
-@dataclass
-class AudioConfig:
-    """How audio becomes feature frames ``(frames, features)``; saved with the model."""
-
-    sample_rate: int = 8000
-    """Rate (Hz) every recording is resampled to before its features are computed."""
-    features: str = "mfcc"
-    """mfcc (cepstral coefficients of the log-mel spectrum) or log_mel (the log-mel spectrum
-    itself)."""
-    mel_bands: int = 23
-    """Mel filters between --min-frequency and --max-frequency (23 is Kaldi's default for 8 kHz
-    speech; 40 or more suit 16 kHz and log_mel features)."""
-    mfcc_coefficients: int = 13
-    """Cepstral coefficients kept for --features mfcc, c0 included (13 is the classic choice: higher
-    ones carry pitch detail, which varies between speakers)."""
-    window_ms: float = 25.0
-    """Analysis window (Hann) length in milliseconds."""
-    hop_ms: float = 10.0
-    """Step between frames in milliseconds (10 ms gives 100 frames per second)."""
-    min_frequency: float = 0.0
-    """Lowest mel filter edge in Hz."""
-    max_frequency: float | None = None
-    """Highest mel filter edge in Hz; default: half the sample rate."""
-    deltas: int = 2
-    """Append time derivatives: 0 none, 1 deltas, 2 deltas and delta-deltas."""
-    normalise: str = "utterance"
-    """utterance (each feature to zero mean and unit variance over the recording) or none."""
-
-    BOUNDS = {
-        "sample_rate": Range(1000, 192_000),
-        "features": FEATURES,
-        "mel_bands": Range(1, 256),
-        "mfcc_coefficients": Range(1, 256),
-        "window_ms": Range(1, 1000),
-        "hop_ms": Range(0.1, 1000),
-        "min_frequency": NON_NEGATIVE,
-        "max_frequency": POSITIVE,
-        "deltas": Range(0, 2),
-        "normalise": ("utterance", "none"),
-    }
-
-    def __post_init__(self):
-        check_fields(self)
-        nyquist = self.sample_rate / 2
-        top = self.max_frequency if self.max_frequency is not None else nyquist
-        if not self.min_frequency < top <= nyquist:
-            raise ConfigError(
-                "max_frequency",
-                f"must lie above min_frequency ({self.min_frequency:g} Hz) and at most half "
-                f"the sample rate ({nyquist:g} Hz); got {top:g}",
-            )
-        if self.features == "mfcc" and self.mfcc_coefficients > self.mel_bands:
-            raise ConfigError(
-                "mfcc_coefficients",
-                f"must be at most mel_bands ({self.mel_bands}); got {self.mfcc_coefficients}",
-            )
-
-    @property
-    def window(self) -> int:
-        return max(2, round(self.sample_rate * self.window_ms / 1000))
-
-    @property
-    def hop(self) -> int:
-        return max(1, round(self.sample_rate * self.hop_ms / 1000))
-
-    @property
-    def fft_size(self) -> int:
-        return 2 ** math.ceil(math.log2(self.window))
-
-    @property
-    def size(self) -> int:
-        """Features per frame."""
-        static = self.mfcc_coefficients if self.features == "mfcc" else self.mel_bands
-        return static * (1 + self.deltas)
-
-
-def hz_to_mel(hz: Tensor) -> Tensor:
-    """Slaney's mel scale (the Auditory Toolbox's): linear below 1 kHz, logarithmic above."""
-    linear = hz * 3 / 200
-    return torch.where(
-        hz >= 1000, 15 + torch.log(hz.clamp_min(1e-10) / 1000) * 27 / math.log(6.4), linear
-    )
-
-
-def mel_to_hz(mel: Tensor) -> Tensor:
-    return torch.where(mel >= 15, 1000 * torch.exp((mel - 15) * math.log(6.4) / 27), mel * 200 / 3)
+from rnnkit.data import spectra
+from rnnkit.data.spectra import AudioConfig
+from rnnkit.data.wav import read_wav
 
 
 def mel_filterbank(
     sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None
 ) -> Tensor:
-    """Triangular filters ``(mel_bands, fft_size // 2 + 1)`` on the mel scale, each
-    scaled to unit area (Slaney's normalisation, so wide filters do not dominate)."""
-    high = sample_rate / 2 if high is None else high
-    if not 0 <= low < high <= sample_rate / 2:
-        raise ValueError(
-            f"mel filters need 0 <= min_frequency < max_frequency <= {sample_rate / 2:g} Hz "
-            f"(half the sample rate); got {low:g} and {high:g}"
-        )
-    bins = torch.linspace(0, sample_rate / 2, fft_size // 2 + 1, dtype=torch.float64)
-    edges = mel_to_hz(
-        torch.linspace(
-            *hz_to_mel(torch.tensor([low, high], dtype=torch.float64)),
-            mel_bands + 2,
-            dtype=torch.float64,
-        )
-    )
-    widths = edges.diff()
-    ramps = edges[:, None] - bins[None]
-    rising = -ramps[:-2] / widths[:-1, None]
-    falling = ramps[2:] / widths[1:, None]
-    triangles = torch.minimum(rising, falling).clamp_min(0)
-    return (triangles * (2 / (edges[2:] - edges[:-2]))[:, None]).float()
+    """:func:`rnnkit.data.spectra.mel_filterbank` as a tensor ``(mel_bands, fft_size // 2 + 1)``."""
+    return torch.from_numpy(spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high))
 
 
 def dct_matrix(coefficients: int, size: int) -> Tensor:
-    """Rows of the orthonormal DCT-II: ``dct_matrix(k, n) @ x`` is scipy's ``dct(x,
-    norm='ortho')[:k]``."""
-    n = torch.arange(size, dtype=torch.float64)
-    k = torch.arange(coefficients, dtype=torch.float64)[:, None]
-    matrix = torch.cos(math.pi / size * (n + 0.5) * k) * math.sqrt(2 / size)
-    matrix[0] /= math.sqrt(2)
-    return matrix.float()
+    """:func:`rnnkit.data.spectra.dct_matrix` as a tensor ``(coefficients, size)``."""
+    return torch.from_numpy(spectra.dct_matrix(coefficients, size))
+
+
+def resample(
+    samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int = 6, rolloff: float = 0.99
+) -> Tensor:
+    """Band-limited resampling of ``samples (..., time)`` from ``old_rate`` to ``new_rate``
+    Hz; the result has ``ceil(time * new_rate / old_rate)`` samples."""
+    if old_rate == new_rate:
+        return samples
+    old, new = spectra.rates_in_lowest_terms(old_rate, new_rate)
+    kernels, width = spectra.sinc_kernels(old, new, zero_crossings, rolloff)
+    shape, length = samples.shape[:-1], samples.shape[-1]
+    padded = F.pad(samples.reshape(-1, 1, length).float(), (width, width + old))
+    # A strided convolution evaluates every output phase at once: row p of the
+    # result holds the outputs new*k + p for k = 0, 1, ...
+    weights = torch.from_numpy(kernels)[:, None].to(samples.device)
+    phases = F.conv1d(padded, weights, stride=old)
+    output = phases.transpose(1, 2).reshape(len(padded), -1)[:, : math.ceil(new * length / old)]
+    return output.reshape(*shape, -1)
 
 
 def power_spectrogram(samples: Tensor, config: AudioConfig) -> Tensor:

@@ -15,12 +15,6 @@ import torch
 
 from rnnkit.data.sequences import NUMERIC_SUFFIXES, read_sequences
 from rnnkit.data.tables import read_labelled_text
-from rnnkit.data.words import (
-    SubwordTokenizer,
-    Vocabulary,
-    WordTokenizer,
-    tokenizer_from_dict,
-)
 from rnnkit.errors import DataError
 
 
@@ -90,48 +84,6 @@ class LabelSet:
                 )
             ids.append(self.index[label])
         return torch.tensor(ids, dtype=torch.long)
-
-
-class TextEncoder:
-    """Tokenizer + vocabulary: ``encode(texts) -> [int64 tensor (tokens,)]``.
-
-    A text with no tokens at all becomes one ``<unk>``, so that every example
-    has at least one step."""
-
-    def __init__(self, tokenizer, vocabulary: Vocabulary):
-        self.tokenizer, self.vocabulary = tokenizer, vocabulary
-
-    @classmethod
-    def fit(
-        cls,
-        texts,
-        tokenizer: str = "word",
-        lowercase: bool = True,
-        min_freq: int = 1,
-        max_size: int | None = None,
-        bpe_vocab_size: int = 8000,
-    ) -> "TextEncoder":
-        if tokenizer == "bpe":
-            splitter = SubwordTokenizer.train(texts, bpe_vocab_size, lowercase)
-        elif tokenizer == "word":
-            splitter = WordTokenizer(lowercase)
-        else:
-            raise DataError(f"tokenizer must be word or bpe; got {tokenizer!r}")
-        vocabulary = Vocabulary.build((splitter.split(t) for t in texts), min_freq, max_size)
-        return cls(splitter, vocabulary)
-
-    def encode(self, texts) -> list[torch.Tensor]:
-        return [
-            torch.tensor(self.vocabulary.encode(self.tokenizer.split(t)) or [1], dtype=torch.long)
-            for t in texts
-        ]
-
-    def to_dict(self) -> dict:
-        return {"tokenizer": self.tokenizer.to_dict(), "vocabulary": self.vocabulary.to_dict()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "TextEncoder":
-        return cls(tokenizer_from_dict(data["tokenizer"]), Vocabulary.from_dict(data["vocabulary"]))
 
 
 def hold_out(examples: Examples, fraction: float, seed: int) -> tuple[Examples, Examples]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import torch
-
 from rnnkit.data.files import read_text
 from rnnkit.errors import DataError
 
@@ -27,6 +25,17 @@ def split_text(text: str, fractions=(0.9, 0.05, 0.05)) -> tuple[str, str, str]:
     train_end = round(len(text) * fractions[0])
     valid_end = train_end + round(len(text) * fractions[1])
     return text[:train_end], text[train_end:valid_end], text[valid_end:]
+
+
+def long_tensor(ids):
+    """An int64 tensor of ``ids`` (a list or an ``array("q")``). torch is imported here, not
+    at the top: the onnxruntime path (:mod:`rnnkit.runtime`) uses these tokenizers' ``ids``
+    on machines without torch."""
+    import torch
+
+    if not isinstance(ids, list):
+        return torch.frombuffer(ids, dtype=torch.long).clone() if ids else torch.empty(0).long()
+    return torch.tensor(ids, dtype=torch.long)
 
 
 class CharTokenizer:
@@ -55,18 +64,20 @@ class CharTokenizer:
     def vocab_size(self) -> int:
         return len(self.characters)
 
-    def encode(self, text: str) -> torch.Tensor:
-        """``text`` -> int64 tensor ``(len(text),)``; unseen characters become id 0."""
-        ids = [self.index.get(c, 0) for c in text]
+    def ids(self, text: str) -> list[int]:
+        """``text`` -> ids; unseen characters become id 0 (counted in ``unknown_count``)."""
         self.unknown_count = sum(1 for c in text if c not in self.index)
-        return torch.tensor(ids, dtype=torch.long)
+        return [self.index.get(c, 0) for c in text]
 
-    def encode_file(self, path) -> torch.Tensor:
+    def encode(self, text: str):
+        """``text`` -> int64 tensor ``(len(text),)``; unseen characters become id 0."""
+        return long_tensor(self.ids(text))
+
+    def encode_file(self, path):
         return self.encode(read_text(path))
 
     def decode(self, ids) -> str:
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
+        ids = ids.tolist() if hasattr(ids, "tolist") else ids
         return "".join(self.characters[i] for i in ids)
 
     def unknown_characters(self, text: str) -> list[str]:

@@ -12,14 +12,13 @@ from array import array
 from collections import Counter
 from collections.abc import Iterator
 
-import torch
-
 from rnnkit.data.files import GZIP_ERRORS, check_file, decode_utf8, gzip_error, normalise_line_ends
-from rnnkit.data.text import CharTokenizer
+from rnnkit.data.text import CharTokenizer, long_tensor
 from rnnkit.data.words import SubwordTokenizer
 
 PAD, UNK, EOS = "<pad>", "<unk>", "<eos>"
 SPECIALS = (PAD, UNK, EOS)
+EOS_ID = SPECIALS.index(EOS)
 """Ids 0, 1 and 2 of the word and BPE vocabularies. ``<pad>`` is never scored nor sampled;
 ``<eos>`` ends every line (the PTB convention of Mikolov et al. 2010)."""
 
@@ -43,10 +42,6 @@ def read_lines(path) -> Iterator[str]:
                     yield line[1:] if number == 1 and line.startswith("\ufeff") else line
     except GZIP_ERRORS as error:
         raise gzip_error(path, error) from None
-
-
-def as_tensor(ids: array) -> torch.Tensor:
-    return torch.frombuffer(ids, dtype=torch.long).clone() if ids else torch.empty(0).long()
 
 
 class WordTokenizer:
@@ -96,30 +91,34 @@ class WordTokenizer:
         counter[0] += sum(1 for w, i in zip(words, ids) if i == 1 and w != UNK)
         return ids
 
-    def encode(self, text: str) -> torch.Tensor:
+    def ids(self, text: str) -> list[int]:
+        """Ids of ``text``'s tokens; unknown words become ``<unk>`` (counted in
+        ``unknown_count``)."""
         counter = [0]
         ids = self._ids(self.split(text), counter)
         self.unknown_count = counter[0]
-        return torch.tensor(ids, dtype=torch.long)
+        return ids
 
-    def encode_lines(self, lines) -> torch.Tensor:
+    def encode(self, text: str):
+        return long_tensor(self.ids(text))
+
+    def encode_lines(self, lines):
         """Ids of ``lines`` (an iterable, streamed), ``<eos>`` after each."""
         ids, counter = array("q"), [0]
         for line in lines:
             ids.extend(self._ids(line.split(), counter))
             ids.append(2)
         self.unknown_count = counter[0]
-        return as_tensor(ids)
+        return long_tensor(ids)
 
-    def encode_file(self, path) -> torch.Tensor:
+    def encode_file(self, path):
         return self.encode_lines(read_lines(path))
 
     def unknown_words(self, text: str) -> list[str]:
         return sorted({w for w in self.split(text) if w not in self.index})
 
     def decode(self, ids) -> str:
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
+        ids = ids.tolist() if hasattr(ids, "tolist") else ids
         words = [self.tokens[i] for i in ids]
         return " ".join(words).replace(f" {EOS} ", "\n").replace(EOS, "\n")
 
@@ -167,15 +166,18 @@ class BPETokenizer:
             ids.extend(encoding.ids)
             ids.append(2)
 
-    def encode(self, text: str) -> torch.Tensor:
+    def ids(self, text: str) -> list[int]:
         lines = normalise_line_ends(text).split("\n")
         ids = array("q")
         self._encode_lines(lines[:-1], ids)
         if lines[-1]:
             ids.extend(self.tokenizer.encode(lines[-1]).ids)
-        return torch.tensor(ids.tolist(), dtype=torch.long)
+        return ids.tolist()
 
-    def encode_lines(self, lines) -> torch.Tensor:
+    def encode(self, text: str):
+        return long_tensor(self.ids(text))
+
+    def encode_lines(self, lines):
         """Ids of ``lines`` (an iterable, streamed in chunks), ``<eos>`` after each."""
         ids, chunk = array("q"), []
         for line in lines:
@@ -184,17 +186,16 @@ class BPETokenizer:
                 self._encode_lines(chunk, ids)
                 chunk = []
         self._encode_lines(chunk, ids)
-        return as_tensor(ids)
+        return long_tensor(ids)
 
-    def encode_file(self, path) -> torch.Tensor:
+    def encode_file(self, path):
         return self.encode_lines(read_lines(path))
 
     def unknown_words(self, text: str) -> list[str]:
         return []  # BPE spells any word it has the characters of
 
     def decode(self, ids) -> str:
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
+        ids = ids.tolist() if hasattr(ids, "tolist") else ids
         lines, current = [], []
         for i in ids:
             if i == 2:

@@ -1,5 +1,5 @@
-"""WAV files in and out, and resampling, in plain Python and torch (no torchaudio,
-no libsndfile).
+"""WAV files in and out, in plain Python and numpy (no torchaudio, no libsndfile; no torch,
+so that the onnxruntime path reads WAVs too). Resampling is in :mod:`rnnkit.data.audio`.
 
 :func:`read_wav` returns ``(samples, sample_rate)``: ``samples`` is float32
 ``(time,)`` in [-1, 1], the channels averaged (mixed down to mono). It reads the
@@ -10,15 +10,10 @@ WAVE_FORMAT_EXTENSIBLE header. Anything else gets a one-line error naming the fi
 
 from __future__ import annotations
 
-import functools
-import math
 import struct
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import Tensor
-from torch.nn import functional as F
 
 from rnnkit.data.files import check_file
 from rnnkit.errors import DataError
@@ -86,8 +81,16 @@ def _decode(raw: bytes, tag: int, bits: int) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype).astype(np.float32) / 2 ** (bits - 1)
 
 
-def read_wav(path) -> tuple[Tensor, int]:
-    """``(samples (time,) float32, sample_rate)`` of a WAV file, mixed down to mono."""
+def read_wav(path):
+    """``(samples (time,) float32 tensor, sample_rate)`` of a WAV file, mixed down to mono."""
+    import torch  # here, not at the top: the onnxruntime path reads WAVs without torch
+
+    samples, rate = read_samples(path)
+    return torch.from_numpy(samples), rate
+
+
+def read_samples(path) -> tuple[np.ndarray, int]:
+    """``(samples (time,) float32 array, sample_rate)`` of a WAV file, mixed down to mono."""
     path = check_file(path, "a WAV file")
     if path.suffix.lower() not in (".wav", ".wave"):
         raise DataError(
@@ -131,20 +134,15 @@ def _samples(path: Path, data: bytes, start: int, size: int, tag, channels, rate
     values = _decode(data[start : start + frames * frame], tag, bits).reshape(frames, channels)
     if not np.isfinite(values).all():
         raise DataError(f"{path}: the float samples include NaN or infinity")
-    return torch.from_numpy(values.mean(1, dtype=np.float32)), rate
+    return values.mean(1, dtype=np.float32), rate
 
 
-def write_wav(path, samples: Tensor, sample_rate: int) -> None:
-    """Writes mono 16-bit PCM (``samples`` in [-1, 1] are clipped), via a temp file and a rename."""
+def write_wav(path, samples, sample_rate: int) -> None:
+    """Writes mono 16-bit PCM (``samples``, an array or a CPU tensor ``(time,)`` in [-1, 1], are
+    clipped), via a temp file and a rename."""
     path = Path(path)
-    pcm = (
-        (samples.detach().float().clamp(-1, 1) * 32767)
-        .round()
-        .to(torch.int16)
-        .numpy()
-        .astype("<i2")
-        .tobytes()
-    )
+    values = np.asarray(samples.detach() if hasattr(samples, "detach") else samples, np.float32)
+    pcm = np.round(np.clip(values, -1, 1) * 32767).astype("<i2").tobytes()
     header = struct.pack(
         "<4sI4s4sIHHIIHH4sI",
         b"RIFF",
@@ -162,38 +160,3 @@ def write_wav(path, samples: Tensor, sample_rate: int) -> None:
         len(pcm),
     )
     atomic_write(path, header + pcm)
-
-
-@functools.lru_cache(maxsize=32)
-def _sinc_kernels(old: int, new: int, zero_crossings: int, rolloff: float) -> tuple[Tensor, int]:
-    """One Hann-windowed sinc low-pass kernel per output phase (Smith, "Digital
-    Audio Resampling"; the kernel torchaudio's ``resample`` uses). Cached: speed
-    perturbation resamples every training recording with the same few ratios."""
-    cutoff = min(old, new) * rolloff  # just under the lower Nyquist rate, so nothing aliases
-    width = math.ceil(zero_crossings * old / cutoff)
-    taps = torch.arange(-width, width + old, dtype=torch.float64)[None] / old
-    t = (-torch.arange(new, dtype=torch.float64)[:, None] / new + taps) * cutoff
-    t = t.clamp(-zero_crossings, zero_crossings)
-    window = torch.cos(t * math.pi / zero_crossings / 2) ** 2
-    t = t * math.pi
-    sinc = torch.where(t == 0, torch.ones_like(t), torch.sin(t) / t)
-    return (sinc * window * cutoff / old).float()[:, None], width
-
-
-def resample(
-    samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int = 6, rolloff: float = 0.99
-) -> Tensor:
-    """Band-limited resampling of ``samples (..., time)`` from ``old_rate`` to ``new_rate``
-    Hz; the result has ``ceil(time * new_rate / old_rate)`` samples."""
-    if old_rate == new_rate:
-        return samples
-    divisor = math.gcd(old_rate, new_rate)
-    old, new = old_rate // divisor, new_rate // divisor
-    kernels, width = _sinc_kernels(old, new, zero_crossings, rolloff)
-    shape, length = samples.shape[:-1], samples.shape[-1]
-    padded = F.pad(samples.reshape(-1, 1, length).float(), (width, width + old))
-    # A strided convolution evaluates every output phase at once: row p of the
-    # result holds the outputs new*k + p for k = 0, 1, ...
-    phases = F.conv1d(padded, kernels.to(samples.device), stride=old)
-    output = phases.transpose(1, 2).reshape(len(padded), -1)[:, : math.ceil(new * length / old)]
-    return output.reshape(*shape, -1)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from rnnkit.errors import require
+from rnnkit.data.text import long_tensor
+from rnnkit.errors import DataError, require
 
 # Words (with inner apostrophes: "don't"), clitics written apart ("'s" in
 # tokenized corpora such as SST), and every other non-space character alone.
@@ -110,3 +111,48 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, data: dict) -> "Vocabulary":
         return cls(data["tokens"])
+
+
+class TextEncoder:
+    """Tokenizer + vocabulary: ``ids(texts) -> [[int]]``, ``encode(texts) -> [int64 tensor
+    (tokens,)]``.
+
+    A text with no tokens at all becomes one ``<unk>``, so that every example
+    has at least one step."""
+
+    def __init__(self, tokenizer, vocabulary: Vocabulary):
+        self.tokenizer, self.vocabulary = tokenizer, vocabulary
+
+    @classmethod
+    def fit(
+        cls,
+        texts,
+        tokenizer: str = "word",
+        lowercase: bool = True,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        bpe_vocab_size: int = 8000,
+    ) -> "TextEncoder":
+        if tokenizer == "bpe":
+            splitter = SubwordTokenizer.train(texts, bpe_vocab_size, lowercase)
+        elif tokenizer == "word":
+            splitter = WordTokenizer(lowercase)
+        else:
+            raise DataError(f"tokenizer must be word or bpe; got {tokenizer!r}")
+        vocabulary = Vocabulary.build((splitter.split(t) for t in texts), min_freq, max_size)
+        return cls(splitter, vocabulary)
+
+    def ids(self, texts) -> list[list[int]]:
+        """Each text's token ids (``[1]``, one ``<unk>``, for a text with no tokens)."""
+        return [self.vocabulary.encode(self.tokenizer.split(t)) or [1] for t in texts]
+
+    def encode(self, texts) -> list:
+        """Each text's ids as an int64 tensor ``(tokens,)``."""
+        return [long_tensor(row) for row in self.ids(texts)]
+
+    def to_dict(self) -> dict:
+        return {"tokenizer": self.tokenizer.to_dict(), "vocabulary": self.vocabulary.to_dict()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TextEncoder":
+        return cls(tokenizer_from_dict(data["tokenizer"]), Vocabulary.from_dict(data["vocabulary"]))

@@ -11,12 +11,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from rnnkit.decode import BLANK, beam_decode
 from rnnkit.fields import COUNT, DEPTH, PROBABILITY, WIDTH, Range, check_fields
 from rnnkit.nn import make_recurrent
 from rnnkit.nn.registry import CELLS
 from rnnkit.nn.lengths import length_mask
-
-BLANK = 0
 
 
 @dataclass
@@ -120,49 +119,4 @@ def greedy_decode(log_probs: Tensor, lengths: Tensor | None = None) -> list[list
     return results
 
 
-def _log_add(a: float, b: float) -> float:
-    if a == -math.inf:
-        return b
-    if b == -math.inf:
-        return a
-    high = max(a, b)
-    return high + math.log1p(math.exp(-abs(a - b)))
-
-
-def _extend(beams: dict, frame: list[float], candidates: list[int]) -> dict:
-    """One step of prefix beam search: every prefix's probability of ending in a
-    blank (``b``) or in its last token (``nb``), for the next frame."""
-    grown: dict = {}
-
-    def add(prefix, blank, token):
-        old = grown.get(prefix, (-math.inf, -math.inf))
-        grown[prefix] = (_log_add(old[0], blank), _log_add(old[1], token))
-
-    for prefix, (blank, token) in beams.items():
-        total = _log_add(blank, token)
-        add(prefix, total + frame[BLANK], -math.inf)  # a blank keeps the prefix
-        for c in candidates:
-            if prefix and c == prefix[-1]:
-                add(prefix, -math.inf, token + frame[c])  # a repeat without a blank between merges
-                add(prefix + (c,), -math.inf, blank + frame[c])  # after a blank it is a new token
-            else:
-                add(prefix + (c,), -math.inf, total + frame[c])
-    return grown
-
-
-def beam_decode(
-    log_probs: Tensor, beam_width: int = 8, prune: float = -12.0
-) -> tuple[list[int], float]:
-    """CTC prefix beam search (Graves 2012, section 7.5; Hannun et al. 2014) of one
-    utterance's ``log_probs (steps, classes)``: the labelling with the highest
-    total probability over all its alignments among ``beam_width`` kept prefixes,
-    and that log-probability. Tokens below ``prune`` (log-probability) at a step are not tried."""
-    rows = log_probs.detach().float().cpu().tolist()
-    beams = {(): (0.0, -math.inf)}
-    for frame in rows:
-        candidates = [c for c in range(1, len(frame)) if frame[c] > prune]
-        grown = _extend(beams, frame, candidates)
-        ranked = sorted(grown.items(), key=lambda item: _log_add(*item[1]), reverse=True)
-        beams = dict(ranked[:beam_width])
-    prefix, (blank, token) = max(beams.items(), key=lambda item: _log_add(*item[1]))
-    return list(prefix), _log_add(blank, token)
+__all__ = ["CTCConfig", "CTCRecognizer", "beam_decode", "greedy_decode"]

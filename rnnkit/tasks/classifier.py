@@ -15,12 +15,12 @@ from rnnkit.data.embeddings import read_embeddings
 from rnnkit.data.examples import (
     Examples,
     LabelSet,
-    TextEncoder,
     hold_out,
     is_numeric,
     read_examples,
 )
 from rnnkit.data.sequences import standardise
+from rnnkit.data.words import TextEncoder
 from rnnkit.errors import DataError
 from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.metrics import (

@@ -22,7 +22,8 @@ from rnnkit.data import (
     read_text,
     split_text,
 )
-from rnnkit.data.tokens import SPECIALS, tokenizer_from_dict
+from rnnkit.data.prompts import PromptCodec
+from rnnkit.data.tokens import SPECIALS
 from rnnkit.errors import ConfigError, DataError, check_choice
 from rnnkit.fields import AT_LEAST_ONE, Range, check_fields
 from rnnkit.generate import sample
@@ -244,8 +245,8 @@ class LanguageModelRun(Run):
 
     def __init__(self, model, config, folder, device):
         super().__init__(model, config, folder, device)
-        self.tokenizer = tokenizer_from_dict(config["data"]["vocabulary"])
-        self.unit = "chars" if self.tokenizer.kind == "char" else "tokens"
+        self.codec = PromptCodec(config["data"]["vocabulary"])
+        self.tokenizer, self.unit = self.codec.tokenizer, self.codec.unit
 
     def evaluate(
         self, path, cache: CacheConfig | None = None, dynamic: DynamicConfig | None = None
@@ -269,26 +270,12 @@ class LanguageModelRun(Run):
         return {**metrics, f"unknown_{self.unit}": unknown}
 
     def encode_prompt(self, prompt: str) -> torch.Tensor:
-        """The prompt's ids. Characters the model never saw are an error; unknown words
-        become <unk> (``unknown_words`` lists them). An empty word prompt starts a line."""
-        if self.tokenizer.kind == "char":
-            unknown = self.tokenizer.unknown_characters(prompt)
-            if unknown:
-                raise DataError(
-                    "the prompt has characters the model never saw in training: "
-                    f"{''.join(unknown)!r}"
-                )
-            if not prompt:
-                raise DataError("the prompt is empty; give at least one character (e.g. a newline)")
-            return self.tokenizer.encode(prompt)
-        # A word prompt starts a line, as every training line did after the previous <eos>.
-        return torch.cat([torch.tensor([2]), self.tokenizer.encode(prompt)])
+        """The prompt's ids (see :meth:`rnnkit.data.prompts.PromptCodec.prompt_ids`)."""
+        return torch.tensor(self.codec.prompt_ids(prompt), dtype=torch.long)
 
     def unknown_words(self, prompt: str) -> list[str]:
         """The prompt's words outside the vocabulary (read as <unk>)."""
-        if self.tokenizer.kind == "char":
-            return self.tokenizer.unknown_characters(prompt)
-        return self.tokenizer.unknown_words(prompt)
+        return self.codec.unknown(prompt)
 
     def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
@@ -300,14 +287,7 @@ class LanguageModelRun(Run):
         probabilities = torch.softmax(logits[0, -1].float(), dim=-1)
         probabilities[0] = 0.0  # <pad> or an unknown character: never a prediction
         values, indices = probabilities.topk(min(top_k, probabilities.numel() - 1))
-        return [(self.token_text(int(i)), float(v)) for v, i in zip(values, indices)]
-
-    def token_text(self, index: int) -> str:
-        if self.tokenizer.kind == "char":
-            return self.tokenizer.characters[index]
-        if self.tokenizer.kind == "word":
-            return self.tokenizer.tokens[index]
-        return self.tokenizer.tokenizer.id_to_token(index)
+        return [(self.codec.token_text(int(i)), float(v)) for v, i in zip(values, indices)]
 
     def generate(
         self,
@@ -339,25 +319,12 @@ class LanguageModelRun(Run):
                 banned=(0,),
                 on_token=on_token,
             )
-        texts = [self._continuation(row) for row in out]
+        texts = [self.codec.continuation(row.tolist()) for row in out]
         return texts if num_samples > 1 else texts[0]
-
-    def _continuation(self, ids) -> str:
-        return "".join(self.token_piece(int(i)) for i in ids)
-
-    def token_piece(self, index: int) -> str:
-        """The text one generated token adds: a character, a space and a word, or a subword
-        with its own leading space; ``<eos>`` adds a line end."""
-        if self.tokenizer.kind == "char":
-            return self.tokenizer.characters[index]
-        if index == 2:
-            return "\n"
-        token = self.token_text(index)
-        return " " + token if self.tokenizer.kind == "word" else token.replace("\u2581", " ")
 
     def _streamer(self, stream):
         def on_token(tokens):
-            text = self.token_piece(int(tokens[0]))
+            text = self.codec.token_piece(int(tokens[0]))
             stream.write(text)
             if text.endswith("\n"):  # a line at a time: a flush per token halves the speed
                 stream.flush()

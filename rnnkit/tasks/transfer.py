@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from rnnkit.data.examples import TextEncoder
+from rnnkit.data.words import TextEncoder
 from rnnkit.data.words import Vocabulary, WordTokenizer
 from rnnkit.errors import DataError
 from rnnkit.models import LanguageModel, LanguageModelConfig

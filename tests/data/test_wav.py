@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.data.wav import read_wav, resample, write_wav
+from rnnkit.data.audio import resample
+from rnnkit.data.wav import read_wav, write_wav
 from rnnkit.errors import DataError
 
 

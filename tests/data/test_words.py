@@ -2,7 +2,8 @@
 
 import pytest
 
-from rnnkit.data.examples import LabelSet, TextEncoder
+from rnnkit.data.examples import LabelSet
+from rnnkit.data.words import TextEncoder
 from rnnkit.data.words import SubwordTokenizer, Vocabulary, WordTokenizer, tokenizer_from_dict
 
 

@@ -1,0 +1,94 @@
+"""``rnnkit generate|predict|transcribe EXPORT ...``: an export folder on onnxruntime.
+
+This parser and everything it loads import no torch (a test runs it with a ``torch`` that
+raises on import). Its commands take the same flags as on a run folder (from
+:mod:`rnnkit.cli.flags`) and print the same lines (through :mod:`rnnkit.cli.using`).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rnnkit.cli import using
+from rnnkit.cli.flags import (
+    FORMATTER,
+    add_generate_flags,
+    add_next_words_flag,
+    add_predict_inputs,
+    add_text_generate_flags,
+    add_transcribe_flags,
+)
+from rnnkit.errors import DataError, RnnkitError
+from rnnkit.runtime import is_export_folder, open_export
+
+COMMANDS = ("generate", "predict", "transcribe")
+EXAMPLES = """examples (EXPORT is a folder written by 'rnnkit export RUN --out EXPORT'):
+  rnnkit generate EXPORT --prompt "ROMEO:" --length 200 --seed 1
+  rnnkit predict EXPORT "the new york stock" --top-k 5 --json
+  rnnkit predict EXPORT "a gorgeous, witty film"
+  rnnkit transcribe EXPORT recording.wav --beam-width 8
+"""
+
+
+def wants(argv: list[str]) -> bool:
+    """True for a command of :data:`COMMANDS` whose run argument is an export folder."""
+    if not argv or argv[0] not in COMMANDS:
+        return False
+    return any(not word.startswith("-") and is_export_folder(word) for word in argv[1:])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rnnkit", epilog=EXAMPLES, formatter_class=FORMATTER)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = commands.add_parser(command, epilog=EXAMPLES, formatter_class=FORMATTER)
+        sub.add_argument("run", metavar="EXPORT", help="export folder written by 'rnnkit export'")
+        if command == "generate":
+            add_generate_flags(sub)
+            add_text_generate_flags(sub.add_argument_group("language models"))
+        elif command == "predict":
+            add_predict_inputs(sub)
+            add_next_words_flag(sub.add_argument_group("language models"))
+        else:
+            add_transcribe_flags(sub)
+        sub.add_argument(
+            "--threads",
+            type=int,
+            default=0,
+            help="onnxruntime's threads (default 0: one per core)",
+        )
+    return parser
+
+
+def _classify_texts(model, args) -> int:
+    if model.encoder is None:
+        raise DataError(
+            f"{args.run}: classifies numeric sequences; from an export folder, pass them "
+            "through the Python API (rnnkit.load(EXPORT).predict) or 'rnnkit serve'"
+        )
+    if not args.inputs:
+        raise DataError("give texts to classify, e.g.: rnnkit predict EXPORT \"a fine film\"")
+    using.print_labels(model.predict(args.inputs), args.inputs, args.json)
+    return 0
+
+
+HANDLERS = {
+    ("lm", "generate"): using.generate_text,
+    ("lm", "predict"): using.next_words,
+    ("classify", "predict"): _classify_texts,
+    ("speech", "predict"): using.classify_recordings,
+    ("transcribe", "transcribe"): using.transcribe_recordings,
+}
+
+
+def run(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    model = open_export(Path(args.run), threads=args.threads)
+    handler = HANDLERS.get((model.task, args.command))
+    if handler is None:
+        raise RnnkitError(
+            f"{args.run}: holds a {model.task!r} export, which 'rnnkit {args.command}' "
+            "does not know"
+        )
+    return handler(model, args)

@@ -1,0 +1,114 @@
+"""The flags of the commands that use a trained model (generate, predict, transcribe), and the
+argparse types every command uses, without torch: the run-folder parser
+(:mod:`rnnkit.cli.commands`) and the export-folder parser (:mod:`rnnkit.cli.exports`) both
+build those commands from here, so a flag is defined once and reads the same on either.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+from rnnkit.fields import AT_LEAST_ONE, Range
+
+FORMATTER = argparse.RawDescriptionHelpFormatter
+"""Every command's help keeps its examples' line breaks."""
+
+
+def number(kind: type, bounds: Range | None = None):
+    """An argparse ``type`` that reads a whole number or a finite number inside ``bounds``,
+    so a bad value is argparse's one-line error naming the flag."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expected {what}, found {text!r}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, found {text!r}")
+        if bounds is not None and not bounds.contains(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds.describe()}; got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse's metavar and messages show the kind
+    return parse
+
+
+SEED = Range(0, 2**32 - 1)
+"""What numpy, torch and Python's random all accept as a seed."""
+
+
+def add_generate_flags(parser) -> None:
+    """``--length``, ``--temperature``, ``--seed`` of ``rnnkit generate``."""
+    parser.add_argument(
+        "--length",
+        type=number(int, Range(1, 10_000_000)),
+        default=500,
+        help="tokens (characters, words, subwords) or music steps to generate",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=number(float, Range(0, 100)),
+        default=1.0,
+        help="<1 is more conservative; 0 is greedy",
+    )
+    parser.add_argument(
+        "--seed", type=number(int, SEED), default=None, help="seed for reproducible samples"
+    )
+
+
+def add_text_generate_flags(group) -> None:
+    """A language model's flags of ``rnnkit generate``."""
+    group.add_argument("--prompt", default="\n", help="text to start from (default: a newline)")
+    group.add_argument(
+        "--top-k",
+        type=number(int, AT_LEAST_ONE),
+        default=None,
+        help="sample only among the k most likely",
+    )
+    group.add_argument(
+        "--top-p",
+        type=number(float, Range(0, 1, low_open=True)),
+        default=None,
+        help="sample only within probability mass p",
+    )
+    group.add_argument(
+        "--num-samples",
+        type=number(int, Range(1, 1024)),
+        default=1,
+        help="independent samples, generated as a batch",
+    )
+
+
+def add_predict_inputs(parser) -> None:
+    """The inputs of ``rnnkit predict`` and ``--json``."""
+    parser.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="texts to classify or to continue, or WAV files for speech models",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per line")
+
+
+def add_next_words_flag(group) -> None:
+    """A language model's ``--top-k`` of ``rnnkit predict``."""
+    group.add_argument(
+        "--top-k",
+        type=number(int, AT_LEAST_ONE),
+        default=5,
+        help="how many next tokens to list (default: 5)",
+    )
+
+
+def add_transcribe_flags(parser) -> None:
+    """The files, ``--beam-width`` and ``--json`` of ``rnnkit transcribe``."""
+    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings to transcribe")
+    parser.add_argument(
+        "--beam-width",
+        type=number(int, Range(1, 1024)),
+        default=8,
+        help="prefix beam search width; 1 decodes greedily (default: 8)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per file")

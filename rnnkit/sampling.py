@@ -3,7 +3,8 @@
 Both paths draw the same noise from the same seed, so ``rnnkit generate RUN --seed 1`` and
 ``rnnkit generate EXPORT --seed 1`` write the same text: sampling is the Gumbel-max trick,
 ``argmax(logits / temperature + g)`` with ``g = -log(-log(u))``, which draws from the
-softmax (Gumbel 1954; Maddison et al. 2014) in one add and one argmax.
+softmax (Gumbel 1954; Maddison et al. 2014) in one add and one argmax. A music model turns
+each key on where a uniform draw falls below its probability.
 """
 
 from __future__ import annotations
@@ -11,21 +12,32 @@ from __future__ import annotations
 import numpy as np
 
 
-class GumbelNoise:
-    """``noise[step] -> float32 (*shape)``: Gumbel noise for each generation step, drawn
-    from ``numpy.random.default_rng(seed)`` in chunks of steps (memory stays bounded)."""
+class UniformNoise:
+    """``noise[step] -> float32 (*shape)`` in [0, 1): one draw per generation step from
+    ``numpy.random.default_rng(seed)``, in chunks of steps (memory stays bounded)."""
 
     def __init__(self, seed: int | None, shape, chunk: int = 256):
         self.generator = np.random.default_rng(seed)
         self.shape, self.chunk = tuple(shape), chunk
         self.noise, self.start = None, 0
 
+    def transform(self, uniform: np.ndarray) -> np.ndarray:
+        return uniform
+
     def __getitem__(self, step: int) -> np.ndarray:
         if self.noise is None or step >= self.start + self.noise.shape[0]:
             uniform = self.generator.random((self.chunk, *self.shape), dtype=np.float32)
-            with np.errstate(divide="ignore"):  # u = 0 gives -inf: never chosen
-                self.noise, self.start = -np.log(-np.log(uniform)), step
+            self.noise, self.start = self.transform(uniform), step
         return self.noise[step - self.start]
+
+
+class GumbelNoise(UniformNoise):
+    """Gumbel noise ``-log(-log(u))`` per step: ``argmax(logits + noise[step])`` samples
+    from ``softmax(logits)``."""
+
+    def transform(self, uniform: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore"):  # u = 0 gives -inf: never chosen
+            return -np.log(-np.log(uniform))
 
 
 def filter_scores(scores: np.ndarray, top_k: int | None, top_p: float | None) -> np.ndarray:

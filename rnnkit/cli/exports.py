@@ -1,4 +1,4 @@
-"""``rnnkit generate|predict|transcribe EXPORT ...``: an export folder on onnxruntime.
+"""``rnnkit generate|predict|transcribe|forecast EXPORT ...``: an export folder on onnxruntime.
 
 This parser and everything it loads import no torch (a test runs it with a ``torch`` that
 raises on import). Its commands take the same flags as on a run folder (from
@@ -13,7 +13,9 @@ from pathlib import Path
 from rnnkit.cli import using
 from rnnkit.cli.flags import (
     FORMATTER,
+    add_forecast_flags,
     add_generate_flags,
+    add_music_generate_flags,
     add_next_words_flag,
     add_predict_inputs,
     add_text_generate_flags,
@@ -22,12 +24,13 @@ from rnnkit.cli.flags import (
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.runtime import is_export_folder, open_export
 
-COMMANDS = ("generate", "predict", "transcribe")
+COMMANDS = ("generate", "predict", "transcribe", "forecast")
 EXAMPLES = """examples (EXPORT is a folder written by 'rnnkit export RUN --out EXPORT'):
   rnnkit generate EXPORT --prompt "ROMEO:" --length 200 --seed 1
   rnnkit predict EXPORT "the new york stock" --top-k 5 --json
   rnnkit predict EXPORT "a gorgeous, witty film"
   rnnkit transcribe EXPORT recording.wav --beam-width 8
+  rnnkit forecast EXPORT --data ETTh1.csv --out next.csv
 """
 
 
@@ -47,9 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         if command == "generate":
             add_generate_flags(sub)
             add_text_generate_flags(sub.add_argument_group("language models"))
+            add_music_generate_flags(sub.add_argument_group("music models"))
         elif command == "predict":
             add_predict_inputs(sub)
             add_next_words_flag(sub.add_argument_group("language models"))
+        elif command == "forecast":
+            add_forecast_flags(sub)
         else:
             add_transcribe_flags(sub)
         sub.add_argument(
@@ -76,9 +82,11 @@ def _classify_texts(model, args) -> int:
 HANDLERS = {
     ("lm", "generate"): using.generate_text,
     ("lm", "predict"): using.next_words,
+    ("music", "generate"): using.generate_music,
     ("classify", "predict"): _classify_texts,
     ("speech", "predict"): using.classify_recordings,
     ("transcribe", "transcribe"): using.transcribe_recordings,
+    ("forecast", "forecast"): using.forecast_series,
 }
 
 

@@ -112,3 +112,40 @@ def add_transcribe_flags(parser) -> None:
         help="prefix beam search width; 1 decodes greedily (default: 8)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object per file")
+
+
+def add_forecast_flags(parser) -> None:
+    """``--data``, ``--out``, ``--plot`` and ``--future`` of ``rnnkit forecast``."""
+    parser.add_argument(
+        "--data", required=True, help="CSV with the series' history, in the training file's format"
+    )
+    parser.add_argument("--out", help="write the forecast to this CSV (default: print it)")
+    parser.add_argument("--plot", help="write history and forecast to this PNG")
+    parser.add_argument(
+        "--future", help="CSV with the next --horizon values of the known-future covariates"
+    )
+
+
+def add_music_generate_flags(group) -> None:
+    """A music model's flags of ``rnnkit generate``."""
+    group.add_argument("--out", help="MIDI file to write (a PNG piano roll is written next to it)")
+    group.add_argument(
+        "--prime",
+        help="start from the opening of this piece: a .mid file, or a .mat/.json "
+        "benchmark file (its first test piece, or --prime-piece)",
+    )
+    group.add_argument(
+        "--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file"
+    )
+    group.add_argument(
+        "--prime-steps",
+        type=number(int, AT_LEAST_ONE),
+        default=16,
+        help="steps of the prime's opening to use",
+    )
+    group.add_argument(
+        "--tempo",
+        type=number(float, Range(1, 1000)),
+        default=100.0,
+        help="quarter notes per minute in the MIDI file",
+    )

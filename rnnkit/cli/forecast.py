@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 
+from rnnkit.cli import using
+from rnnkit.cli.flags import add_forecast_flags
 from rnnkit.cli.arguments import (
     FORMATTER,
     add_train_task,
@@ -13,7 +15,7 @@ from rnnkit.cli.arguments import (
     interrupted,
     train_config,
 )
-from rnnkit.io import parse_list, write_text
+from rnnkit.io import parse_list
 from rnnkit.tasks import forecast as task
 from rnnkit.tasks.forecast_data import RECIPE, ForecastDataConfig
 from rnnkit.tasks.forecast_run import load_forecaster
@@ -65,14 +67,7 @@ def add_forecast_parser(commands) -> None:
         formatter_class=FORMATTER,
     )
     parser.add_argument("run", help="run folder written by 'rnnkit train forecast'")
-    parser.add_argument(
-        "--data", required=True, help="CSV with the series' history, in the training file's format"
-    )
-    parser.add_argument("--out", help="write the forecast to this CSV (default: print it)")
-    parser.add_argument("--plot", help="write history and forecast to this PNG")
-    parser.add_argument(
-        "--future", help="CSV with the next --horizon values of the known-future covariates"
-    )
+    add_forecast_flags(parser)
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.set_defaults(handler=forecast)
 
@@ -128,17 +123,7 @@ def print_report(report: dict, title: str) -> None:
 
 
 def forecast(args) -> int:
-    run = load_forecaster(args.run, device=args.device)
-    table = run.forecast(args.data, future_path=args.future)
-    if args.out:
-        write_text(args.out, table.to_csv(index=False))
-        print(f"wrote {len(table)} forecast rows to {args.out}")
-    else:
-        print(table.to_string(index=False))
-    if args.plot:
-        run.plot_forecast(args.data, table, args.plot)
-        print(f"plot: {args.plot}")
-    return 0
+    return using.forecast_series(load_forecaster(args.run, device=args.device), args)
 
 
 def evaluate(args) -> int:

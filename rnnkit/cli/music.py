@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from rnnkit.cli import using
+from rnnkit.cli.flags import add_music_generate_flags
 from rnnkit.cli.arguments import (
     add_train_task,
     build_config,
     interrupted,
-    number,
     train_config,
 )
-from rnnkit.fields import AT_LEAST_ONE, Range
-from rnnkit.data.music import plot_piano_roll, read_piano_rolls, write_midi
 from rnnkit.errors import DataError
 from rnnkit.tasks import music as task
 from rnnkit.train import TrainConfig
@@ -46,28 +44,7 @@ def add_shared_arguments(command: str, parser) -> None:
     """The music model's flags of the shared commands."""
     if command != "generate":
         return
-    group = parser.add_argument_group("music models")
-    group.add_argument("--out", help="MIDI file to write (a PNG piano roll is written next to it)")
-    group.add_argument(
-        "--prime",
-        help="start from the opening of this piece: a .mid file, or a .mat/.json "
-        "benchmark file (its first test piece, or --prime-piece)",
-    )
-    group.add_argument(
-        "--prime-piece", default="test:0", help="SPLIT:INDEX of the piece in a benchmark file"
-    )
-    group.add_argument(
-        "--prime-steps",
-        type=number(int, AT_LEAST_ONE),
-        default=16,
-        help="steps of the prime's opening to use",
-    )
-    group.add_argument(
-        "--tempo",
-        type=number(float, Range(1, 1000)),
-        default=100.0,
-        help="quarter notes per minute in the MIDI file",
-    )
+    add_music_generate_flags(parser.add_argument_group("music models"))
 
 
 def train(args) -> int:
@@ -103,41 +80,8 @@ def evaluate(args) -> int:
     return 0
 
 
-def _prime(args):
-    if not args.prime:
-        return None
-    pieces = read_piano_rolls(args.prime)
-    split, _, index = args.prime_piece.partition(":")
-    if Path(args.prime).suffix.lower() in (".mid", ".midi"):
-        split, index = "train", "0"
-    if split not in pieces or not index.isdigit() or int(index) >= len(pieces[split]):
-        raise DataError(
-            f"{args.prime}: has no piece {args.prime_piece!r} (splits: "
-            f"{', '.join(f'{k} ({len(v)} pieces)' for k, v in pieces.items())})"
-        )
-    return pieces[split][int(index)][: args.prime_steps]
-
-
 def generate(args) -> int:
-    if not args.out:
-        raise DataError("a music model writes MIDI: give --out piece.mid")
-    run = task.load_music_model(args.run, device=args.device)
-    prime = _prime(args)
-    roll = run.generate(args.length, prime, args.temperature, args.seed)
-    # MIDI-trained models keep their resolution; the benchmark rolls are one step per quarter note.
-    data = run.config["data"]
-    benchmark = Path(data["data"]).suffix.lower() in (".mat", ".json")
-    write_midi(roll, args.out, 1 if benchmark else data["steps_per_quarter"], args.tempo)
-    picture = Path(args.out).with_suffix(".png")
-    plot_piano_roll(
-        roll,
-        picture,
-        f"{Path(args.run).name}: {args.length} steps",
-        0 if prime is None else len(prime),
-    )
-    notes = int(roll.sum())
-    print(f"wrote {args.out} ({len(roll)} steps, {notes} key-steps) and {picture}")
-    return 0
+    return using.generate_music(task.load_music_model(args.run, device=args.device), args)
 
 
 HANDLERS = {("music", "generate"): generate, ("music", "evaluate"): evaluate}

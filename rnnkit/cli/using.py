@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
+from rnnkit.data.music import plot_piano_roll, read_piano_rolls, write_midi
 from rnnkit.errors import DataError
+from rnnkit.io import write_text
 
 
 def report_unknown(model, prompt: str) -> None:
@@ -83,4 +86,56 @@ def transcribe_recordings(model, args) -> int:
     """``rnnkit transcribe``: one transcript per WAV file."""
     for result in model.transcribe(args.files, beam_width=args.beam_width):
         print(json.dumps(result) if args.json else f"{result['text']}\t{result['file']}")
+    return 0
+
+
+def forecast_series(model, args) -> int:
+    """``rnnkit forecast``: the steps after the end of ``--data``, printed or written."""
+    table = model.forecast(args.data, future_path=args.future)
+    if args.out:
+        write_text(args.out, table.to_csv(index=False))
+        print(f"wrote {len(table)} forecast rows to {args.out}")
+    else:
+        print(table.to_string(index=False))
+    if args.plot:
+        model.plot_forecast(args.data, table, args.plot)
+        print(f"plot: {args.plot}")
+    return 0
+
+
+def _prime(args):
+    """The opening of ``--prime``'s piece, or None."""
+    if not args.prime:
+        return None
+    pieces = read_piano_rolls(args.prime)
+    split, _, index = args.prime_piece.partition(":")
+    if Path(args.prime).suffix.lower() in (".mid", ".midi"):
+        split, index = "train", "0"
+    if split not in pieces or not index.isdigit() or int(index) >= len(pieces[split]):
+        raise DataError(
+            f"{args.prime}: has no piece {args.prime_piece!r} (splits: "
+            f"{', '.join(f'{k} ({len(v)} pieces)' for k, v in pieces.items())})"
+        )
+    return pieces[split][int(index)][: args.prime_steps]
+
+
+def generate_music(model, args) -> int:
+    """``rnnkit generate`` of a music model: a MIDI file and a PNG of its piano roll."""
+    if not args.out:
+        raise DataError("a music model writes MIDI: give --out piece.mid")
+    prime = _prime(args)
+    roll = model.generate(args.length, prime, args.temperature, args.seed)
+    # MIDI-trained models keep their resolution; the benchmark rolls are one step per quarter note.
+    data = model.config["data"]
+    benchmark = Path(data["data"]).suffix.lower() in (".mat", ".json")
+    write_midi(roll, args.out, 1 if benchmark else data["steps_per_quarter"], args.tempo)
+    picture = Path(args.out).with_suffix(".png")
+    plot_piano_roll(
+        roll,
+        picture,
+        f"{Path(args.run).name}: {args.length} steps",
+        0 if prime is None else len(prime),
+    )
+    notes = int(roll.sum())
+    print(f"wrote {args.out} ({len(roll)} steps, {notes} key-steps) and {picture}")
     return 0

@@ -15,12 +15,14 @@ import torch
 
 from rnnkit.errors import OutputError, RunFolderError, require
 from rnnkit.export.graphs import (
+    TORCH_LAYERS,
     ClassifierGraph,
     ForecasterGraph,
     StepGraph,
     TranscriberGraph,
     state_names,
 )
+from rnnkit.nn import Recurrent
 from rnnkit.io import replace_folder, write_json
 from rnnkit.tasks.loading import load_run
 from rnnkit.version import __version__
@@ -45,6 +47,7 @@ def _example_inputs(model, task: str) -> tuple[str, torch.nn.Module, dict]:
         for name in state_names(recurrent.kind.paired)[0]:
             inputs[name] = (torch.zeros(shape), {1: "batch"})
         return "step", StepGraph(model), inputs
+    _refuse_scan_layers(model, task)
     if task in ("classify", "speech"):
         config = model.config
         batch, time = 2, 5
@@ -82,6 +85,19 @@ def _example_inputs(model, task: str) -> tuple[str, torch.nn.Module, dict]:
             inputs["future"] = (torch.zeros(2, steps, config.future_covariates), {0: "batch"})
         return "sequence", ForecasterGraph(model), inputs
     raise RunFolderError(f"cannot export a {task!r} model")
+
+
+def _refuse_scan_layers(model, task: str) -> None:
+    """A sequence graph needs an ONNX operator for each layer's loop over time; minGRU and
+    minLSTM run a chunked scan whose chunk sizes depend on the length, which tracing fixes."""
+    for module in model.modules():
+        if isinstance(module, Recurrent) and module.kind.cudnn_mode not in TORCH_LAYERS:
+            cell = type(module).__name__.lower()
+            raise RunFolderError(
+                f"a {cell} {task} model cannot be exported yet: ONNX has no operator for its "
+                "parallel scan (language and music models export it as a step graph); train "
+                "with --cell lstm, gru or rnn to export"
+            )
 
 
 def _output_names(kind: str, task: str, model) -> list[str]:

@@ -83,10 +83,9 @@ def nll_per_step(logits: Tensor, targets: Tensor, mask: Tensor) -> tuple[Tensor,
     return (per_step * mask).sum(), mask.sum()
 
 
-def sample_step(
-    logits: Tensor, temperature: float, generator: torch.Generator | None = None
-) -> Tensor:
+def sample_step(logits: Tensor, temperature: float, uniform: Tensor) -> Tensor:
     """Draws each key on or off from its sigmoid, sharpened (temperature < 1) or
-    flattened (> 1) by dividing the logits by the temperature."""
+    flattened (> 1) by dividing the logits by the temperature: on where ``uniform`` (draws in
+    [0, 1), shaped like ``logits``) falls below the probability."""
     probabilities = torch.sigmoid(logits.float() / temperature)
-    return torch.bernoulli(probabilities, generator=generator)
+    return (uniform.to(probabilities.device) < probabilities).float()

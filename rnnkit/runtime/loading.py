@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rnnkit.errors import RunFolderError
 from rnnkit.runtime.classify import ExportedClassifier, ExportedSpeechClassifier
+from rnnkit.runtime.forecast import ExportedForecaster
+from rnnkit.runtime.music import ExportedMusicModel
 from rnnkit.runtime.session import read_description
 from rnnkit.runtime.text import ExportedLanguageModel
 from rnnkit.runtime.transcribe import ExportedTranscriber
@@ -15,6 +17,8 @@ CLASSES = {
         ExportedClassifier,
         ExportedSpeechClassifier,
         ExportedTranscriber,
+        ExportedForecaster,
+        ExportedMusicModel,
     )
 }
 

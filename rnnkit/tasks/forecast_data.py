@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rnnkit.data.series import DUPLICATES, FILLS, ORDERS, Series, read_series
-from rnnkit.data.windows import SCALERS, Scaler, calendar_features, split_rows
+from rnnkit.data.forecasting import read_configured_series
+from rnnkit.data.series import DUPLICATES, FILLS, ORDERS, Series
+from rnnkit.data.timeline import SCALERS, Scaler, calendar_features, split_rows
 from rnnkit.errors import DataError
 from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, check_fields
-from rnnkit.io import parse_list
 from rnnkit.metrics.forecasting import mase_scale
 from rnnkit.models.baselines import infer_season
 from rnnkit.models.forecaster import ForecasterConfig
@@ -89,17 +89,7 @@ def future_features(series: Series, data: ForecastDataConfig) -> tuple[np.ndarra
 
 def read_forecast_series(data: ForecastDataConfig, path) -> Series:
     """The series in ``path`` with the columns and cleaning that ``data`` names."""
-    time_column = None if data.time_column == "none" else data.time_column
-    return read_series(
-        path,
-        parse_list(data.target),
-        time_column,
-        parse_list(data.covariates),
-        parse_list(data.future_covariates),
-        data.fill,
-        data.order,
-        data.duplicates,
-    )
+    return read_configured_series(asdict(data), path)
 
 
 def prepare_series(data: ForecastDataConfig, model: ForecasterConfig, series: Series):

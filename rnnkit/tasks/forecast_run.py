@@ -7,15 +7,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnkit.data.series import Series, numeric_columns, read_table
-from rnnkit.data.windows import (
-    Scaler,
-    Windows,
-    calendar_features,
-    future_times,
-    split_rows,
-    window_origins,
-)
+from rnnkit.data.forecasting import ForecastFrame
+from rnnkit.data.series import Series
+from rnnkit.data.timeline import Scaler, split_rows
+from rnnkit.data.windows import Windows, window_origins
 from rnnkit.errors import DataError
 from rnnkit.metrics.forecasting import (
     forecast_metrics,
@@ -29,7 +24,6 @@ from rnnkit.tasks.common import Run
 from rnnkit.tasks.forecast_data import (
     RECIPE,
     future_features,
-    read_forecast_series,
     split_columns,
 )
 from rnnkit.train.checkpoint import load_tensors
@@ -50,6 +44,7 @@ class ForecastRun(Run):
         self.baseline = LinearBaseline(load_tensors(folder.file("baseline.safetensors"))["weight"])
         self.data = self.config_of("data")
         self.scaler = Scaler(**config["data"]["scaling"])
+        self.frame = ForecastFrame(config)
         self.season = config["data"]["season"]
 
     @property
@@ -59,17 +54,17 @@ class ForecastRun(Run):
 
     def read_series(self, path) -> Series:
         """The series in ``path`` read as in training; its targets must be the model's."""
-        series = read_forecast_series(self.data, path)
-        if series.target_names != self.config["data"]["columns"]["targets"]:
-            raise DataError(
-                f"{path}: this model forecasts {self.config['data']['columns']['targets']}"
-            )
-        return series
+        return self.frame.read(path)
 
     def _forecast(self, history, past, future) -> torch.Tensor:
         """Scaled forecasts ``(batch, horizon, targets[, quantiles])`` as float32 on the CPU."""
         with self.inference():
             return self.model(history, past, future).float().cpu()
+
+    def _scaled_model(self, history, past, future) -> np.ndarray:
+        """:data:`rnnkit.data.forecasting.ScaledModel`: one scaled forecast of arrays."""
+        tensors = (torch.from_numpy(part).to(self.device) for part in (history, past, future))
+        return self._forecast(*tensors)[0].numpy()
 
     def predict(
         self, history: np.ndarray, past: np.ndarray | None = None, future: np.ndarray | None = None
@@ -77,114 +72,23 @@ class ForecastRun(Run):
         """Forecast from arrays in original units: ``history (lookback, targets)``,
         ``past (lookback, past_covariates)``, ``future (lookback + horizon,
         future_covariates)`` -> ``(horizon, targets[, quantiles])``."""
-        sizes = self.model_config
-        width = sizes.targets + sizes.past_covariates + sizes.future_covariates
-        values = np.zeros((sizes.lookback + sizes.horizon, width), dtype=np.float32)
-        values[: sizes.lookback, : sizes.targets] = history
-        if past is not None:
-            values[: sizes.lookback, sizes.targets : sizes.targets + sizes.past_covariates] = past
-        if future is not None:
-            values[:, sizes.targets + sizes.past_covariates :] = future
-        scaled = torch.from_numpy(self.scaler.transform(values).astype(np.float32)).to(self.device)
-        targets, past_part, future_part = split_columns(scaled, sizes)
-        forecast = self._forecast(
-            targets[None, : sizes.lookback], past_part[None, : sizes.lookback], future_part[None]
-        )
-        return self._unscale(forecast[0].numpy())
+        scaled = self.frame.scaled_inputs(history, past, future)
+        return self._unscale(self._scaled_model(*scaled))
 
     def _unscale(self, forecast: np.ndarray) -> np.ndarray:
         """Scaled ``(..., targets[, quantiles])`` -> original units."""
-        count = self.model_config.targets
-        shift, scale = np.asarray(self.scaler.shift[:count]), np.asarray(self.scaler.scale[:count])
-        if self.model.levels:
-            return forecast * scale[:, None] + shift[:, None]
-        return forecast * scale + shift
+        return self.frame.unscale(forecast)
 
     def forecast(self, path, future_path=None) -> pd.DataFrame:
         """The ``horizon`` steps after the end of the series in ``path``: one column per
         target (and per quantile level: ``OT_q0.9``), with the times when known.
         Known-future covariate columns come from ``future_path`` (``horizon`` rows)."""
-        sizes, series = self.model_config, self.read_series(path)
-        if len(series) < sizes.lookback:
-            raise DataError(
-                f"{path}: has {len(series)} rows; forecasting needs the last {sizes.lookback} "
-                "(the lookback)"
-            )
-        times = (
-            future_times(series.time, series.frequency, sizes.horizon)
-            if series.time is not None
-            else None
-        )
-        future = self._future_covariates(series, times, future_path)
-        history, past = series.targets[-sizes.lookback :], series.past[-sizes.lookback :]
-        forecast = self.predict(history, past, future)
-        table = {} if times is None else {"time": times}
-        for j, name in enumerate(series.target_names):
-            if self.model.levels:
-                table[name] = self.model.point(torch.from_numpy(forecast))[:, j].numpy()
-                table.update(
-                    {f"{name}_q{q:g}": forecast[:, j, k] for k, q in enumerate(self.model.levels)}
-                )
-            else:
-                table[name] = forecast[:, j]
-        return pd.DataFrame(table)
+        return self.frame.forecast(path, self._scaled_model, future_path)
 
     def plot_forecast(self, path, table: pd.DataFrame, png) -> None:
         """The last lookback of each target and :meth:`forecast`'s ``table`` after it (with its
         interval)."""
-        sizes, series = self.model_config, self.read_series(path)
-        axis = series.time if series.time is not None else np.arange(len(series))
-        ahead = (
-            table["time"]
-            if "time" in table
-            else np.arange(len(series), len(series) + sizes.horizon)
-        )
-        panels = []
-        for j, name in enumerate(series.target_names[:4]):  # a readable figure: at most four panels
-            levels = [f"{name}_q{q:g}" for q in self.model.levels]
-            panels.append(
-                {
-                    "history_time": axis[-sizes.lookback :],
-                    "history": series.targets[-sizes.lookback :, j],
-                    "time": ahead,
-                    "forecast": table[name].to_numpy(),
-                    "low": table[levels[0]].to_numpy() if levels else None,
-                    "high": table[levels[-1]].to_numpy() if levels else None,
-                    "label": name,
-                }
-            )
-        plot_forecasts(panels, png, f"{self.folder.path.name}: forecast after {path}")
-
-    def _future_covariates(self, series: Series, times, future_path) -> np.ndarray:
-        sizes, lookback = self.model_config, self.model_config.lookback
-        own = series.future[-lookback:]
-        if series.future_names:
-            if future_path is None:
-                raise DataError(
-                    f"this model uses known-future covariates {series.future_names}: give their "
-                    "next "
-                    f"{sizes.horizon} values with --future FILE"
-                )
-            ahead = read_table(future_path)
-            missing = [n for n in series.future_names if n not in ahead.columns]
-            if missing or len(ahead) < sizes.horizon:
-                raise DataError(
-                    f"{future_path}: needs columns {series.future_names} with {sizes.horizon} "
-                    "rows; "
-                    f"found columns {list(ahead.columns)} with {len(ahead)} rows"
-                )
-            own = np.concatenate(
-                [
-                    own,
-                    numeric_columns(ahead.iloc[: sizes.horizon], future_path, series.future_names),
-                ]
-            )
-        else:
-            own = np.zeros((lookback + sizes.horizon, 0))
-        if self.data.calendar:
-            every = series.time[-lookback:].append(times)
-            own = np.concatenate([own, calendar_features(every, series.frequency)[0]], 1)
-        return own
+        self.frame.plot(path, table, png, f"{self.folder.path.name}: forecast after {path}")
 
     def historical_forecasts(self, path, split: str = "test") -> dict:
         """Rolling-origin forecasts over the ``split`` rows of ``path``: origins every

@@ -28,6 +28,7 @@ from rnnkit.models.music import (
 )
 from rnnkit.nn.lengths import length_mask
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.sampling import UniformNoise
 from rnnkit.train import TrainConfig
 from rnnkit.train.distributed import processes
 
@@ -181,8 +182,8 @@ class MusicRun(Run):
         from silence); returns the prime followed by the new steps. O(1) work per step."""
         if temperature <= 0:
             raise ValueError(f"temperature must be positive; got {temperature}")
-        generator = torch.Generator(device=self.device)
-        generator.manual_seed(seed if seed is not None else torch.seed())
+        # numpy's generator, as the export's: the same seed writes the same piece.
+        noise = UniformNoise(seed, (1, self.model.config.keys))
         silence = torch.zeros(1, self.model.config.keys, device=self.device)
         steps = (
             [torch.as_tensor(prime, dtype=torch.float32, device=self.device)]
@@ -194,8 +195,8 @@ class MusicRun(Run):
             logits, state = self.model(torch.cat([silence] + steps)[None], None)
             logits = logits[:, -1]
             new = []
-            for _ in range(length):
-                current = sample_step(logits, temperature, generator)
+            for index in range(length):
+                current = sample_step(logits, temperature, torch.from_numpy(noise[index]))
                 new.append(current)
                 logits, state = self.model.step(current, state)
         return torch.cat(steps + [torch.cat(new)] if new else steps).cpu().numpy()

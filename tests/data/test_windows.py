@@ -5,14 +5,8 @@ import pandas as pd
 import pytest
 import torch
 
-from rnnkit.data.windows import (
-    Scaler,
-    Windows,
-    calendar_features,
-    future_times,
-    split_rows,
-    window_origins,
-)
+from rnnkit.data.timeline import Scaler, calendar_features, future_times, split_rows
+from rnnkit.data.windows import Windows, window_origins
 from rnnkit.errors import DataError
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from rnnkit.cli import main
@@ -105,6 +106,26 @@ def test_transcripts_match_torch(runs, exports):
             )
 
 
+def test_forecast_table_matches_torch(runs, exports):
+    run, export = load_run(runs["forecast"], device="cpu"), open_export(exports["forecast"])
+    data = SHARED_DATA / "ett" / "ETTh1.csv"
+    ours, theirs = export.forecast(data), run.forecast(data)
+    assert list(ours.columns) == list(theirs.columns) and len(ours) == 12
+    assert (ours["time"] == theirs["time"]).all()
+    scale = np.abs(theirs["OT"].to_numpy()).max()
+    assert np.abs(ours["OT"].to_numpy() - theirs["OT"].to_numpy()).max() < 1e-5 * scale
+
+
+def test_seeded_music_matches_torch(runs, exports):
+    run, export = load_run(runs["music"], device="cpu"), open_export(exports["music"])
+    prime = (np.random.default_rng(0).random((6, run.model.config.keys)) < 0.05).astype(np.float32)
+    for options in (dict(seed=1), dict(seed=2, temperature=0.7)):
+        assert np.array_equal(
+            run.generate(40, prime, **options), export.generate(40, prime, **options)
+        )
+    assert np.array_equal(run.generate(10, None, seed=3), export.generate(10, None, seed=3))
+
+
 def _output(capsys, argv) -> str:
     assert main(argv) == 0, capsys.readouterr().err
     return capsys.readouterr().out
@@ -141,51 +162,71 @@ def test_commands_print_the_same_for_a_run_and_its_export(runs, exports, capsys,
     assert on_run == on_export
 
 
+def test_music_commands_write_the_same_midi_for_a_run_and_its_export(runs, exports, tmp_path):
+    for name in ("run", "export"):
+        folder = runs["music"] if name == "run" else exports["music"]
+        argv = [
+            "generate",
+            str(folder),
+            "--length",
+            "24",
+            "--seed",
+            "5",
+            "--out",
+            str(tmp_path / f"{name}.mid"),
+        ]
+        assert main(argv) == 0
+    assert (tmp_path / "run.mid").read_bytes() == (tmp_path / "export.mid").read_bytes()
+
+
 def test_the_export_commands_run_where_torch_cannot_be_imported(runs, exports, tmp_path):
     """A ``torch`` package that raises on import comes first on the path: the command works
     from start-up to output, and prints what the run folder prints."""
     blocker = tmp_path / "blocker" / "torch"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('torch is blocked in this test')\n")
-    environment = {**os.environ, "PYTHONPATH": f"{blocker.parent}{os.pathsep}{Path.cwd()}"}
-    wav = next((SHARED_DATA / "fsdd" / "recordings").glob("3_lucas_4*.wav"))
-    commands = [
-        ("lm", ["generate", "{}", "--length", "50", "--seed", "1"]),
-        ("word_lm", ["predict", "{}", "the market", "--json"]),
-        ("classify", ["predict", "{}", "a fine film", "--json"]),
-        ("speech", ["predict", "{}", str(wav), "--json"]),
-        ("transcribe", ["transcribe", "{}", str(wav), "--json"]),
-    ]
-    for name, argv in commands:
-        blocked = subprocess.run(
-            [sys.executable, "-m", "rnnkit", *[w.format(exports[name]) for w in argv]],
+    blocked_environment = {**os.environ, "PYTHONPATH": f"{blocker.parent}{os.pathsep}{Path.cwd()}"}
+
+    def rnnkit(argv, blocked: bool) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [sys.executable, "-m", "rnnkit", *argv],
             capture_output=True,
             text=True,
-            env=environment,
-            timeout=120,
-        )
-        assert blocked.returncode == 0, blocked.stderr
-        with_torch = subprocess.run(
-            [sys.executable, "-m", "rnnkit", *[w.format(runs[name]) for w in argv]],
-            capture_output=True,
-            text=True,
+            env=blocked_environment if blocked else None,
             timeout=300,
         )
-        assert with_torch.returncode == 0, with_torch.stderr
-        if name in ("speech", "transcribe"):  # features within 1e-4: compare the decisions
-            keys = ("label",) if name == "speech" else ("text",)
-            ours, theirs = json.loads(blocked.stdout), json.loads(with_torch.stdout)
-            assert [ours[k] for k in keys] == [theirs[k] for k in keys]
-        elif "--json" in argv:
-            ours, theirs = json.loads(blocked.stdout), json.loads(with_torch.stdout)
-            assert ours.keys() == theirs.keys()
+        assert done.returncode == 0, done.stderr
+        return done
+
+    wav = next((SHARED_DATA / "fsdd" / "recordings").glob("3_lucas_4*.wav"))
+    for name, argv, key in [
+        ("lm", ["generate", "{}", "--length", "50", "--seed", "1"], None),
+        ("word_lm", ["predict", "{}", "the market", "--json"], "next"),
+        ("classify", ["predict", "{}", "a fine film", "--json"], "label"),
+        ("speech", ["predict", "{}", str(wav), "--json"], "label"),
+        ("transcribe", ["transcribe", "{}", str(wav), "--json"], "text"),
+    ]:
+        ours = rnnkit([word.format(exports[name]) for word in argv], blocked=True).stdout
+        theirs = rnnkit([word.format(runs[name]) for word in argv], blocked=False).stdout
+        if key is None:
+            assert ours == theirs
+        elif key == "next":
+            assert [n["token"] for n in json.loads(ours)[key]] == [
+                n["token"] for n in json.loads(theirs)[key]
+            ]
         else:
-            assert blocked.stdout == with_torch.stdout
+            assert json.loads(ours)[key] == json.loads(theirs)[key]
+    data = SHARED_DATA / "ett" / "ETTh1.csv"
+    table = tmp_path / "forecast.csv"
+    rnnkit(["forecast", str(exports["forecast"]), "--data", str(data), "--out", str(table)], True)
+    expected = load_run(runs["forecast"], device="cpu").forecast(data)["OT"].to_numpy()
+    written = pd.read_csv(table)["OT"].to_numpy()
+    assert np.abs(written - expected).max() < 1e-5 * np.abs(expected).max()
     failed = subprocess.run(
         [sys.executable, "-m", "rnnkit", "generate", str(runs["lm"]), "--length", "5"],
         capture_output=True,
         text=True,
-        env=environment,
+        env=blocked_environment,
         timeout=120,
     )
     assert failed.returncode != 0 and "torch is blocked" in failed.stderr

@@ -1,0 +1,47 @@
+"""A music model's export folder on onnxruntime: piano rolls generated one step at a time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnkit.runtime.session import Export
+from rnnkit.sampling import UniformNoise
+
+
+class ExportedMusicModel(Export):
+    """``generate(length, prime, temperature, seed) -> roll (steps, keys)`` as
+    :meth:`rnnkit.tasks.music.MusicRun.generate`: the same seed writes the same piece."""
+
+    task = "music"
+
+    def __init__(self, folder, description: dict, threads: int = 0):
+        super().__init__(folder, description, threads)
+        self.state_names = [entry["name"] for entry in self.graph["inputs"][1:]]
+        self.layers, _, self.hidden = self.input_shape("h0")
+        self.keys = self.input_shape("inputs")[1]
+
+    def step(self, roll: np.ndarray, state: list[np.ndarray]):
+        feeds = {"inputs": roll.astype(np.float32), **dict(zip(self.state_names, state))}
+        logits, *state = self.session.run(self.output_names, feeds)
+        return logits, state
+
+    def generate(self, length: int, prime=None, temperature: float = 1.0, seed=None):
+        """``length`` new steps after ``prime`` (a piano roll, or None for a fresh start from
+        silence); returns the prime followed by the new steps."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive; got {temperature}")
+        noise = UniformNoise(seed, (1, self.keys))
+        state = [np.zeros((self.layers, 1, self.hidden), np.float32) for _ in self.state_names]
+        opening = [np.zeros((1, self.keys), np.float32)]  # the silent start frame
+        if prime is not None:
+            opening += [np.asarray(row, np.float32)[None] for row in prime]
+        for roll in opening:
+            logits, state = self.step(roll, state)
+        new = []
+        for index in range(length):
+            probabilities = 1 / (1 + np.exp(-logits.astype(np.float32) / np.float32(temperature)))
+            current = (noise[index] < probabilities).astype(np.float32)
+            new.append(current)
+            logits, state = self.step(current, state)
+        kept = [np.asarray(prime, np.float32)] if prime is not None else []
+        return np.concatenate(kept + new) if new or kept else np.zeros((0, self.keys), np.float32)

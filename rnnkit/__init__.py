@@ -63,6 +63,8 @@ HOMES = {
     "train_transcriber": "rnnkit.tasks.transcribe",
     "load_transcriber": "rnnkit.tasks.transcribe",
     "__version__": "rnnkit.version",
+    "load": "rnnkit.opening",
+    "export_run": "rnnkit.export",
 }
 """Each public name -> the module that defines it."""
 

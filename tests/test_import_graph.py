@@ -27,6 +27,9 @@ FLOORS = {
     "metrics": 1,
     "generate": 1,
     "sampling": 0.5,
+    "cards": 0.5,
+    # rnnkit.load: a run folder through the tasks, an export folder through the runtime.
+    "opening": 3.5,
     "decode": 1,
     # Floor 0: the errors first, then what raises them (atomic writing, config checks).
     "errors": 0,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from rnnkit.cards import best_validation, model_card
 from rnnkit.errors import OutputError, RunFolderError, require
 from rnnkit.export.graphs import (
     TORCH_LAYERS,
@@ -23,7 +24,7 @@ from rnnkit.export.graphs import (
     state_names,
 )
 from rnnkit.nn import Recurrent
-from rnnkit.io import replace_folder, write_json
+from rnnkit.io import replace_folder, write_json, write_text
 from rnnkit.tasks.loading import load_run
 from rnnkit.version import __version__
 
@@ -179,6 +180,12 @@ def export_run(run_folder, out) -> Path:
             "run": run.config,
         }
         write_json(staging / "export.json", description, indent=1)
+        metrics = best_validation(
+            run.folder.file("metrics.jsonl"), run.config["train"]["select_by"]
+        )
+        write_text(
+            staging / "README.md", model_card(run.config, metrics, str(out), "export folder")
+        )
         replace_folder(staging, out)
     return out
 

@@ -25,6 +25,7 @@ from typing import Any, Callable, ClassVar
 
 import torch
 
+from rnnkit.cards import best_validation, write_model_card
 from rnnkit.errors import ResumeMismatch, RunFolderError
 from rnnkit.fields import COUNT
 from rnnkit.train import (
@@ -274,7 +275,11 @@ def fit(
         on_step=on_step,
         on_start=lambda: start.folder.write_config(config),  # rank 0, after a checkpoint
     )
-    return trainer.fit(resume=start.resume)
+    counters = trainer.fit(resume=start.resume)
+    if rank == 0:
+        metrics = best_validation(start.folder.file("metrics.jsonl"), start.train.select_by)
+        write_model_card(start.folder.path, config, metrics)
+    return counters
 
 
 class Run:

@@ -230,3 +230,37 @@ def test_the_export_commands_run_where_torch_cannot_be_imported(runs, exports, t
         timeout=120,
     )
     assert failed.returncode != 0 and "torch is blocked" in failed.stderr
+
+
+def test_load_returns_the_right_object_for_any_folder(runs, exports):
+    import rnnkit
+    from rnnkit import runtime
+    from rnnkit.tasks import classifier, forecast_run, language_model, music, speech, transcribe
+
+    expected = {
+        "lm": (language_model.LanguageModelRun, runtime.text.ExportedLanguageModel),
+        "classify": (classifier.ClassifierRun, runtime.classify.ExportedClassifier),
+        "forecast": (forecast_run.ForecastRun, runtime.forecast.ExportedForecaster),
+        "music": (music.MusicRun, runtime.music.ExportedMusicModel),
+        "speech": (speech.SpeechRun, runtime.classify.ExportedSpeechClassifier),
+        "transcribe": (transcribe.TranscriberRun, runtime.transcribe.ExportedTranscriber),
+    }
+    for name, (run_class, export_class) in expected.items():
+        assert type(rnnkit.load(runs[name], device="cpu")) is run_class
+        assert type(rnnkit.load(exports[name])) is export_class
+
+
+def test_run_and_export_folders_carry_a_model_card(runs, exports):
+    for name in runs:
+        config = json.loads((runs[name] / "config.json").read_text())
+        rows = [
+            json.loads(line) for line in (runs[name] / "metrics.jsonl").read_text().splitlines()
+        ]
+        key = f"val_{config['train']['select_by']}"
+        scores = [row[key] for row in rows if key in row]
+        best = min(scores) if key == "val_loss" else max(scores)
+        for folder, kind in ((runs[name], "run folder"), (exports[name], "export folder")):
+            card = (folder / "README.md").read_text()
+            assert card.startswith(f"# {folder.name}: ") and f"rnnkit 0.1.0 {kind}" in card
+            assert f"| {key} | {best:.6g} |" in card, (name, kind)
+            assert "## Use" in card and str(folder) in card

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from rnnkit.cli import main
+
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # The equivalence tests run on the CPU in CI; RNNKIT_TEST_DEVICE=cuda runs them
@@ -57,3 +59,138 @@ def fsdd_slice(tmp_path_factory):
     for name in (f"{d}_{s}_{i}.wav" for s in FSDD_SPEAKERS for d in FSDD_DIGITS for i in range(12)):
         shutil.copy(source / name, folder)
     return folder
+
+
+# Tiny trained runs of every task, on the shared datasets, and their exports (tests/export,
+# tests/serve).
+QUIET = ["--no-progress", "--eval-every", "2"]
+
+
+def _train(task: str, out, *flags: str) -> None:
+    assert main(["train", task, "--out", str(out), *flags, *QUIET]) == 0
+
+
+def _lines(source, target, count: int) -> str:
+    lines = source.read_text(encoding="utf-8").splitlines()[: count + 1]
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(target)
+
+
+@pytest.fixture(scope="session")
+def runs(tmp_path_factory, fsdd_slice):
+    """task name -> a run folder trained for a few steps (seeded random weights, moved a
+    little by training, so that nothing is at its initial value)."""
+    pytest.importorskip("onnxruntime", reason="the onnx extra: pip install 'rnnkit[onnx]'")
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared datasets folder {SHARED_DATA} is missing")
+    root = tmp_path_factory.mktemp("runs")
+    small = ["--hidden-size", "24", "--max-steps", "3"]
+    folders = {
+        name: root / name
+        for name in ("lm", "word_lm", "classify", "forecast", "music", "speech", "transcribe")
+    }
+    _train(
+        "lm",
+        folders["lm"],
+        "--seq-len",
+        "32",
+        "--batch-size",
+        "4",
+        "--embedding-size",
+        "8",
+        "--sample-length",
+        "0",
+        *small,
+    )
+    ptb = SHARED_DATA / "ptb"
+    _train(
+        "lm",
+        folders["word_lm"],
+        "--tokenizer",
+        "word",
+        "--data",
+        _lines(ptb / "ptb.valid.txt", root / "ptb.txt", 600),
+        "--valid",
+        _lines(ptb / "ptb.test.txt", root / "ptb.valid.txt", 50),
+        "--seq-len",
+        "16",
+        "--batch-size",
+        "4",
+        "--embedding-size",
+        "24",
+        "--sample-length",
+        "0",
+        *small,
+    )
+    sst2 = SHARED_DATA / "sst2"
+    _train(
+        "classify",
+        folders["classify"],
+        "--train",
+        _lines(sst2 / "train.tsv", root / "train.tsv", 400),
+        "--dev",
+        _lines(sst2 / "dev.tsv", root / "dev.tsv", 80),
+        "--embedding-size",
+        "16",
+        "--batch-size",
+        "16",
+        *small,
+    )
+    _train(
+        "forecast",
+        folders["forecast"],
+        "--data",
+        str(SHARED_DATA / "ett" / "ETTh1.csv"),
+        "--target",
+        "OT",
+        "--lookback",
+        "48",
+        "--horizon",
+        "12",
+        "--segment-length",
+        "12",
+        "--batch-size",
+        "16",
+        "--precision",
+        "fp32",
+        *small,
+    )
+    _train(
+        "music",
+        folders["music"],
+        "--data",
+        str(SHARED_DATA / "jsb_chorales" / "jsb-chorales-quarter.json"),
+        "--batch-size",
+        "8",
+        *small,
+    )
+    _train("speech", folders["speech"], "--data", str(fsdd_slice), "--test-indices", "0-2", *small)
+    _train(
+        "transcribe",
+        folders["transcribe"],
+        "--data",
+        str(fsdd_slice),
+        "--test-indices",
+        "0-2",
+        "--epoch-sequences",
+        "32",
+        "--valid-sequences",
+        "8",
+        "--test-sequences",
+        "8",
+        "--batch-size",
+        "8",
+        *small,
+    )
+    return folders
+
+
+@pytest.fixture(scope="session")
+def exports(runs, tmp_path_factory):
+    """task name -> the export folder of :func:`runs`' run, written by ``rnnkit export``."""
+    root = tmp_path_factory.mktemp("exports")
+    folders = {}
+    for name, run in runs.items():
+        folders[name] = root / name
+        assert main(["export", str(run), "--out", str(folders[name])]) == 0
+    return folders

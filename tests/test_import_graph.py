@@ -27,7 +27,7 @@ FLOORS = {
     "metrics": 1,
     "generate": 1,
     "sampling": 0.5,
-    "cards": 0.5,
+    "cards": 0.75,
     # rnnkit.load: a run folder through the tasks, an export folder through the runtime.
     "opening": 3.5,
     "decode": 1,

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
-import inspect
 import sys
-import textwrap
 import typing
 
-from rnnkit.cli.flags import FORMATTER, SEED, number  # noqa: F401 (re-exported)
+from rnnkit.cli.flags import FORMATTER, SEED, field_docs, number  # noqa: F401 (re-exported)
 from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.fields import Range, base_type
 from rnnkit.tasks.common import LIMITS, Recipe
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.train.distributed import processes
-
-
-def field_docs(cls) -> dict[str, str]:
-    """The string literal under each field of a dataclass (its attribute docstring), inherited
-    fields included."""
-    docs = {}
-    for klass in reversed(cls.__mro__):  # base classes first, so a subclass's docstring wins
-        if not dataclasses.is_dataclass(klass):
-            continue
-        try:
-            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
-        except (OSError, TypeError):
-            continue
-        body = tree.body[0].body
-        for node, following in zip(body, body[1:]):
-            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-                if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
-                    docs[node.target.id] = " ".join(str(following.value.value).split())
-    return docs
 
 
 def add_config_arguments(

@@ -143,6 +143,10 @@ def _parser() -> argparse.ArgumentParser:
         shared.set_defaults(handler=partial(_dispatch, command))
     speech.add_transcribe_parser(commands)
     _add_export_parser(commands)
+    # Answered by rnnkit.cli.exports (which needs no torch); listed here for 'rnnkit --help'.
+    commands.add_parser(
+        "serve", help="answer HTTP requests, with a web page (see 'rnnkit serve --help')"
+    )
     forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
     return parser

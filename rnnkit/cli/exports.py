@@ -8,6 +8,7 @@ raises on import). Its commands take the same flags as on a run folder (from
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from rnnkit.cli import using
@@ -18,10 +19,11 @@ from rnnkit.cli.flags import (
     add_music_generate_flags,
     add_next_words_flag,
     add_predict_inputs,
+    add_serve_flags,
     add_text_generate_flags,
     add_transcribe_flags,
 )
-from rnnkit.errors import DataError, RnnkitError
+from rnnkit.errors import DataError, RnnkitError, require
 from rnnkit.runtime import is_export_folder, open_export
 
 COMMANDS = ("generate", "predict", "transcribe", "forecast")
@@ -35,7 +37,10 @@ EXAMPLES = """examples (EXPORT is a folder written by 'rnnkit export RUN --out E
 
 
 def wants(argv: list[str]) -> bool:
-    """True for a command of :data:`COMMANDS` whose run argument is an export folder."""
+    """True for ``serve``, and for a command of :data:`COMMANDS` whose run argument is an
+    export folder."""
+    if argv[:1] == ["serve"]:
+        return True
     if not argv or argv[0] not in COMMANDS:
         return False
     return any(not word.startswith("-") and is_export_folder(word) for word in argv[1:])
@@ -64,7 +69,46 @@ def _parser() -> argparse.ArgumentParser:
             default=0,
             help="onnxruntime's threads (default 0: one per core)",
         )
+    serve = commands.add_parser(
+        "serve",
+        help="answer HTTP requests (and show a web page) for run or export folders",
+        epilog=SERVE_EXAMPLES,
+        formatter_class=FORMATTER,
+    )
+    add_serve_flags(serve, _limits_class())
     return parser
+
+
+SERVE_EXAMPLES = """examples:
+  rnnkit serve runs/shakespeare exports/sst2          # http://127.0.0.1:8000 (page at /)
+  rnnkit serve exports/etth1 --port 9000 --max-length 500
+  curl -s 127.0.0.1:8000/v1/generate -d '{"prompt": "ROMEO:", "length": 100, "seed": 1}'
+  curl -s 127.0.0.1:8000/v1/predict -d '{"inputs": ["a gorgeous, witty film"]}'
+  curl -s 127.0.0.1:8000/v1/forecast -F file=@ETTh1.csv
+  curl -s 127.0.0.1:8000/v1/transcribe -F file=@recording.wav
+"""
+
+
+def _limits_class():
+    from rnnkit.serve.limits import ServeLimits  # imports no web framework
+
+    return ServeLimits
+
+
+def serve(args) -> int:
+    """``rnnkit serve``: loads every folder, then runs uvicorn until Ctrl-C."""
+    require("fastapi", "rnnkit serve")
+    uvicorn = require("uvicorn", "rnnkit serve")
+    from rnnkit.serve import ServeLimits, create_app, load_models
+
+    names = [field.name for field in dataclasses.fields(ServeLimits)]
+    limits = ServeLimits(**{name: getattr(args, name) for name in names})
+    models = load_models(args.folders, device=args.device)
+    app = create_app(models, limits)
+    held = ", ".join(f"{name} ({served.task}, {served.runtime})" for name, served in models.items())
+    print(f"serving {held} on http://{args.host}:{args.port} (page at /, API docs at /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 def _classify_texts(model, args) -> int:
@@ -92,6 +136,8 @@ HANDLERS = {
 
 def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return serve(args)
     model = open_export(Path(args.run), threads=args.threads)
     handler = HANDLERS.get((model.task, args.command))
     if handler is None:

@@ -7,7 +7,11 @@ build those commands from here, so a flag is defined once and reads the same on 
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
+import inspect
 import math
+import textwrap
 
 from rnnkit.fields import AT_LEAST_ONE, Range
 
@@ -37,6 +41,25 @@ def number(kind: type, bounds: Range | None = None):
 
 SEED = Range(0, 2**32 - 1)
 """What numpy, torch and Python's random all accept as a seed."""
+
+
+def field_docs(cls) -> dict[str, str]:
+    """The string literal under each field of a dataclass (its attribute docstring), inherited
+    fields included."""
+    docs = {}
+    for klass in reversed(cls.__mro__):  # base classes first, so a subclass's docstring wins
+        if not dataclasses.is_dataclass(klass):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(klass)))
+        except (OSError, TypeError):
+            continue
+        body = tree.body[0].body
+        for node, following in zip(body, body[1:]):
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                if isinstance(following, ast.Expr) and isinstance(following.value, ast.Constant):
+                    docs[node.target.id] = " ".join(str(following.value.value).split())
+    return docs
 
 
 def add_generate_flags(parser) -> None:
@@ -149,3 +172,27 @@ def add_music_generate_flags(group) -> None:
         default=100.0,
         help="quarter notes per minute in the MIDI file",
     )
+
+
+def add_serve_flags(parser, limits_class) -> None:
+    """``rnnkit serve``'s address and one flag per limit (``--max-length`` and so on)."""
+    parser.add_argument(
+        "folders", nargs="+", metavar="RUN_OR_EXPORT", help="run or export folders to serve"
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the "
+        "network)",
+    )
+    parser.add_argument("--port", type=number(int, Range(0, 65535)), default=8000)
+    parser.add_argument("--device", default="auto", help="run folders: cpu, cuda or auto")
+    docs = field_docs(limits_class)
+    for field in dataclasses.fields(limits_class):
+        kind = type(field.default)
+        parser.add_argument(
+            "--" + field.name.replace("_", "-"),
+            type=number(kind, limits_class.BOUNDS[field.name]),
+            default=field.default,
+            help=f"{docs.get(field.name, '')} (default: {field.default})",
+        )

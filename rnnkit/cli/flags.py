@@ -190,6 +190,14 @@ def add_serve_flags(parser, limits_class) -> None:
     docs = field_docs(limits_class)
     for field in dataclasses.fields(limits_class):
         kind = type(field.default)
+        if kind is bool:
+            parser.add_argument(
+                "--" + field.name.replace("_", "-"),
+                action=argparse.BooleanOptionalAction,
+                default=field.default,
+                help=docs.get(field.name, ""),
+            )
+            continue
         parser.add_argument(
             "--" + field.name.replace("_", "-"),
             type=number(kind, limits_class.BOUNDS[field.name]),

@@ -79,6 +79,8 @@ class Server:
         self.models, self.limits = models, limits
         self.executor = ThreadPoolExecutor(limits.workers, thread_name_prefix="rnnkit-model")
         self.batchers: dict[str, Batcher] = {}
+        self.arriving = 0
+        """/v1/predict requests received and not yet submitted to a batcher."""
 
     async def call(self, function, *args):
         return await asyncio.get_running_loop().run_in_executor(
@@ -110,11 +112,12 @@ class Server:
                 self.limits.batch_window_ms / 1000,
                 self.limits.max_batch_inputs,
                 self.call,
+                lambda: self.arriving,
             )
         return self.batchers[served.name]
 
     async def classify(self, served: Served, inputs: list) -> list[dict]:
-        if self.limits.batch_window_ms > 0:
+        if self.limits.batching:
             return await self.batcher(served).submit(inputs)
         return await self.call(predict_inputs, served, inputs)
 
@@ -197,7 +200,11 @@ def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> 
     async def predict(request: Request):
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             return await _predict_recording(request)
-        body = await read_json(request, schemas.PredictRequest)
+        server.arriving += 1
+        try:
+            body = await read_json(request, schemas.PredictRequest)
+        finally:
+            server.arriving -= 1
         schemas.check_predict(body, server.limits)
         served = server.choose(body.model, ("classify", "lm", "speech"), "/v1/predict")
         if served.task == "speech":

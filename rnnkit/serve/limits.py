@@ -28,8 +28,12 @@ class ServeLimits:
     """Most next words one /v1/predict request may ask for."""
     max_wav_seconds: float = 60.0
     """Longest recording /v1/predict and /v1/transcribe accept."""
+    batching: bool = True
+    """Join concurrent /v1/predict requests into one model call (--no-batching: one call
+    per request)."""
     batch_window_ms: float = 2.0
-    """How long /v1/predict waits for other requests to batch with (0: no batching)."""
+    """Under load, how long a batch may wait for requests still on their way (a lone request
+    never waits; 0: never wait)."""
     max_batch_inputs: int = 256
     """Most inputs one batched model call takes."""
     workers: int = 8

@@ -291,3 +291,33 @@ def test_a_long_recording_is_refused_by_its_limit(client, tmp_path):
         "error": "long.wav: 6.0 s of audio; the limit is 5 s (--max-wav-seconds)",
         "limit": "max_wav_seconds",
     }
+
+
+def test_a_slow_client_does_not_stall_the_others(live_server):
+    """One client sends its headers and half its body, then stalls; the others are answered
+    meanwhile, and the server still answers after the slow client gives up."""
+    import socket
+    import time
+    import urllib.request
+
+    host, port = live_server.removeprefix("http://").split(":")
+    slow = socket.create_connection((host, int(port)))
+    body = json.dumps({"model": "classify", "inputs": ["a fine film"]}).encode()
+    slow.sendall(
+        b"POST /v1/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body[: len(body) // 2]
+    )
+    try:
+        for _ in range(5):
+            start = time.perf_counter()
+            request = urllib.request.Request(
+                live_server + "/v1/predict", data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert json.loads(response.read())["predictions"][0]["label"] in ("0", "1")
+            assert time.perf_counter() - start < 5
+    finally:
+        slow.close()
+    with urllib.request.urlopen(live_server + "/health", timeout=10) as response:
+        assert json.loads(response.read())["status"] == "ok"

@@ -5,11 +5,6 @@ appear, and a screenshot is taken."""
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 
 import pytest
 
@@ -19,36 +14,6 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is in the
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def live_server(exports, runs):
-    port = _free_port()
-    folders = [exports["lm"], exports["word_lm"], exports["classify"], runs["forecast"]]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "rnnkit", "serve", *map(str, folders), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail(f"rnnkit serve exited: {process.stdout.read()}")
-            time.sleep(0.1)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """``rnnkit <command>``: the command line.
 
-:func:`main` sends a command that uses an export folder (``rnnkit generate|predict|transcribe
-EXPORT``) to :mod:`rnnkit.cli.exports`, which runs it on onnxruntime and never imports torch;
-every other command goes to :mod:`rnnkit.cli.commands`, the parser of training and run
-folders. Both build the shared commands' flags from :mod:`rnnkit.cli.flags`, and both print
-through :mod:`rnnkit.cli.using`. Errors print here, once, as one line.
+:func:`main` sends ``rnnkit serve`` and each command that uses an export folder (``rnnkit
+generate|predict|forecast|transcribe EXPORT``) to :mod:`rnnkit.cli.exports`, which imports no
+torch (serving a run folder loads it); every other command goes to
+:mod:`rnnkit.cli.commands`, the parser of training and run folders. Both build the shared
+commands' flags from :mod:`rnnkit.cli.flags`, and both print through :mod:`rnnkit.cli.using`.
+Errors print here, once, as one line.
 """
 
 from __future__ import annotations

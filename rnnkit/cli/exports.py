@@ -1,4 +1,5 @@
-"""``rnnkit generate|predict|transcribe|forecast EXPORT ...``: an export folder on onnxruntime.
+"""``rnnkit generate|predict|transcribe|forecast EXPORT ...`` (an export folder on onnxruntime)
+and ``rnnkit serve``.
 
 This parser and everything it loads import no torch (a test runs it with a ``torch`` that
 raises on import). Its commands take the same flags as on a run folder (from

@@ -26,12 +26,11 @@ from rnnkit.export.graphs import (
     TranscriberGraph,
     state_names,
 )
-from rnnkit.nn import Recurrent
 from rnnkit.io import replace_folder, write_json, write_text
+from rnnkit.nn import Recurrent
+from rnnkit.runtime.session import FORMAT
 from rnnkit.tasks.loading import load_run
 from rnnkit.version import __version__
-
-from rnnkit.runtime.session import FORMAT
 
 OPSET = 17
 """ONNX opset: 17 is read by every onnxruntime since 1.12 (2022)."""
@@ -57,15 +56,13 @@ def _example_inputs(model, task: str) -> tuple[str, torch.nn.Module, dict]:
         batch, time = 2, 5
         if getattr(config, "vocab_size", 0):
             example = torch.ones(batch, time, dtype=torch.long)
-            axes = {0: "batch", 1: "time"}
         else:
             example = torch.zeros(batch, time, model.recurrent.input_size)
-            axes = {0: "batch", 1: "time"}
         lengths = torch.tensor([time, time - 2])
         return (
             "sequence",
             ClassifierGraph(model),
-            {"inputs": (example, axes), "lengths": (lengths, {0: "batch"})},
+            {"inputs": (example, {0: "batch", 1: "time"}), "lengths": (lengths, {0: "batch"})},
         )
     if task == "transcribe":
         size = model.recurrent.input_size
@@ -154,18 +151,22 @@ def write_graph(model: torch.nn.Module, task: str, path) -> dict:
     results = results if isinstance(results, tuple) else (results,)
     for name in outputs:
         axes[name] = _output_axes(kind, name)
-    with warnings.catch_warnings(), _quiet_native_logs():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
-        torch.onnx.export(
-            graph,
-            examples,
-            str(path),
-            input_names=names,
-            output_names=outputs,
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,
-        )
+    try:
+        with warnings.catch_warnings(), _quiet_native_logs():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notes
+            torch.onnx.export(
+                graph,
+                examples,
+                str(path),
+                input_names=names,
+                output_names=outputs,
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+    except Exception as error:  # torch.onnx raises many types; the user gets one line
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RunFolderError(f"the {task} model could not be exported to ONNX: {first}") from None
     return {
         "file": Path(path).name,
         "kind": kind,

@@ -264,3 +264,41 @@ def test_run_and_export_folders_carry_a_model_card(runs, exports):
             assert card.startswith(f"# {folder.name}: ") and f"rnnkit 0.1.0 {kind}" in card
             assert f"| {key} | {best:.6g} |" in card, (name, kind)
             assert "## Use" in card and str(folder) in card
+
+
+def test_damaged_export_folders_get_one_line_errors(exports, runs, tmp_path, capsys):
+    import shutil
+
+    folder = tmp_path / "damaged"
+    shutil.copytree(exports["classify"], folder)
+    description = folder / "export.json"
+    cases = [
+        (lambda: description.write_text("{cut"), f"{description}: unreadable ("),
+        (
+            lambda: description.write_text('{"format": "other/9"}'),
+            f"{description}: format must be 'rnnkit-export/1'; found 'other/9'",
+        ),
+    ]
+    for damage, expected in cases:
+        damage()
+        with pytest.raises(Exception) as error:
+            open_export(folder)
+        assert str(error.value).startswith(expected)
+    shutil.copy(exports["classify"] / "export.json", description)
+    (folder / "model.onnx").write_bytes(b"not a model")
+    assert main(["predict", str(folder), "a film"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"rnnkit: error: {folder / 'model.onnx'}: cannot be loaded by onnxruntime ("
+    )
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    assert main(["export", str(runs["classify"]), "--out", str(taken)]) == 2
+    assert capsys.readouterr().err == (
+        f"rnnkit: error: {taken}: exists and is not an export folder; give --out a new or "
+        "empty folder\n"
+    )
+    assert (taken / "notes.txt").read_text() == "mine"
+    # An export folder is replaced whole by a new export.
+    assert main(["export", str(runs["classify"]), "--out", str(folder)]) == 0
+    assert open_export(folder).predict(["a film"])[0]["label"] in ("0", "1")

@@ -212,3 +212,41 @@ def test_a_scan_cell_in_a_sequence_graph_is_refused_by_name(tmp_path):
         "scan (language and music models export it as a step graph); train with --cell lstm, "
         "gru or rnn to export"
     )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tie_weights": True, "embedding_size": 8, "hidden_size": 24},  # with the projection
+        {"adaptive_cutoffs": "10,20", "embedding_size": 8, "hidden_size": 32},
+        {"dropout": 0.3, "num_layers": 2, "embedding_size": 8, "hidden_size": 16},
+    ],
+)
+def test_language_model_heads_export_their_step(options, tmp_path):
+    """Tied weights with a projection, the adaptive softmax (log-probabilities) and dropout
+    (off in the graph) give the step the torch model takes."""
+    torch.manual_seed(9)
+    model = LanguageModel(LanguageModelConfig(vocab_size=40, **options)).eval()
+    session, description = _session(model, "lm", tmp_path)
+    names = [entry["name"] for entry in description["inputs"]]
+    tokens = torch.randint(0, 40, (2, 6))
+    with torch.no_grad():
+        expected, _ = model(tokens)
+    layers = model.config.num_layers
+    state = [np.zeros((layers, 2, model.config.hidden_size), np.float32) for _ in names[1:]]
+    for step in range(6):
+        logits, *state = session.run(None, dict(zip(names, [tokens[:, step].numpy(), *state])))
+        assert np.abs(logits - expected[:, step].numpy()).max() < TOLERANCE
+
+
+def test_an_export_failure_is_one_line(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("Unsupported: ONNX export of operator foo\nmore detail")
+
+    monkeypatch.setattr(torch.onnx, "export", broken)
+    model = LanguageModel(LanguageModelConfig(vocab_size=5))
+    with pytest.raises(RunFolderError) as error:
+        write_graph(model, "lm", tmp_path / "graph.onnx")
+    assert str(error.value) == (
+        "the lm model could not be exported to ONNX: Unsupported: ONNX export of operator foo"
+    )

@@ -26,8 +26,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 SENTENCE = "a gorgeous , witty , seductive movie that never loses its sense of fun ."
 
 
-def _train_and_export(folder: Path) -> dict:
-    """Recipe-sized runs (defaults) trained for a few steps, and their exports."""
+def train_and_export(folder: Path, names=("classify", "forecast", "lm")) -> dict:
+    """name -> (run folder, export folder): recipe-sized runs (the defaults) trained for a few
+    steps, and their exports."""
     quiet = ["--no-progress", "--max-steps", "20", "--eval-every", "20"]
     commands = {
         "classify": [
@@ -48,13 +49,13 @@ def _train_and_export(folder: Path) -> dict:
         ],
         "lm": ["train", "lm", "--sample-length", "0"],
     }
-    pairs = {}
-    for name, command in commands.items():
+    folders = {}
+    for name in names:
         run, export = folder / name, folder / f"{name}-export"
-        assert rnnkit([*command, "--out", str(run), *quiet]) == 0
+        assert rnnkit([*commands[name], "--out", str(run), *quiet]) == 0
         assert rnnkit(["export", str(run), "--out", str(export)]) == 0
-        pairs[name] = (load(run, device="cpu"), load(export))
-    return pairs
+        folders[name] = (run, export)
+    return folders
 
 
 def main(argv=None) -> int:
@@ -66,7 +67,10 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        pairs = _train_and_export(Path(scratch))
+        pairs = {
+            name: (load(run, device="cpu"), load(export))
+            for name, (run, export) in train_and_export(Path(scratch)).items()
+        }
         run, export = pairs["classify"]
         seconds = time_interleaved(
             {

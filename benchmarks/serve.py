@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import machine, markdown_table, write_json  # noqa: E402
-from rnnkit.cli import main as rnnkit  # noqa: E402
+from benchmarks.runtime import train_and_export  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -128,7 +128,10 @@ def main(argv=None) -> int:
     parser.add_argument("--requests", type=int, default=1500, help="per configuration")
     parser.add_argument("--clients", default="1,8,64")
     parser.add_argument(
-        "--batch-window-ms", type=float, default=2.0, help="the server's --batch-window-ms (its default: 2)"
+        "--batch-window-ms",
+        type=float,
+        default=2.0,
+        help="the server's --batch-window-ms (its default: 2)",
     )
     args = parser.parse_args(argv)
     sentences = [
@@ -136,25 +139,7 @@ def main(argv=None) -> int:
     ]
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
-        run, export = Path(scratch) / "sst2", Path(scratch) / "sst2-export"
-        quiet = ["--no-progress", "--max-steps", "20", "--eval-every", "20"]
-        assert (
-            rnnkit(
-                [
-                    "train",
-                    "classify",
-                    "--train",
-                    str(DATA / "sst2" / "train.tsv"),
-                    "--dev",
-                    str(DATA / "sst2" / "dev.tsv"),
-                    "--out",
-                    str(run),
-                    *quiet,
-                ]
-            )
-            == 0
-        )
-        assert rnnkit(["export", str(run), "--out", str(export)]) == 0
+        run, export = train_and_export(Path(scratch), ("classify",))["classify"]
         folder = export if args.model == "export" else run
         for batching in (False, True):
             process, port = _start(folder, batching, args.batch_window_ms)

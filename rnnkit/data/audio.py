@@ -28,11 +28,6 @@ def mel_filterbank(
     return torch.from_numpy(spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high))
 
 
-def dct_matrix(coefficients: int, size: int) -> Tensor:
-    """:func:`rnnkit.data.spectra.dct_matrix` as a tensor ``(coefficients, size)``."""
-    return torch.from_numpy(spectra.dct_matrix(coefficients, size))
-
-
 def resample(
     samples: Tensor, old_rate: int, new_rate: int, zero_crossings: int = 6, rolloff: float = 0.99
 ) -> Tensor:
@@ -91,23 +86,10 @@ class FeatureExtractor:
 
     def __init__(self, config: AudioConfig):
         self.config = config
-        self.filterbank = mel_filterbank(
-            config.sample_rate,
-            config.fft_size,
-            config.mel_bands,
-            config.min_frequency,
-            config.max_frequency,
-        )
-        self.dct = (
-            dct_matrix(config.mfcc_coefficients, config.mel_bands)
-            if config.features == "mfcc"
-            else None
-        )
-        if self.dct is not None and config.mfcc_coefficients > config.mel_bands:
-            raise ValueError(
-                f"mfcc_coefficients ({config.mfcc_coefficients}) cannot exceed mel_bands "
-                f"({config.mel_bands})"
-            )
+        # The matrices of the numpy twin (the onnxruntime path's), so the two cannot drift.
+        twin = spectra.SpectralFeatures(config)
+        self.filterbank = torch.from_numpy(twin.filterbank)
+        self.dct = None if twin.dct is None else torch.from_numpy(twin.dct)
 
     def read(self, path) -> Tensor:
         return self.extract(*read_wav(path))

@@ -7,6 +7,8 @@ they agree token for token.
 
 from __future__ import annotations
 
+import numpy as np
+
 from rnnkit.data.tokens import EOS_ID, tokenizer_from_dict
 from rnnkit.errors import DataError
 
@@ -41,6 +43,16 @@ class PromptCodec:
         if self.kind == "char":
             return self.tokenizer.unknown_characters(prompt)
         return self.tokenizer.unknown_words(prompt)
+
+    def ranked(self, probabilities, top_k: int) -> list[tuple[str, float]]:
+        """The ``top_k`` likeliest next tokens of ``probabilities (vocab,)`` (an array), with
+        their probabilities; id 0 (<pad>, or an unknown character) is never one of them."""
+        if top_k < 1:
+            raise DataError(f"--top-k must be a positive integer; got {top_k}")
+        probabilities = np.array(probabilities, dtype=np.float64)
+        probabilities[0] = 0.0
+        best = np.argsort(-probabilities, kind="stable")[: min(top_k, probabilities.size - 1)]
+        return [(self.token_text(int(i)), float(probabilities[i])) for i in best]
 
     def token_text(self, index: int) -> str:
         if self.kind == "char":

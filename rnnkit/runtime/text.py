@@ -55,11 +55,7 @@ class ExportedLanguageModel(Export):
         if top_k < 1:
             raise DataError(f"--top-k must be a positive integer; got {top_k}")
         logits, _ = self.read_prompt(prompt)
-        probabilities = softmax(logits[0].astype(np.float32))
-        probabilities[0] = 0.0  # <pad> or an unknown character: never a prediction
-        count = min(top_k, probabilities.size - 1)
-        best = np.argsort(-probabilities, kind="stable")[:count]
-        return [(self.codec.token_text(int(i)), float(probabilities[i])) for i in best]
+        return self.codec.ranked(softmax(logits[0].astype(np.float32)), top_k)
 
     def generate(
         self,

@@ -285,9 +285,7 @@ class LanguageModelRun(Run):
         with self.inference():
             logits, _ = self.model(ids.unsqueeze(0))
         probabilities = torch.softmax(logits[0, -1].float(), dim=-1)
-        probabilities[0] = 0.0  # <pad> or an unknown character: never a prediction
-        values, indices = probabilities.topk(min(top_k, probabilities.numel() - 1))
-        return [(self.codec.token_text(int(i)), float(v)) for v, i in zip(values, indices)]
+        return self.codec.ranked(probabilities.cpu().numpy(), top_k)
 
     def generate(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnkit.data.prompts import PromptCodec
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import ConfigError
 from rnnkit.runtime.session import Export
 from rnnkit.sampling import GumbelNoise, check_sampling, filter_scores, softmax
 
@@ -52,8 +52,6 @@ class ExportedLanguageModel(Export):
 
     def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
-        if top_k < 1:
-            raise DataError(f"--top-k must be a positive integer; got {top_k}")
         logits, _ = self.read_prompt(prompt)
         return self.codec.ranked(softmax(logits[0].astype(np.float32)), top_k)
 

@@ -279,8 +279,6 @@ class LanguageModelRun(Run):
 
     def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
-        if top_k < 1:
-            raise DataError(f"--top-k must be a positive integer; got {top_k}")
         ids = self.encode_prompt(prompt).to(self.device)
         with self.inference():
             logits, _ = self.model(ids.unsqueeze(0))

@@ -39,6 +39,22 @@ def filter_logits(
     return logits
 
 
+def noise_on(noise, device):
+    """``step -> tensor``: :mod:`rnnkit.sampling`'s numpy noise on ``device``, copied there
+    once per chunk of steps rather than once per step (a host-to-device copy per token
+    would stall a GPU's generation loop)."""
+    cached = {"start": None, "tensor": None}
+
+    def at(step: int) -> Tensor:
+        noise[step]  # draws the chunk holding this step
+        if cached["start"] != noise.start:
+            cached["start"] = noise.start
+            cached["tensor"] = torch.from_numpy(noise.noise).to(device)
+        return cached["tensor"][step - noise.start]
+
+    return at
+
+
 @torch.no_grad()
 def sample(
     model,
@@ -74,18 +90,14 @@ def sample(
 
     # numpy's generator, not torch's: an export folder run on onnxruntime draws the same
     # noise from the same seed, so both write the same text.
-    noise = GumbelNoise(seed, logits.shape)
+    noise = noise_on(GumbelNoise(seed, logits.shape), logits.device)
     filtered = top_k is not None or top_p is not None
     tokens = []
     for index in range(length):
         scores = logits if temperature in (0, 1) else logits / temperature
         if filtered and temperature != 0:
             scores = filter_logits(scores, 1.0, top_k, top_p)
-        token = (
-            scores.argmax(-1)
-            if temperature == 0
-            else (scores + torch.from_numpy(noise[index]).to(scores.device)).argmax(-1)
-        )
+        token = scores.argmax(-1) if temperature == 0 else (scores + noise(index)).argmax(-1)
         tokens.append(token)
         if on_token is not None:
             on_token(token)

@@ -90,7 +90,7 @@ class Server:
     def choose(self, name: str | None, tasks: tuple[str, ...], endpoint: str) -> Served:
         if name is None:
             fitting = [served for served in self.models.values() if served.task in tasks]
-            if len(fitting) == 1 or (len(self.models) == 1 and fitting):
+            if len(fitting) == 1:
                 return fitting[0]
             names = ", ".join(sorted(self.models))
             raise RnnkitError(f"give \"model\": this server holds {names}")

@@ -28,6 +28,7 @@ from rnnkit.models.music import (
 )
 from rnnkit.nn.lengths import length_mask
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
+from rnnkit.generate import noise_on
 from rnnkit.sampling import UniformNoise
 from rnnkit.train import TrainConfig
 from rnnkit.train.distributed import processes
@@ -183,7 +184,7 @@ class MusicRun(Run):
         if temperature <= 0:
             raise ValueError(f"temperature must be positive; got {temperature}")
         # numpy's generator, as the export's: the same seed writes the same piece.
-        noise = UniformNoise(seed, (1, self.model.config.keys))
+        noise = noise_on(UniformNoise(seed, (1, self.model.config.keys)), self.device)
         silence = torch.zeros(1, self.model.config.keys, device=self.device)
         steps = (
             [torch.as_tensor(prime, dtype=torch.float32, device=self.device)]
@@ -196,7 +197,7 @@ class MusicRun(Run):
             logits = logits[:, -1]
             new = []
             for index in range(length):
-                current = sample_step(logits, temperature, torch.from_numpy(noise[index]))
+                current = sample_step(logits, temperature, noise(index))
                 new.append(current)
                 logits, state = self.model.step(current, state)
         return torch.cat(steps + [torch.cat(new)] if new else steps).cpu().numpy()

@@ -14,6 +14,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from rnnkit.nn.cells import CellKind
+from rnnkit.nn import minscan
 from rnnkit.nn.lengths import length_mask
 from rnnkit.nn.recurrent import Recurrent
 from rnnkit.nn.scan import linear_scan
@@ -104,8 +105,12 @@ def scan_direction(kind, x, state, weights, has_bias, lengths):
     """One layer and direction: one matrix product for all steps, then the scan.
 
     Steps past a row's length get ``a = 1, b = 0``, which keeps the state, so
-    the final state is each row's state at its own last step."""
+    the final state is each row's state at its own last step. On a CPU the gates and
+    the scan run as one compiled pass (:mod:`rnnkit.nn.minscan`) where it built."""
     weight_ih, _, bias_ih, _ = weights
+    if minscan.why_not(x) is None:
+        projected = torch.matmul(x, weight_ih.t())
+        return minscan.fused_scan(kind.name, projected, bias_ih, state, lengths)
     a, b = kind.coefficients(F.linear(x, weight_ih, bias_ih))
     if lengths is not None:
         active = length_mask(lengths, x.shape[1], x.device).unsqueeze(-1)
@@ -142,7 +147,13 @@ class _MinRecurrent(Recurrent):
     def _choose_without_kernel(self, x: Tensor) -> tuple[str, str]:
         if x.shape[1] < SCAN_MIN_STEPS:
             return "reference", f"{x.shape[1]} steps < {SCAN_MIN_STEPS}: the step loop is as fast"
-        return "scan", f"two-level scan per layer and direction ({x.shape[1]} steps)"
+        why_not_compiled = minscan.why_not(x)
+        if why_not_compiled is None:
+            return "scan", f"compiled gates+scan pass per layer and direction ({x.shape[1]} steps)"
+        return "scan", (
+            f"two-level eager scan per layer and direction ({x.shape[1]} steps); "
+            f"not compiled: {why_not_compiled}"
+        )
 
 
 class MinGRU(_MinRecurrent):

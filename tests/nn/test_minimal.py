@@ -1,10 +1,13 @@
 """MinGRU and MinLSTM: parallel scan against sequential against float64, lengths, state,
 stepping."""
 
+import contextlib
+
 import pytest
 import torch
 
 import rnnkit
+from rnnkit.nn import minscan
 from rnnkit.nn.minimal import positive
 from rnnkit.nn.scan import linear_scan, sequential_scan
 
@@ -66,6 +69,7 @@ def test_float32_scan_and_loop_against_float64(name, time):
     contenders = {
         "float64 sequential": (reference, torch.float64),
         "float32 scan": (LAYERS[name](16, 32, impl="scan"), torch.float32),
+        "float32 eager scan": (LAYERS[name](16, 32, impl="scan"), torch.float32),
     }
     if time <= 64:  # the float32 step loop is slow at 4096 steps; the loop's maths is checked above
         contenders["float32 loop"] = (LAYERS[name](16, 32, impl="reference"), torch.float32)
@@ -74,9 +78,10 @@ def test_float32_scan_and_loop_against_float64(name, time):
         layer = layer.to(dtype)
         layer.load_state_dict(reference.state_dict())
         x, h0 = x64.to(dtype).requires_grad_(), h64.to(dtype).requires_grad_()
-        output, final = (
-            _float64_sequential(layer, x, h0) if dtype == torch.float64 else layer(x, h0)
-        )
+        with minscan.eager_only() if "eager" in label else contextlib.nullcontext():
+            output, final = (
+                _float64_sequential(layer, x, h0) if dtype == torch.float64 else layer(x, h0)
+            )
         gradients = torch.autograd.grad(
             (output * seeds.to(dtype)).sum(), [x, h0, *layer.parameters()]
         )

@@ -121,8 +121,10 @@ INLINE void backward_block(int gates, int half, const void *projected, const flo
                 store(grad_projected, t * stride + i + first + j, 0.0f, half);
     for (int64_t t = length - 1; t >= 0; t--) {
         const int64_t row = t * stride + first, o = t * hidden + first;
-        for (int64_t i = 0; i < width; i++)
-            previous[i] = t > 0 ? load(out, o - hidden + i, half) : h0[first + i];
+        if (t > 0)
+            for (int64_t i = 0; i < width; i++) previous[i] = load(out, o - hidden + i, half);
+        else
+            memcpy(previous, h0 + first, (size_t)width * sizeof(float));
         if (gates == 2) {
 #pragma omp simd
             for (int64_t i = 0; i < width; i++) {
@@ -168,6 +170,36 @@ INLINE void backward_block(int gates, int half, const void *projected, const flo
         memcpy(grad_bias + k * hidden + first, bias_sum[k], (size_t)width * sizeof(float));
 }
 
+/* The storage specialisations. OpenMP outlines a parallel loop's body before constants
+ * propagate into it, so `half` is fixed here, outside the parallel loops, for each inner
+ * loop to vectorise without a branch. */
+#define FORWARD_ARGS                                                                         \
+    int gates, const void *projected, const float *bias, const float *h0, int64_t length,    \
+        void *out, float *final, int64_t time, int64_t hidden, int64_t first, int64_t width
+#define BACKWARD_ARGS                                                                        \
+    int gates, const void *projected, const float *bias, const float *h0, const void *out,   \
+        const void *grad_out, const float *grad_final, int64_t length, void *grad_projected, \
+        float *grad_bias, float *grad_h0, int64_t time, int64_t hidden, int64_t first,       \
+        int64_t width
+
+static void forward_float(FORWARD_ARGS) {
+    forward_block(gates, 0, projected, bias, h0, length, out, final, time, hidden, first, width);
+}
+
+static void forward_bfloat16(FORWARD_ARGS) {
+    forward_block(gates, 1, projected, bias, h0, length, out, final, time, hidden, first, width);
+}
+
+static void backward_float(BACKWARD_ARGS) {
+    backward_block(gates, 0, projected, bias, h0, out, grad_out, grad_final, length,
+                   grad_projected, grad_bias, grad_h0, time, hidden, first, width);
+}
+
+static void backward_bfloat16(BACKWARD_ARGS) {
+    backward_block(gates, 1, projected, bias, h0, out, grad_out, grad_final, length,
+                   grad_projected, grad_bias, grad_h0, time, hidden, first, width);
+}
+
 /* Byte offset of element `index` of a big tensor. */
 INLINE int64_t bytes(int64_t index, int half) { return index * (half ? 2 : 4); }
 
@@ -180,10 +212,10 @@ INLINE void forward_all(int gates, int half, const char *projected, const float 
         for (int64_t k = 0; k < blocks; k++) {
             int64_t first = k * BLOCK;
             int64_t width = hidden - first < BLOCK ? hidden - first : BLOCK;
-            forward_block(gates, half, projected + bytes(b * time * gates * hidden, half), bias,
-                          h0 + b * hidden, lengths ? lengths[b] : time,
-                          out + bytes(b * time * hidden, half), final + b * hidden, time,
-                          hidden, first, width);
+            (half ? forward_bfloat16 : forward_float)(
+                gates, projected + bytes(b * time * gates * hidden, half), bias, h0 + b * hidden,
+                lengths ? lengths[b] : time, out + bytes(b * time * hidden, half),
+                final + b * hidden, time, hidden, first, width);
         }
     }
 }
@@ -200,13 +232,13 @@ INLINE void backward_all(int gates, int half, const char *projected, const float
             int64_t first = k * BLOCK;
             int64_t width = hidden - first < BLOCK ? hidden - first : BLOCK;
             int64_t slab = b * time * hidden;
-            backward_block(gates, half, projected + bytes(b * time * gates * hidden, half), bias,
-                           h0 + b * hidden, out + bytes(slab, half),
-                           grad_out + bytes(slab, half), grad_final + b * hidden,
-                           lengths ? lengths[b] : time,
-                           grad_projected + bytes(b * time * gates * hidden, half),
-                           grad_bias_rows + b * gates * hidden, grad_h0 + b * hidden, time,
-                           hidden, first, width);
+            (half ? backward_bfloat16 : backward_float)(
+                gates, projected + bytes(b * time * gates * hidden, half), bias, h0 + b * hidden,
+                out + bytes(slab, half), grad_out + bytes(slab, half), grad_final + b * hidden,
+                lengths ? lengths[b] : time,
+                grad_projected + bytes(b * time * gates * hidden, half),
+                grad_bias_rows + b * gates * hidden, grad_h0 + b * hidden, time, hidden, first,
+                width);
         }
     }
 }
@@ -214,12 +246,8 @@ INLINE void backward_all(int gates, int half, const char *projected, const float
 void minscan_forward(int gates, int half, const char *projected, const float *bias,
                      const float *h0, const int64_t *lengths, char *out, float *final,
                      int64_t batch, int64_t time, int64_t hidden, int threads) {
-    if (half)
-        forward_all(gates, 1, projected, bias, h0, lengths, out, final, batch, time, hidden,
-                    threads);
-    else
-        forward_all(gates, 0, projected, bias, h0, lengths, out, final, batch, time, hidden,
-                    threads);
+    forward_all(gates, half, projected, bias, h0, lengths, out, final, batch, time, hidden,
+                threads);
 }
 
 void minscan_backward(int gates, int half, const char *projected, const float *bias,
@@ -227,10 +255,6 @@ void minscan_backward(int gates, int half, const char *projected, const float *b
                       const char *grad_out, const float *grad_final, char *grad_projected,
                       float *grad_bias_rows, float *grad_h0,
                       int64_t batch, int64_t time, int64_t hidden, int threads) {
-    if (half)
-        backward_all(gates, 1, projected, bias, h0, lengths, out, grad_out, grad_final,
-                     grad_projected, grad_bias_rows, grad_h0, batch, time, hidden, threads);
-    else
-        backward_all(gates, 0, projected, bias, h0, lengths, out, grad_out, grad_final,
-                     grad_projected, grad_bias_rows, grad_h0, batch, time, hidden, threads);
+    backward_all(gates, half, projected, bias, h0, lengths, out, grad_out, grad_final,
+                 grad_projected, grad_bias_rows, grad_h0, batch, time, hidden, threads);
 }

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from rnnkit.cli import main
+from rnnkit.errors import ConfigError
 from rnnkit.lab import gradients
 from rnnkit.lab.compare import CompareConfig, compare, matched_width, parameter_count
 from rnnkit.lab.diagnose import DiagnoseConfig, diagnose_cells, diagnose_run
@@ -202,3 +203,12 @@ def test_decay_of_a_vanished_gradient_is_huge_but_finite():
     assert vanished > 1e300 and math.isfinite(vanished)
     assert gradients.decay_per_100_steps(np.ones(50)) == 1.0
     assert abs(gradients.decay_per_100_steps(0.5 ** np.arange(300.0)) - 2.0**100) / 2.0**100 < 1e-9
+
+
+def test_default_steps_grow_with_the_length_and_an_explicit_count_wins():
+    default = CompareConfig()
+    assert [default.steps_for(t) for t in (100, 200, 400, 600)] == [1000, 1000, 2000, 3000]
+    fixed = CompareConfig(steps=1500)
+    assert [fixed.steps_for(t) for t in (100, 600)] == [1500, 1500]
+    with pytest.raises(ConfigError, match="steps"):
+        CompareConfig(steps=0)

@@ -82,15 +82,28 @@ def state_names(paired: bool) -> tuple[list[str], list[str]]:
 
 class StepGraph(nn.Module):
     """One step of a language or music model: ``(inputs (batch,) ids or (batch, keys),
-    h0 (layers, batch, hidden)[, c0]) -> (logits (batch, classes), hn[, cn])``."""
+    h0 (layers, batch, hidden)[, c0]) -> (logits (batch, classes), hn[, cn])``.
+
+    A music model whose output conditions each key on the keys below it (``made``, ``nade``)
+    takes one more input, ``frame (batch, keys)``: the keys of the next step drawn so far. Its
+    logits are then each key's conditional logit given ``frame``; a sampler calls the graph
+    once per key with the same inputs and state, and keeps the last call's new state."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = copy.deepcopy(model).eval()
         self.paired = self.model.recurrent.kind.paired
+        self.conditional = getattr(self.model.config, "output", "independent") != "independent"
 
-    def forward(self, inputs: Tensor, *state: Tensor):
-        logits, new = self.model.step(inputs, tuple(state) if self.paired else state[0])
+    def forward(self, inputs: Tensor, *rest: Tensor):
+        if not self.conditional:
+            logits, new = self.model.step(inputs, tuple(rest) if self.paired else rest[0])
+        else:
+            *state, frame = rest
+            features, new = self.model.step_features(
+                inputs, tuple(state) if self.paired else state[0]
+            )
+            logits = self.model.head(features, frame)
         return (logits.float(), *new) if self.paired else (logits.float(), new)
 
 

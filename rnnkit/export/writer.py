@@ -49,7 +49,10 @@ def _example_inputs(model, task: str) -> tuple[str, torch.nn.Module, dict]:
         inputs = {"inputs": (step_input, {0: "batch"})}
         for name in state_names(recurrent.kind.paired)[0]:
             inputs[name] = (torch.zeros(shape), {1: "batch"})
-        return "step", StepGraph(model), inputs
+        graph = StepGraph(model)
+        if graph.conditional:  # the keys of the next step drawn so far
+            inputs["frame"] = (torch.zeros(batch, model.config.keys), {0: "batch"})
+        return "step", graph, inputs
     _refuse_scan_layers(model, task)
     if task in ("classify", "speech"):
         config = model.config

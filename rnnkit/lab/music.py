@@ -33,21 +33,20 @@ def compare_music(config, cells, seeds, out: Path, log) -> list[dict]:
     if "test" not in splits or "train" not in splits:
         raise DataError(f"{config.data}: needs train and test pieces")
     baseline = marginal_baseline(splits)
-    budget = parameter_count(
-        PianoRollModel(PianoRollModelConfig(cell="lstm", hidden_size=config.hidden_size))
-    )
+
+    def shaped(cell: str, width: int) -> PianoRollModelConfig:
+        # Chung et al.'s (2014) setting: one sigmoid per key, so the cells are compared alone
+        return PianoRollModelConfig(cell=cell, hidden_size=width, output="independent")
+
+    budget = parameter_count(PianoRollModel(shaped("lstm", config.hidden_size)))
     data = MusicDataConfig(data=str(config.data), batch_size=8)
     rows = []
     for cell in cells:
-        width = matched_width(
-            lambda w: PianoRollModel(PianoRollModelConfig(cell=cell, hidden_size=w)), budget
-        )
+        width = matched_width(lambda w: PianoRollModel(shaped(cell, w)), budget)
         for seed in seeds:
             train = budgeted_training(config, seed, eval_every=100)
             folder = out / "runs" / f"music-{cell}-seed{seed}"
-            run, counters = train_music(
-                folder, data, PianoRollModelConfig(cell=cell, hidden_size=width), train
-            )
+            run, counters = train_music(folder, data, shaped(cell, width), train)
             test = run.evaluate(config.data, "test")["loss"]
             log(f"music {cell} seed {seed}: test {test:.4f} nats/step after {counters.step} steps")
             rows.append(

@@ -39,7 +39,7 @@ def test_export_json_describes_each_graph(runs, exports):
             "speech": (["inputs", "lengths"], ["probabilities"]),
             "transcribe": (["stacked", "lengths"], ["log_probs"]),
             "forecast": (["history"], ["forecast"]),
-            "music": (["inputs", "h0", "c0"], ["logits", "hn", "cn"]),
+            "music": (["inputs", "h0", "c0", "frame"], ["logits", "hn", "cn"]),  # made output
         }[name]
         assert (inputs, outputs) == expected, name
         assert description["run"] == json.loads((runs[name] / "config.json").read_text())

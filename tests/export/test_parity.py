@@ -72,7 +72,8 @@ def test_language_model_step_graph_equals_the_whole_sequence_forward(cell, tmp_p
 
 def test_music_step_graph_equals_the_whole_sequence_forward(tmp_path):
     torch.manual_seed(1)
-    model = PianoRollModel(PianoRollModelConfig(keys=20, hidden_size=16, num_layers=2)).eval()
+    config = PianoRollModelConfig(keys=20, hidden_size=16, num_layers=2, output="independent")
+    model = PianoRollModel(config).eval()
     session, description = _session(model, "music", tmp_path)
     rolls = (torch.rand(3, 10, 20) < 0.2).float()
     with torch.no_grad():
@@ -82,6 +83,26 @@ def test_music_step_graph_equals_the_whole_sequence_forward(tmp_path):
         logits, *state = session.run(
             None, {"inputs": rolls[:, step].numpy(), "h0": state[0], "c0": state[1]}
         )
+        assert np.abs(logits - expected[:, step].numpy()).max() < TOLERANCE
+
+
+@pytest.mark.parametrize("output", ["made", "nade"])
+def test_conditional_music_step_graph_scores_each_key_given_the_keys_below(output, tmp_path):
+    """The graph's extra input ``frame`` carries the next step's keys; its logits are each
+    key's conditional logit, as the model's one-shot forward scores them."""
+    torch.manual_seed(2)
+    config = PianoRollModelConfig(keys=20, hidden_size=16, output=output, output_size=24)
+    model = PianoRollModel(config).eval()
+    session, description = _session(model, "music", tmp_path)
+    assert [entry["name"] for entry in description["inputs"]] == ["inputs", "h0", "c0", "frame"]
+    rolls = (torch.rand(3, 10, 20) < 0.2).float()
+    inputs = torch.cat([torch.zeros(3, 1, 20), rolls[:, :-1]], dim=1)
+    with torch.no_grad():
+        expected, _ = model(inputs, targets=rolls)
+    state = [np.zeros((1, 3, 16), np.float32)] * 2
+    for step in range(10):
+        feeds = {"inputs": inputs[:, step].numpy(), "h0": state[0], "c0": state[1]}
+        logits, *state = session.run(None, {**feeds, "frame": rolls[:, step].numpy()})
         assert np.abs(logits - expected[:, step].numpy()).max() < TOLERANCE
 
 

@@ -10,7 +10,15 @@ import torch
 
 from rnnkit.cli import main
 from rnnkit.models.music import PianoRollModel, PianoRollModelConfig, nll_per_step
-from rnnkit.tasks.music import MusicDataConfig, batch_of, load_music_model, split_nll, train_music
+from rnnkit.tasks.music import (
+    MusicDataConfig,
+    MusicTask,
+    batch_of,
+    load_music_model,
+    split_nll,
+    train_music,
+    transposed,
+)
 from rnnkit.train import TrainConfig
 
 
@@ -198,3 +206,28 @@ def test_marginal_baseline_by_hand():
     assert marginal_baseline({"train": [train], "test": [test]}) == pytest.approx(
         expected, rel=1e-6
     )
+
+
+def test_transposition_moves_keys_and_drops_what_falls_off():
+    generator = torch.Generator().manual_seed(6)
+    rolls = (torch.rand(3, 5, 88, generator=generator) < 0.3).float()
+    moved = transposed(rolls, [2, -3, 0])
+    assert torch.equal(moved[0, :, 2:], rolls[0, :, :86]) and not moved[0, :, :2].any()
+    assert torch.equal(moved[1, :, :85], rolls[1, :, 3:]) and not moved[1, :, 85:].any()
+    assert torch.equal(moved[2], rolls[2])
+    assert not transposed(rolls, [88, -88, 100]).any()
+
+
+def test_transposed_batches_are_seeded_by_epoch_and_inputs_match_targets():
+    pieces = [torch.rand(n, 88).round() for n in (6, 7, 8, 9, 10, 11)]
+    task = MusicTask(pieces, pieces, 2, seed=4, device=torch.device("cpu"), transpose=5)
+    first, again, other = task.batches(0), task.batches(0), task.batches(1)
+    assert first == again and first != other
+    shifts = [shift for _, batch_shifts in first for shift in batch_shifts]
+    assert all(-5 <= shift <= 5 for shift in shifts) and len(set(shifts)) > 1
+    rows, row_shifts = first[0]
+    inputs, _, targets, _ = batch_of(pieces, rows, torch.device("cpu"), True, row_shifts)
+    assert torch.equal(inputs[:, 1:], targets[:, :-1])  # one shift per piece, both sides
+    plain = MusicTask(pieces, pieces, 2, seed=4, device=torch.device("cpu"))
+    assert [rows for rows, _ in plain.batches(0)] == [rows for rows, _ in first]
+    assert all(shifts is None for _, shifts in plain.batches(0))

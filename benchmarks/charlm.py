@@ -1,6 +1,7 @@
 """Char-level language model benchmarks on tiny Shakespeare.
 
     python benchmarks/charlm.py throughput   # rnnkit's trainer vs a plain PyTorch loop
+    python benchmarks/charlm.py throughput --size tiny   # the same on a tiny model: per-step cost
     python benchmarks/charlm.py generation   # chars/s: rnnkit, re-running the prefix, nn.LSTM
     python benchmarks/charlm.py generate-cli --length 20000   # the command against the library
     python benchmarks/charlm.py quality      # the demo's val loss (90/10 split), fp32 and bf16
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -70,11 +72,21 @@ class PlainLM(torch.nn.Module):
         return self.head(output), state
 
 
-def child(kind: str, steps: int, precision: str) -> None:
-    """Trains for ``steps`` in this process and prints seconds/step and peak RSS as JSON."""
+SIZES = {
+    # (embedding, hidden, batch, sequence length): the demo model (LanguageModelConfig's and
+    # TextDataConfig's defaults), and a tiny one whose steps cost little, so that what the
+    # trainer adds per step shows as the difference in ms/step.
+    "demo": (64, 256, 64, 100),
+    "tiny": (8, 16, 4, 8),
+}
+
+
+def _seconds_per_step(kind: str, steps: int, precision: str, size: str) -> float:
+    """Trains ``kind`` ("rnnkit" or "plain") for ``steps``; the median step time after 10."""
     torch.manual_seed(0)
     text = read_text(BUNDLED_CORPUS)
     stamps = []
+    embedding, hidden, batch, length = SIZES[size]
     if kind == "rnnkit":
         import tempfile
 
@@ -84,21 +96,34 @@ def child(kind: str, steps: int, precision: str) -> None:
         with tempfile.TemporaryDirectory() as folder:
             train_language_model(
                 folder,
-                TextDataConfig(split="0.9,0.1"),
-                LanguageModelConfig(),
+                TextDataConfig(split="0.9,0.1", batch_size=batch, seq_len=length),
+                LanguageModelConfig(embedding_size=embedding, hidden_size=hidden),
                 TrainConfig(max_steps=steps, eval_every=10**9, progress=False, precision=precision),
                 on_step=lambda trainer, loss: stamps.append(time.perf_counter()),
             )
     else:
         tokenizer = CharTokenizer.from_text(text[: int(len(text) * 0.9)])
-        batches = StreamBatches(tokenizer.encode(text[: int(len(text) * 0.9)]), 64, 100)
-        model = PlainLM(tokenizer.vocab_size)
+        batches = StreamBatches(tokenizer.encode(text[: int(len(text) * 0.9)]), batch, length)
+        model = PlainLM(tokenizer.vocab_size, embedding, hidden)
         stamps = plain_lm_steps(model, batches, steps, 2e-3, precision)
     intervals = sorted(b - a for a, b in zip(stamps[10:], stamps[11:]))
+    return intervals[len(intervals) // 2]
+
+
+def child(kind: str, steps: int, precision: str, size: str = "demo") -> None:
+    """Prints seconds/step and peak RSS as JSON for one loop in this process; for ``pair``,
+    both loops in this process in the order plain, rnnkit, rnnkit, plain (a drift in the
+    machine's speed cancels), and the seconds/step of each."""
+    if kind == "pair":
+        seconds = {"plain": [], "rnnkit": []}
+        for name in ("plain", "rnnkit", "rnnkit", "plain"):
+            seconds[name].append(_seconds_per_step(name, steps, precision, size))
+        print(json.dumps({name: sum(v) / len(v) for name, v in seconds.items()}))
+        return
     print(
         json.dumps(
             {
-                "seconds_per_step": intervals[len(intervals) // 2],
+                "seconds_per_step": _seconds_per_step(kind, steps, precision, size),
                 "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
@@ -111,11 +136,12 @@ def throughput(args) -> list[dict]:
         # there) and emulated bf16 is slower than fp32 anyway: --precision auto trains in fp32.
         print("this CPU has no native bfloat16: measuring fp32 only", file=sys.stderr)
         args.precisions = [p for p in args.precisions if p != "bf16"]
-    runs = {(kind, precision): [] for precision in args.precisions for kind in ("rnnkit", "plain")}
+    kinds = ("rnnkit", "plain", "pair")
+    runs = {(kind, precision): [] for precision in args.precisions for kind in kinds}
     for _ in range(args.rounds):
         for kind, precision in runs:
             out = subprocess.run(
-                [sys.executable, __file__, "child", kind, str(args.steps), precision],
+                [sys.executable, __file__, "child", kind, str(args.steps), precision, args.size],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -123,11 +149,13 @@ def throughput(args) -> list[dict]:
             runs[kind, precision].append(json.loads(out.stdout.strip().splitlines()[-1]))
     rows = []
     for precision in args.precisions:
-        measured = {}
-        for kind in ("rnnkit", "plain"):
+        measured, milliseconds = {}, {}
+        for kind in ("rnnkit", "plain"):  # each loop in its own processes
             results = runs[kind, precision]
             seconds = sorted(r["seconds_per_step"] for r in results)[len(results) // 2]
-            measured[kind] = (6400 / seconds, max(r["peak_rss_mb"] for r in results))
+            milliseconds[kind] = seconds * 1e3
+            chars = SIZES[args.size][2] * SIZES[args.size][3]
+            measured[kind] = (chars / seconds, max(r["peak_rss_mb"] for r in results))
             rows.append(
                 {
                     "precision": precision,
@@ -140,10 +168,23 @@ def throughput(args) -> list[dict]:
         rows.append(
             {
                 "precision": precision,
-                "loop": "ratio rnnkit/plain",
-                "ms/step": float("nan"),
+                "loop": "ratio rnnkit/plain (ms/step: the difference)",
+                "ms/step": milliseconds["rnnkit"] - milliseconds["plain"],
                 "chars/s": measured["rnnkit"][0] / measured["plain"][0],
                 "peak RSS MB": measured["rnnkit"][1] / measured["plain"][1],
+            }
+        )
+        # Separate processes differ by up to +-15% in speed here (the same loop, run after
+        # run); in one process the two loops share whatever made it fast or slow.
+        pairs = runs["pair", precision]
+        ratios = sorted(pair["plain"] / pair["rnnkit"] for pair in pairs)
+        rows.append(
+            {
+                "precision": precision,
+                "loop": "ratio rnnkit/plain, both in one process (median of rounds)",
+                "ms/step": statistics.median((p["rnnkit"] - p["plain"]) * 1e3 for p in pairs),
+                "chars/s": statistics.median(ratios),
+                "peak RSS MB": float("nan"),
             }
         )
     return rows
@@ -357,11 +398,19 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--time-budget", type=float, default=150)
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
+    parser.add_argument(
+        "--size",
+        choices=list(SIZES),
+        default="demo",
+        help="throughput: the demo model, or a tiny one that shows the trainer's per-step cost",
+    )
     parser.add_argument("--runs", default="runs/bench")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.mode == "child":
-        return child(args.child_args[0], int(args.child_args[1]), args.child_args[2])
+        return child(
+            args.child_args[0], int(args.child_args[1]), args.child_args[2], args.child_args[3]
+        )
     modes = {
         "throughput": throughput,
         "generation": generation,
@@ -373,7 +422,8 @@ def main(argv=None):
     }
     rows = modes[args.mode](args)
     print(markdown_table(rows))
-    out = args.out or RESULTS / f"charlm_{args.mode}.json"
+    tiny = "_tiny" if args.mode == "throughput" and args.size == "tiny" else ""
+    out = args.out or RESULTS / f"charlm_{args.mode}{tiny}.json"
     write_json(
         out,
         {

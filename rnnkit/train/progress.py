@@ -63,6 +63,10 @@ class Progress:
             self.bar.close()
 
 
+QUEUED_EVENTS = 4096
+"""TensorBoard events the writer thread may hold (about a second of per-step scalars)."""
+
+
 class MetricsLog:
     """Appends one JSON object per event to ``metrics.jsonl`` and mirrors scalars to TensorBoard.
 
@@ -99,7 +103,11 @@ class MetricsLog:
             except MissingExtra as missing:
                 self.where += f" (TensorBoard is off: {missing})"
             else:
-                self.writer = SummaryWriter(log_dir=str(Path(folder) / "tensorboard"))
+                # A queue that holds a whole flush: with the default (10 events) the training
+                # thread waits on the writer thread for most of the scalars it hands over.
+                self.writer = SummaryWriter(
+                    log_dir=str(Path(folder) / "tensorboard"), max_queue=QUEUED_EVENTS
+                )
                 self.where += f" and TensorBoard events to {Path(folder) / 'tensorboard'}"
 
     def log(self, step: int, **values) -> None:

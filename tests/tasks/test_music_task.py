@@ -109,8 +109,9 @@ def test_generation_keeps_the_prime_is_seeded_and_follows_the_model(trained):
     roll = run.generate(20, prime=prime, temperature=1.0, seed=3)
     assert roll.shape == (26, 88) and np.array_equal(roll[:6], prime)
     assert np.array_equal(run.generate(20, prime=prime, seed=3), roll)
-    again = run.generate(20, prime=prime, seed=4)
-    assert not np.array_equal(again, roll)
+    # the model is nearly certain of these arpeggios at temperature 1; hotter, seeds differ
+    hotter = [run.generate(20, prime=prime, temperature=3.0, seed=seed) for seed in (4, 5)]
+    assert not np.array_equal(hotter[0], hotter[1])
     with torch.no_grad():
         inputs = torch.cat([torch.zeros(1, 88), torch.from_numpy(roll[:-1])])[None]
         # the MADE output's logits of each key given the keys below it in the sampled step

@@ -114,9 +114,9 @@ def test_next_words_generation_and_unknown_prompt_words(tmp_path, ptb_slice):
     assert len(ranked) == 5 and all(0 < p < 1 for _, p in ranked)
     assert [p for _, p in ranked] == sorted((p for _, p in ranked), reverse=True)
     ids = run.encode_prompt("the new york stock")
-    with torch.no_grad():
+    with run.inference():  # the run's precision: bf16 where --precision auto chose it
         logits, _ = run.model(ids.unsqueeze(0))
-    probabilities = torch.softmax(logits[0, -1], -1)
+    probabilities = torch.softmax(logits[0, -1].float(), -1)
     top = probabilities[1:].argmax() + 1  # <pad> (id 0) is never a prediction
     assert ranked[0] == (run.tokenizer.tokens[top], pytest.approx(float(probabilities[top])))
     assert run.unknown_words("the zzyzx market") == ["zzyzx"]

@@ -54,7 +54,20 @@ class PianoRollModelConfig:
         check_fields(self)
 
 
-class NadeOutput(nn.Module):
+class _ConditionalOutput(nn.Module):
+    """The parameters NADE and MADE share: ``b(h)`` and ``c(h)``, linear in the RNN's features,
+    and the weights into (``W``, units x keys) and out of (``V``, keys x units) the hidden
+    layer; each subclass initialises ``W`` and ``V`` its own way."""
+
+    def __init__(self, hidden_size: int, keys: int, units: int):
+        super().__init__()
+        self.visible_bias = nn.Linear(hidden_size, keys)  # b(h)
+        self.hidden_bias = nn.Linear(hidden_size, units)  # c(h)
+        self.weight_in = nn.Parameter(torch.empty(units, keys))  # W
+        self.weight_out = nn.Parameter(torch.empty(keys, units))  # V
+
+
+class NadeOutput(_ConditionalOutput):
     """The keys of one step, each conditioned on the keys below it and on the RNN's features
     ``h`` (NADE, Larochelle & Murray 2011; conditioned as in RNN-NADE)::
 
@@ -67,11 +80,7 @@ class NadeOutput(nn.Module):
     """
 
     def __init__(self, hidden_size: int, keys: int, units: int):
-        super().__init__()
-        self.visible_bias = nn.Linear(hidden_size, keys)  # b(h)
-        self.hidden_bias = nn.Linear(hidden_size, units)  # c(h)
-        self.weight_in = nn.Parameter(torch.empty(units, keys))  # W
-        self.weight_out = nn.Parameter(torch.empty(keys, units))  # V
+        super().__init__(hidden_size, keys, units)
         bound = 1.0 / math.sqrt(units)
         nn.init.uniform_(self.weight_in, -bound, bound)
         nn.init.uniform_(self.weight_out, -bound, bound)
@@ -104,7 +113,7 @@ class NadeOutput(nn.Module):
         return torch.stack(keys, dim=-1)
 
 
-class MadeOutput(nn.Module):
+class MadeOutput(_ConditionalOutput):
     """The keys of one step, each conditioned on the keys below it and on the RNN's features
     ``h``, through one masked hidden layer (MADE, Germain et al. 2015)::
 
@@ -117,11 +126,7 @@ class MadeOutput(nn.Module):
     """
 
     def __init__(self, hidden_size: int, keys: int, units: int):
-        super().__init__()
-        self.visible_bias = nn.Linear(hidden_size, keys)  # b(h)
-        self.hidden_bias = nn.Linear(hidden_size, units)  # c(h)
-        self.weight_in = nn.Parameter(torch.empty(units, keys))  # W
-        self.weight_out = nn.Parameter(torch.empty(keys, units))  # V
+        super().__init__(hidden_size, keys, units)
         nn.init.uniform_(self.weight_in, -1 / math.sqrt(keys), 1 / math.sqrt(keys))
         nn.init.uniform_(self.weight_out, -1 / math.sqrt(units), 1 / math.sqrt(units))
         degrees = torch.arange(units) % max(keys - 1, 1) + 1

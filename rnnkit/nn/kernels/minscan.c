@@ -203,58 +203,42 @@ static void backward_bfloat16(BACKWARD_ARGS) {
 /* Byte offset of element `index` of a big tensor. */
 INLINE int64_t bytes(int64_t index, int half) { return index * (half ? 2 : 4); }
 
-INLINE void forward_all(int gates, int half, const char *projected, const float *bias,
-                        const float *h0, const int64_t *lengths, char *out, float *final,
-                        int64_t batch, int64_t time, int64_t hidden, int threads) {
-    const int64_t blocks = (hidden + BLOCK - 1) / BLOCK;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t k = 0; k < blocks; k++) {
-            int64_t first = k * BLOCK;
-            int64_t width = hidden - first < BLOCK ? hidden - first : BLOCK;
-            (half ? forward_bfloat16 : forward_float)(
-                gates, projected + bytes(b * time * gates * hidden, half), bias, h0 + b * hidden,
-                lengths ? lengths[b] : time, out + bytes(b * time * hidden, half),
-                final + b * hidden, time, hidden, first, width);
-        }
-    }
-}
-
-INLINE void backward_all(int gates, int half, const char *projected, const float *bias,
-                         const float *h0, const int64_t *lengths, const char *out,
-                         const char *grad_out, const float *grad_final, char *grad_projected,
-                         float *grad_bias_rows, float *grad_h0,
-                         int64_t batch, int64_t time, int64_t hidden, int threads) {
-    const int64_t blocks = (hidden + BLOCK - 1) / BLOCK;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
-    for (int64_t b = 0; b < batch; b++) {
-        for (int64_t k = 0; k < blocks; k++) {
-            int64_t first = k * BLOCK;
-            int64_t width = hidden - first < BLOCK ? hidden - first : BLOCK;
-            int64_t slab = b * time * hidden;
-            (half ? backward_bfloat16 : backward_float)(
-                gates, projected + bytes(b * time * gates * hidden, half), bias, h0 + b * hidden,
-                out + bytes(slab, half), grad_out + bytes(slab, half), grad_final + b * hidden,
-                lengths ? lengths[b] : time,
-                grad_projected + bytes(b * time * gates * hidden, half),
-                grad_bias_rows + b * gates * hidden, grad_h0 + b * hidden, time, hidden, first,
-                width);
-        }
-    }
+/* Channels in block `k`: BLOCK, or what is left of `hidden` in the last block. */
+INLINE int64_t block_width(int64_t hidden, int64_t first) {
+    return hidden - first < BLOCK ? hidden - first : BLOCK;
 }
 
 void minscan_forward(int gates, int half, const char *projected, const float *bias,
                      const float *h0, const int64_t *lengths, char *out, float *final,
                      int64_t batch, int64_t time, int64_t hidden, int threads) {
-    forward_all(gates, half, projected, bias, h0, lengths, out, final, batch, time, hidden,
-                threads);
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t first = 0; first < hidden; first += BLOCK) {
+            (half ? forward_bfloat16 : forward_float)(
+                gates, projected + bytes(b * time * gates * hidden, half), bias, h0 + b * hidden,
+                lengths ? lengths[b] : time, out + bytes(b * time * hidden, half),
+                final + b * hidden, time, hidden, first, block_width(hidden, first));
+        }
+    }
 }
 
+/* grad_bias_rows (batch, gates * hidden): each row's share of the bias gradient; the
+ * caller sums the rows (a deterministic order, unlike atomic adds). */
 void minscan_backward(int gates, int half, const char *projected, const float *bias,
                       const float *h0, const int64_t *lengths, const char *out,
                       const char *grad_out, const float *grad_final, char *grad_projected,
                       float *grad_bias_rows, float *grad_h0,
                       int64_t batch, int64_t time, int64_t hidden, int threads) {
-    backward_all(gates, half, projected, bias, h0, lengths, out, grad_out, grad_final,
-                 grad_projected, grad_bias_rows, grad_h0, batch, time, hidden, threads);
+    const int64_t row = time * hidden, gate_row = time * gates * hidden;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threads)
+    for (int64_t b = 0; b < batch; b++) {
+        for (int64_t first = 0; first < hidden; first += BLOCK) {
+            (half ? backward_bfloat16 : backward_float)(
+                gates, projected + bytes(b * gate_row, half), bias, h0 + b * hidden,
+                out + bytes(b * row, half), grad_out + bytes(b * row, half),
+                grad_final + b * hidden, lengths ? lengths[b] : time,
+                grad_projected + bytes(b * gate_row, half), grad_bias_rows + b * gates * hidden,
+                grad_h0 + b * hidden, time, hidden, first, block_width(hidden, first));
+        }
+    }
 }

@@ -21,6 +21,8 @@ import torch
 from torch import Tensor
 
 from rnnkit.nn import native
+from rnnkit.nn.gates import mingru_coefficients, minlstm_coefficients
+from rnnkit.nn.scan import sequential_scan
 
 logger = logging.getLogger(__name__)
 
@@ -166,25 +168,13 @@ def _gap(got: Tensor, wanted: Tensor) -> float:
 
 
 def _loop(name: str, projected: Tensor, h0: Tensor, lengths: Tensor) -> Tensor:
-    """The recurrence one step at a time, for the first check."""
-    sigmoid = torch.sigmoid
-
-    def positive(x):
-        return torch.where(x >= 0, x + 0.5, sigmoid(x))
-
-    parts = projected.chunk(GATES[name], dim=-1)
-    if name == "MinGRU":
-        z = sigmoid(parts[0])
-        a, b = 1 - z, z * positive(parts[1])
-    else:
-        f, i = sigmoid(parts[0]), sigmoid(parts[1])
-        a, b = f / (f + i), i / (f + i) * positive(parts[2])
-    h, outputs = h0, []
-    for t in range(projected.shape[1]):
-        active = (t < lengths).unsqueeze(-1)
-        h = torch.where(active, a[:, t] * h + b[:, t], h)
-        outputs.append(h * active)
-    return torch.stack(outputs, dim=1)
+    """The layer's equations with the recurrence one step at a time, for the first check."""
+    coefficients = mingru_coefficients if name == "MinGRU" else minlstm_coefficients
+    a, b = coefficients(projected)
+    active = (torch.arange(projected.shape[1]) < lengths[:, None]).unsqueeze(-1)
+    # past a row's length: keep the state (a = 1, b = 0), output zero
+    h = sequential_scan(torch.where(active, a, torch.ones_like(a)), b * active, h0)
+    return h * active
 
 
 def why_not(x: Tensor) -> str | None:

@@ -166,7 +166,7 @@ RECIPE = Recipe(
     "music",
     MusicDataConfig,
     PianoRollModelConfig,
-    # The JSB recipe (BENCHMARKS.md: LSTM 256 with the MADE output, test NLL 5.42 per step).
+    # The JSB recipe (BENCHMARKS.md: LSTM 256 with the MADE output, test NLL 5.44 per step).
     # 12,000 steps of JSB's short chorales with the cosine schedule over them; the best
     # validation comes near step 1,800 and the model overfits after it, so training stops
     # after 20 validations (2,000 steps) without improvement, with the same best weights. A

@@ -22,10 +22,17 @@ from rnnkit.data.wav import read_wav
 
 
 def mel_filterbank(
-    sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None
+    sample_rate: int,
+    fft_size: int,
+    mel_bands: int,
+    low: float = 0.0,
+    high: float | None = None,
+    warp: float = 1.0,
 ) -> Tensor:
     """:func:`rnnkit.data.spectra.mel_filterbank` as a tensor ``(mel_bands, fft_size // 2 + 1)``."""
-    return torch.from_numpy(spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high))
+    return torch.from_numpy(
+        spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high, warp)
+    )
 
 
 def resample(
@@ -90,6 +97,25 @@ class FeatureExtractor:
         twin = spectra.SpectralFeatures(config)
         self.filterbank = torch.from_numpy(twin.filterbank)
         self.dct = None if twin.dct is None else torch.from_numpy(twin.dct)
+        self._warped: dict[int, Tensor] = {}
+
+    def warped_filterbank(self, warp: float) -> Tensor:
+        """The mel filterbank for a vocal-tract-length warp ``warp`` (rounded to hundredths;
+        :func:`rnnkit.data.spectra.mel_filterbank`), built once per value."""
+        hundredths = round(warp * 100)
+        if hundredths == 100:
+            return self.filterbank
+        if hundredths not in self._warped:
+            config = self.config
+            self._warped[hundredths] = mel_filterbank(
+                config.sample_rate,
+                config.fft_size,
+                config.mel_bands,
+                config.min_frequency,
+                config.max_frequency,
+                hundredths / 100,
+            )
+        return self._warped[hundredths]
 
     def read(self, path) -> Tensor:
         return self.extract(*read_wav(path))
@@ -98,12 +124,12 @@ class FeatureExtractor:
         """``samples`` at the config's sample rate."""
         return resample(samples, sample_rate, self.config.sample_rate)
 
-    def extract(self, samples: Tensor, sample_rate: int | None = None) -> Tensor:
+    def extract(self, samples: Tensor, sample_rate: int | None = None, warp: float = 1.0) -> Tensor:
         """Feature frames ``(frames, size)`` of ``samples (time,)`` (already at the config's rate if
-        ``sample_rate`` is None)."""
+        ``sample_rate`` is None), with the frequency axis warped by ``warp`` (VTLP; 1 is none)."""
         if sample_rate is not None:
             samples = self.waveform(samples, sample_rate)
-        mel = self.filterbank @ power_spectrogram(samples, self.config)
+        mel = self.warped_filterbank(warp) @ power_spectrogram(samples, self.config)
         static = power_to_db(mel)
         if self.dct is not None:
             static = self.dct @ static
@@ -168,19 +194,21 @@ def add_noise(
 
 class TrainingFeatures:
     """``(waveform, generator) -> features``: a random speed from ``speeds``, white
-    noise (:func:`add_noise`) if ``noise_snr`` is set, the features, then
-    ``mask(features, generator)`` (e.g. :func:`spec_augment`) if given.
+    noise (:func:`add_noise`) if ``noise_snr`` is set, the features with the frequency
+    axis warped by a factor drawn from ``1 +- vtlp`` (Jaitly & Hinton 2013) if ``vtlp`` is set,
+    then ``mask(features, generator)`` (e.g. :func:`spec_augment`) if given.
     Fresh every epoch, so the model never sees the same variant twice."""
 
     def __init__(
-        self, extractor: FeatureExtractor, speeds=(1.0,), mask=None, noise_snr: float | None = None
+        self,
+        extractor: FeatureExtractor,
+        speeds=(1.0,),
+        mask=None,
+        noise_snr: float | None = None,
+        vtlp: float = 0.0,
     ):
-        self.extractor, self.speeds, self.mask, self.noise_snr = (
-            extractor,
-            tuple(speeds),
-            mask,
-            noise_snr,
-        )
+        self.extractor, self.speeds, self.mask = extractor, tuple(speeds), mask
+        self.noise_snr, self.vtlp = noise_snr, vtlp
 
     def __call__(self, samples: Tensor, generator: torch.Generator) -> Tensor:
         speed = self.speeds[int(torch.randint(len(self.speeds), (), generator=generator))]
@@ -188,5 +216,8 @@ class TrainingFeatures:
             samples = change_speed(samples, speed)
         if self.noise_snr is not None:
             samples = add_noise(samples, self.noise_snr, generator)
-        features = self.extractor.extract(samples)
+        warp = 1.0
+        if self.vtlp:
+            warp = 1 + self.vtlp * (2 * float(torch.rand((), generator=generator)) - 1)
+        features = self.extractor.extract(samples, warp=warp)
         return self.mask(features, generator) if self.mask is not None else features

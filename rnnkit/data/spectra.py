@@ -108,11 +108,28 @@ def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return np.where(mel >= 15, 1000 * np.exp((mel - 15) * math.log(6.4) / 27), mel * 200 / 3)
 
 
+def warp_frequencies(hz: np.ndarray, factor: float, nyquist: float, boundary: float = 0.6):
+    """Vocal-tract-length warp of frequencies ``hz`` (Jaitly & Hinton 2013, eq. 1): scaled by
+    ``factor`` up to ``boundary * nyquist * min(factor, 1) / factor``, then the straight line
+    that keeps the Nyquist frequency in place, so the warped axis still spans 0..nyquist."""
+    knee = boundary * nyquist * min(factor, 1.0) / factor
+    hz = np.asarray(hz, dtype=np.float64)
+    above = nyquist - (nyquist - factor * knee) / (nyquist - knee) * (nyquist - hz)
+    return np.where(hz <= knee, hz * factor, above)
+
+
 def mel_filterbank(
-    sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None
+    sample_rate: int,
+    fft_size: int,
+    mel_bands: int,
+    low: float = 0.0,
+    high: float | None = None,
+    warp: float = 1.0,
 ) -> np.ndarray:
     """Triangular filters float32 ``(mel_bands, fft_size // 2 + 1)`` on the mel scale, each
-    scaled to unit area (Slaney's normalisation, so wide filters do not dominate)."""
+    scaled to unit area (Slaney's normalisation, so wide filters do not dominate). ``warp``
+    other than 1 moves the energy of each FFT bin to :func:`warp_frequencies` of it: a
+    speaker with a vocal tract ``1 / warp`` times as long (VTLP)."""
     high = sample_rate / 2 if high is None else high
     if not 0 <= low < high <= sample_rate / 2:
         raise ValueError(
@@ -120,6 +137,8 @@ def mel_filterbank(
             f"(half the sample rate); got {low:g} and {high:g}"
         )
     bins = np.linspace(0, sample_rate / 2, fft_size // 2 + 1)
+    if warp != 1.0:
+        bins = warp_frequencies(bins, warp, sample_rate / 2)
     edges = mel_to_hz(np.linspace(*hz_to_mel(np.array([low, high])), mel_bands + 2))
     widths = np.diff(edges)
     ramps = edges[:, None] - bins[None]

@@ -16,6 +16,7 @@ from rnnkit.data.audio import (
     power_spectrogram,
     spec_augment,
 )
+from rnnkit.data.spectra import warp_frequencies
 from rnnkit.data.wav import read_wav
 
 librosa = pytest.importorskip(
@@ -172,3 +173,49 @@ def test_noise_lands_between_the_signal_to_noise_ratios():
         assert 9.8 < snr < 20.2
     same = add_noise(tone, 10.0, torch.Generator().manual_seed(3))
     assert torch.equal(same, add_noise(tone, 10.0, torch.Generator().manual_seed(3)))
+
+
+@pytest.mark.parametrize("factor", [0.9, 0.95, 1.05, 1.12])
+def test_vtlp_warp_scales_below_the_knee_and_keeps_both_ends(factor):
+    nyquist = 4000.0
+    hz = np.linspace(0, nyquist, 4001)
+    warped = warp_frequencies(hz, factor, nyquist)
+    knee = 0.6 * nyquist * min(factor, 1) / factor
+    assert warped[0] == 0 and warped[-1] == pytest.approx(nyquist)
+    assert np.allclose(warped[hz <= knee], hz[hz <= knee] * factor)
+    assert np.all(np.diff(warped) > 0)  # one to one: no two bins land on one frequency
+    step = np.abs(np.diff(warped)).max()
+    assert step < 1.0 * max(factor, 1) + 0.5  # continuous at the knee: no jump
+    assert np.array_equal(warp_frequencies(hz, 1.0, nyquist), hz)
+
+
+@pytest.mark.parametrize("factor", [0.9, 1.1])
+def test_a_warped_filterbank_hears_a_tone_where_the_scaled_tone_would_be(factor):
+    rate, config = 8000, AudioConfig(features="log_mel", mel_bands=40)
+    time = torch.arange(rate) / rate
+    extractor = FeatureExtractor(config)
+    for hz in (400.0, 900.0, 1500.0):
+        tone = torch.sin(2 * np.pi * hz * time)
+        scaled = torch.sin(2 * np.pi * hz * factor * time)
+        heard = extractor.warped_filterbank(factor) @ power_spectrogram(tone, config)
+        expected = extractor.filterbank @ power_spectrogram(scaled, config)
+        assert heard.sum(1).argmax() == expected.sum(1).argmax()
+        assert (
+            heard.sum(1).argmax()
+            != (extractor.filterbank @ power_spectrogram(tone, config)).sum(1).argmax()
+        )
+    assert extractor.warped_filterbank(1.0) is extractor.filterbank
+    assert extractor.warped_filterbank(factor) is extractor.warped_filterbank(factor + 1e-4)
+
+
+def test_vtlp_draws_a_warp_per_recording_and_is_seeded(recording):
+    samples, rate = recording
+    extractor = FeatureExtractor(AudioConfig())
+    waveform = extractor.waveform(samples, rate)
+    plain = TrainingFeatures(extractor)(waveform, torch.Generator().manual_seed(0))
+    assert torch.equal(plain, extractor.extract(waveform))
+    warping = TrainingFeatures(extractor, vtlp=0.1)
+    draws = [warping(waveform, torch.Generator().manual_seed(seed)) for seed in range(4)]
+    assert all(d.shape == plain.shape and not torch.allclose(d, plain, atol=1e-3) for d in draws)
+    assert not torch.allclose(draws[0], draws[1], atol=1e-3)
+    assert torch.equal(draws[2], warping(waveform, torch.Generator().manual_seed(2)))

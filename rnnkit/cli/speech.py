@@ -62,7 +62,7 @@ def add_train_parsers(tasks) -> None:
         "CTC transcriber of spoken sequences (e.g. digit strings)",
         EXAMPLES,
         [
-            ("data", transcribe.TranscribeDataConfig, ("test_speeds",)),
+            ("data", transcribe.TranscribeDataConfig, ("test_speeds", "ensemble")),
             ("features", AudioConfig, ()),
             ("model", transcribe.RECIPE.model_config, ("input_size", "num_tokens")),
             ("training", TrainConfig, ()),

@@ -190,6 +190,12 @@ def export_run(run_folder, out) -> Path:
             )
     run = load_run(run_folder, device="cpu")
     task = run.config["task"]
+    if len(getattr(run, "members", ())) > 1:
+        raise RunFolderError(
+            f"{run_folder}: an ensemble of {len(run.members)} models; a graph holds one: export "
+            f"a member's folder ({Path(run_folder) / 'members' / '1'}) or a run trained "
+            "without --ensemble"
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as scratch:
         staging = Path(scratch) / "export"

@@ -5,7 +5,7 @@ with accuracy per speaker."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
@@ -20,7 +20,7 @@ from rnnkit.data.audio import (
 from rnnkit.data.examples import LabelSet
 from rnnkit.data.speech import SPLITS, Recording, read_recordings, split_recordings
 from rnnkit.data.wav import read_wav
-from rnnkit.errors import ConfigError, DataError
+from rnnkit.errors import ConfigError, DataError, RunFolderError
 from rnnkit.fields import AT_LEAST_ONE, NON_NEGATIVE, Range, check_fields
 from rnnkit.io import parse_list
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
@@ -59,6 +59,9 @@ class SpeechDataConfig:
     noise_snr: float = 15.0
     """Add white noise to each training recording at a random signal-to-noise ratio between this and
     40 dB; 0 turns it off."""
+    vtlp: float = 0.1
+    """Vocal-tract-length perturbation (Jaitly & Hinton 2013): each training recording's
+    frequency axis is warped by a factor drawn from [1 - vtlp, 1 + vtlp]; 0 turns it off."""
     test_speeds: str = "0.9,1.0,1.1"
     """Test-time augmentation: score each recording at these speeds and average the
     log-probabilities (e.g. 0.9,1.0,1.1); 1.0 scores it once."""
@@ -70,6 +73,10 @@ class SpeechDataConfig:
     """SpecAugment: feature-channel masks per training recording (0 turns them off)."""
     feature_mask_width: int = 8
     """SpecAugment: widest feature mask, in channels."""
+    ensemble: int = 1
+    """Models trained (the run folder's, then members/1, members/2, ... with seeds seed + 1,
+    seed + 2, ...) and scored together: their log-probabilities averaged. Each member takes
+    a whole training run."""
     workers: int = 0
     """DataLoader worker processes that compute the next batches' augmented features while
     the model trains; 0 computes them in the training process. The batches are the same
@@ -81,10 +88,12 @@ class SpeechDataConfig:
         "valid_fraction": Range(0, 1, low_open=True, high_open=True),
         "batch_size": AT_LEAST_ONE,
         "noise_snr": NON_NEGATIVE,
+        "vtlp": Range(0, 0.5, high_open=True),
         "time_masks": NON_NEGATIVE,
         "time_mask_width": NON_NEGATIVE,
         "feature_masks": NON_NEGATIVE,
         "feature_mask_width": NON_NEGATIVE,
+        "ensemble": Range(1, 32),
         "workers": Range(0, 256),
     }
 
@@ -112,13 +121,15 @@ class SpeechDataConfig:
 
     def waveform_transform(self, extractor: FeatureExtractor) -> TrainingFeatures:
         """``(waveform, generator) -> features``, with the speed perturbation and masks."""
-        return TrainingFeatures(extractor, self.speed_list(), self.mask(), self.noise_snr or None)
+        return TrainingFeatures(
+            extractor, self.speed_list(), self.mask(), self.noise_snr or None, self.vtlp
+        )
 
     def training_inputs(self, extractor: FeatureExtractor, waves: list[torch.Tensor]):
         """``(inputs, transform)`` for :class:`ClassifierTask`: without speed perturbation
         or noise, the features (computed once) and the masks; else the waveforms and
         :meth:`waveform_transform`, which computes features afresh for every batch."""
-        if self.speed_list() == [1.0] and not self.noise_snr:
+        if self.speed_list() == [1.0] and not self.noise_snr and not self.vtlp:
             return [extractor.extract(w) for w in waves], self.mask()
         return waves, self.waveform_transform(extractor)
 
@@ -201,24 +212,34 @@ class SpeechRun(Run):
         self.extractor = FeatureExtractor(self.audio)
         self.test_speeds = self.config_of("data").test_speed_list()
         """Speeds each recording is scored at (test-time augmentation); [1.0] scores it as it is."""
+        self.members = [model, *(m.model for m in self._load_members(device))]
+        """The ensemble's models: this folder's, then those of ``members/1``, ... (--ensemble)."""
+
+    def _load_members(self, device) -> list[SpeechRun]:
+        wanted = self.config["data"].get("ensemble", 1)
+        folders = [self.folder.path / "members" / str(k) for k in range(1, wanted)]
+        missing = [str(f) for f in folders if not (f / "model.safetensors").is_file()]
+        if missing:
+            raise RunFolderError(
+                f"{self.folder.path}: an ensemble of {wanted} models, but {missing[0]} has no "
+                f"trained model; finish it with --resume"
+            )
+        return [SpeechRun.load(folder, str(device)) for folder in folders]
 
     def probabilities(self, paths) -> torch.Tensor:
         """Class probabilities ``(n, classes)`` of WAV files: the softmax of the mean
-        log-probability over :attr:`test_speeds`."""
+        log-probability over :attr:`test_speeds` and the ensemble's :attr:`members`."""
         waves = [self.extractor.waveform(*read_wav(path)) for path in paths]
         total = 0
         for speed in self.test_speeds:
             features = [
                 self.extractor.extract(change_speed(w, speed) if speed != 1 else w) for w in waves
             ]
-            with self.inference():
-                total = (
-                    total
-                    + predict_probabilities(self.model, features, 64, self.device)
-                    .clamp_min(1e-12)
-                    .log()
-                )
-        return torch.softmax(total / len(self.test_speeds), dim=1)
+            for model in self.members:
+                with self.inference():
+                    probabilities = predict_probabilities(model, features, 64, self.device)
+                total = total + probabilities.clamp_min(1e-12).log()
+        return torch.softmax(total / (len(self.test_speeds) * len(self.members)), dim=1)
 
     def predict(self, paths) -> list[dict]:
         """Label and class probabilities of each WAV file in ``paths``."""
@@ -249,7 +270,8 @@ class SpeechRun(Run):
         training."""
         data = self.config_of("data")
         recordings = read_recordings(source or data.data, data.pattern)
-        return data.split_of(recordings, self.config["train"]["seed"])[split]
+        seed = self.config["data"].get("split_seed", self.config["train"]["seed"])
+        return data.split_of(recordings, seed)[split]
 
 
 def _prepare(data: SpeechDataConfig, extractor: FeatureExtractor, seed: int):
@@ -297,13 +319,40 @@ def train_speech_classifier(
     resume: bool = False,
     on_step=None,
 ):
-    """Trains a spoken-word classifier into ``out``; returns ``(SpeechRun, Counters,
-    test report)`` (the report is :meth:`SpeechRun.evaluate` on the test split, or None if it is
-    empty)."""
+    """Trains a spoken-word classifier into ``out`` (with --ensemble K, K of them); returns
+    ``(SpeechRun, Counters, test report)`` (the report is :meth:`SpeechRun.evaluate` on the
+    test split, or None if it is empty; the counters are the first model's)."""
     start = start_speech_run(RECIPE, out, data, audio, model, train, resume)
+    counters, test = _train_one(start, start.train.seed, on_step)
+    for member in range(1, start.data.ensemble):
+        folder = start.folder.path / "members" / str(member)
+        # The same split as the first model (split_seed), so that no member trains on
+        # the ensemble's test recordings; each member its own weights, order and noise.
+        member_start = start_speech_run(
+            RECIPE,
+            folder,
+            replace(start.data, ensemble=1),
+            start.extras["audio"],
+            replace(start.model),
+            replace(start.train, seed=start.train.seed + member),
+            resume and (folder / "state.json").is_file(),
+        )
+        _train_one(member_start, start.train.seed, on_step)
+    run = SpeechRun.load(out, device=start.train.device)
+    report = None
+    if test:
+        report = run.evaluate(
+            test, start.folder.file("confusion_test.png"), f"{start.folder.path.name}: test"
+        )
+    return run, counters, report
+
+
+def _train_one(start, split_seed: int, on_step):
+    """Trains one model of a run into ``start.folder``; returns ``(Counters, test
+    recordings)``."""
     data, model = start.data, start.model
     parts, labels, inputs, transform, valid = _prepare(
-        data, FeatureExtractor(start.extras["audio"]), start.train.seed
+        data, FeatureExtractor(start.extras["audio"]), split_seed
     )
     model.input_size, model.vocab_size = start.extras["audio"].size, 0
     model.num_classes = len(labels.names)
@@ -324,19 +373,11 @@ def train_speech_classifier(
         start,
         lambda: SequenceClassifier(model),
         task,
-        derived=derived,
+        derived={**derived, "split_seed": split_seed},
         fingerprint=fingerprint,
         on_step=on_step,
     )
-    run = SpeechRun.load(out, device=start.train.device)
-    report = None
-    if parts["test"]:
-        report = run.evaluate(
-            parts["test"],
-            start.folder.file("confusion_test.png"),
-            f"{start.folder.path.name}: test",
-        )
-    return run, counters, report
+    return counters, parts["test"]
 
 
 def load_speech_classifier(folder, device: str = "auto") -> SpeechRun:

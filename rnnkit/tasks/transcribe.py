@@ -42,6 +42,10 @@ from rnnkit.train.distributed import processes
 class TranscribeDataConfig(SpeechDataConfig):
     """Where the recordings come from, how they are split, joined into sequences and augmented."""
 
+    vtlp: float = 0.0
+    """Vocal-tract-length perturbation (Jaitly & Hinton 2013): each training recording's
+    frequency axis is warped by a factor drawn from [1 - vtlp, 1 + vtlp]; 0 (the measured
+    recipe of the transcriber) turns it off."""
     min_words: int = 2
     """Fewest recordings joined into one sequence."""
     max_words: int = 5
@@ -70,6 +74,11 @@ class TranscribeDataConfig(SpeechDataConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.ensemble != 1:
+            raise ConfigError(
+                "ensemble",
+                f"must be 1 for the transcriber (it trains one model); got {self.ensemble}",
+            )
         if self.max_words < self.min_words:
             raise ConfigError(
                 "max_words", f"must be at least min_words ({self.min_words}); got {self.max_words}"

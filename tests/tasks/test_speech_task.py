@@ -2,6 +2,8 @@
 predict from WAV files, bit-identical reload and resume with augmentation, and
 CTC transcription with greedy and beam decoding."""
 
+import importlib.util
+
 import pytest
 import torch
 
@@ -165,15 +167,19 @@ def test_ctc_transcriber_trains_decodes_and_resumes(fsdd_slice, tmp_path):
     assert all(torch.equal(whole[k], split[k]) for k in whole)
 
 
-def test_features_are_computed_once_unless_speed_or_noise_needs_the_waveform():
+def test_features_are_computed_once_unless_speed_noise_or_warp_needs_the_waveform():
     from rnnkit.data.audio import AudioConfig, FeatureExtractor, TrainingFeatures
 
     extractor = FeatureExtractor(AudioConfig())
     waves = [torch.randn(800), torch.randn(1200)]
     inputs, transform = SpeechDataConfig(
-        speeds="1.0", noise_snr=0, time_masks=0, feature_masks=0
+        speeds="1.0", noise_snr=0, vtlp=0, time_masks=0, feature_masks=0
     ).training_inputs(extractor, waves)
     assert transform is None and [x.shape for x in inputs] == [(11, 39), (16, 39)]
+    inputs, transform = SpeechDataConfig(
+        speeds="1.0", noise_snr=0, time_masks=0, feature_masks=0
+    ).training_inputs(extractor, waves)
+    assert inputs is waves and transform.vtlp == 0.1
     inputs, transform = SpeechDataConfig(speeds="1.0").training_inputs(extractor, waves)
     assert (
         inputs is waves and isinstance(transform, TrainingFeatures) and transform.noise_snr == 15.0
@@ -205,3 +211,49 @@ def test_dataloader_workers_make_the_same_batches(fsdd_slice, tmp_path):
             TrainConfig(max_steps=6, eval_every=3, progress=False),
         )
     assert losses(tmp_path / "here") == losses(tmp_path / "workers")
+
+
+def test_an_ensemble_shares_the_split_and_averages_its_members_log_probabilities(
+    fsdd_slice, tmp_path
+):
+    import json
+
+    # A random split depends on the seed: the member (seed 4) must still split as seed 3 does.
+    data = SpeechDataConfig(
+        data=str(fsdd_slice), split="random", test_fraction=0.2, batch_size=16, ensemble=2
+    )
+    model = ClassifierConfig(hidden_size=16, pooling="mean", embedding_dropout=0.0)
+    train = TrainConfig(max_steps=12, eval_every=6, seed=3, progress=False, precision="fp32")
+    run, _, report = train_speech_classifier(tmp_path / "run", data, None, model, train)
+    member_folder = tmp_path / "run" / "members" / "1"
+    saved = json.loads((member_folder / "config.json").read_text())
+    assert saved["train"]["seed"] == 4 and saved["data"]["split_seed"] == 3
+    assert saved["data"]["ensemble"] == 1 and len(run.members) == 2
+    member = load_speech_classifier(member_folder)
+    test = run.split(split="test")
+    assert [r.path for r in member.split(split="test")] == [r.path for r in test]
+    paths = [r.path for r in test]
+    member.test_speeds = run.test_speeds = [1.0]
+    both = run.probabilities(paths)
+    run.members = run.members[:1]
+    first, second = run.probabilities(paths), member.probabilities(paths)
+    assert not torch.allclose(first, second, atol=1e-3)  # different seeds, different models
+    expected = torch.softmax((first.log() + second.log()) / 2, dim=1)
+    assert torch.allclose(both, expected, atol=1e-5)
+    if importlib.util.find_spec("onnx"):  # a graph holds one model: export says so
+        from rnnkit.export import export_run
+
+        with pytest.raises(RunFolderError, match=r"an ensemble of 2 models; a graph holds one"):
+            export_run(tmp_path / "run", tmp_path / "export")
+        assert not (tmp_path / "export").exists()
+    (member_folder / "model.safetensors").unlink()
+    with pytest.raises(RunFolderError, match=r"an ensemble of 2 models, but .*members/1 has no"):
+        load_speech_classifier(tmp_path / "run")
+
+
+def test_the_transcriber_refuses_an_ensemble():
+    with pytest.raises(
+        ConfigError,
+        match=r"^ensemble must be 1 for the transcriber \(it trains one model\); got 2$",
+    ):
+        TranscribeDataConfig(ensemble=2)

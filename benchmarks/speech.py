@@ -49,26 +49,40 @@ def _train_config(seed: int, classifier: bool) -> TrainConfig:
     return TrainConfig(**{**recipe.train_defaults, "seed": seed, "progress": False})
 
 
-def classify(out: Path, seed: int, **split) -> tuple[dict, dict, float]:
-    """Trains with the defaults; returns the test report (scored at the default
-    --test-speeds), the report of one pass at speed 1.0, and the training minutes."""
+def classify(out: Path, seed: int, reuse: bool = False, **data) -> tuple:
+    """Trains with the defaults (``data`` overrides the data config: the split, --vtlp);
+    returns the run, the test report (scored at the default --test-speeds), the report of
+    one pass at speed 1.0, and the training minutes. ``reuse``: a run folder that finished
+    training earlier is scored again instead (its minutes are NaN)."""
     start = time.perf_counter()
-    run, counters, report = train_speech_classifier(
-        out,
-        SpeechDataConfig(data=str(DATA), **split),
-        None,
-        speech.RECIPE.default_model(),
-        _train_config(seed, True),
-    )
-    minutes = (time.perf_counter() - start) / 60
-    run.test_speeds = [1.0]
-    return report, run.evaluate(run.split(split="test")), minutes
+    if reuse and (out / "README.md").is_file():
+        run = speech.load_speech_classifier(out)
+        report, minutes = run.evaluate(run.split(split="test")), float("nan")
+    else:
+        run, counters, report = train_speech_classifier(
+            out,
+            SpeechDataConfig(data=str(DATA), **data),
+            None,
+            speech.RECIPE.default_model(),
+            _train_config(seed, True),
+        )
+        minutes = (time.perf_counter() - start) / 60
+    speeds, run.test_speeds = run.test_speeds, [1.0]
+    single = run.evaluate(run.split(split="test"))
+    run.test_speeds = speeds
+    return run, report, single, minutes
+
+
+def _overrides(args) -> dict:
+    return {} if args.vtlp is None else {"vtlp": args.vtlp}
 
 
 def standard(args) -> dict:
     rows = []
     for seed in args.seeds:
-        report, single, minutes = classify(args.runs / f"standard-{seed}", seed)
+        _, report, single, minutes = classify(
+            args.runs / f"standard-{seed}", seed, **_overrides(args)
+        )
         count = sum(c["support"] for c in report["per_class"].values())
         rows.append(
             {
@@ -85,36 +99,62 @@ def standard(args) -> dict:
     return {"rows": rows, "mean accuracy": mean, "target": "test accuracy >= 98% in <= 15 min"}
 
 
+def _ensemble_accuracy(runs: list, recordings: list) -> float:
+    """Accuracy of the members' mean log-probability (each member scored at its test speeds)."""
+    targets = speech.encode_labels(recordings, runs[0].labels)
+    paths = [r.path for r in recordings]
+    total = sum(run.probabilities(paths).clamp_min(1e-12).log() for run in runs)
+    return float((total.argmax(1) == targets).double().mean())
+
+
 def speakers(args) -> dict:
-    rows = []
-    for speaker in args.speakers:
-        report, single, minutes = classify(
-            args.runs / f"speaker-{speaker}", args.seeds[0], test_speakers=speaker
-        )
+    """One model per held-out speaker and seed; with several seeds, also their ensemble."""
+    rows, ensembles, runs = [], [], {speaker: [] for speaker in args.speakers}
+    for seed in args.seeds:  # seeds outside: the first seed's mean over the folds comes first
+        for speaker in args.speakers:
+            name = f"speaker-{speaker}" + (f"-{seed}" if len(args.seeds) > 1 else "")
+            run, report, single, minutes = classify(
+                args.runs / name, seed, args.reuse, test_speakers=speaker, **_overrides(args)
+            )
+            runs[speaker].append(run)
+            rows.append(
+                {
+                    "held-out speaker": speaker,
+                    "seed": seed,
+                    "accuracy": report["accuracy"],
+                    "one pass": single["accuracy"],
+                    "recordings": report["per_speaker"][speaker]["support"],
+                    "minutes": minutes,
+                }
+            )
+            print(markdown_table(rows[-1:]), flush=True)
+    for speaker, members in runs.items():
+        if len(members) > 1:
+            accuracy = _ensemble_accuracy(members, members[0].split(split="test"))
+            ensembles.append({"held-out speaker": speaker, "ensemble accuracy": accuracy})
+    for seed in args.seeds:
+        mine = [r for r in rows if r["seed"] == seed]
         rows.append(
             {
-                "held-out speaker": speaker,
-                "accuracy": report["accuracy"],
-                "one pass": single["accuracy"],
-                "recordings": report["per_speaker"][speaker]["support"],
-                "minutes": minutes,
+                "held-out speaker": "mean",
+                "seed": seed,
+                "accuracy": statistics.mean(r["accuracy"] for r in mine),
+                "one pass": statistics.mean(r["one pass"] for r in mine),
+                "recordings": sum(r["recordings"] for r in mine),
+                "minutes": max(r["minutes"] for r in mine),
             }
         )
-    mean = statistics.mean(r["accuracy"] for r in rows)
-    rows.append(
-        {
-            "held-out speaker": "mean",
-            "accuracy": mean,
-            "one pass": statistics.mean(r["one pass"] for r in rows),
-            "recordings": sum(r["recordings"] for r in rows),
-            "minutes": max(r["minutes"] for r in rows),
-        }
-    )
-    return {
+    means = [r["accuracy"] for r in rows if r["held-out speaker"] == "mean"]
+    result = {
         "rows": rows,
-        "mean accuracy": mean,
+        "mean accuracy": statistics.mean(means),
         "target": "mean held-out-speaker accuracy >= 90%, each <= 15 min",
     }
+    if ensembles:
+        mean = statistics.mean(e["ensemble accuracy"] for e in ensembles)
+        ensembles.append({"held-out speaker": "mean", "ensemble accuracy": mean})
+        result["ensemble"] = ensembles
+    return result
 
 
 def ctc(args) -> dict:
@@ -183,14 +223,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--speakers", nargs="+", default=list(SPEAKERS), choices=SPEAKERS)
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks/speech"))
+    parser.add_argument("--vtlp", type=float, help="classifier: --vtlp (default: the recipe's)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="score run folders that finished, not retrain"
+    )
+    parser.add_argument("--tag", default="", help="suffix of the results file's name")
     args = parser.parse_args()
     if not DATA.is_dir():
         sys.exit(f"skipped: {DATA} is missing (see ../shared/data/README.md)")
     modes = {"standard": standard, "speakers": speakers, "ctc": ctc, "ctc-speakers": ctc_speakers}
     result = modes[args.what](args)
     print(markdown_table(result["rows"]))
+    if "ensemble" in result:
+        print(markdown_table(result["ensemble"]))
     print(f"target: {result['target']}")
-    write_json(RESULTS / f"speech_{args.what}.json", {"machine": machine(), **result})
+    options = {key: str(value) for key, value in vars(args).items()}
+    name = f"speech_{args.what}{'_' + args.tag if args.tag else ''}.json"
+    write_json(RESULTS / name, {"machine": machine(), **result, "options": options})
 
 
 if __name__ == "__main__":

@@ -74,7 +74,18 @@ def classify(out: Path, seed: int, reuse: bool = False, **data) -> tuple:
 
 
 def _overrides(args) -> dict:
-    return {} if args.vtlp is None else {"vtlp": args.vtlp}
+    options = {} if args.vtlp is None else {"vtlp": args.vtlp}
+    return {**options, "ensemble": args.ensemble}
+
+
+def _members_alone(run, recordings) -> float:
+    """The mean accuracy of an ensemble's members, each scored alone."""
+    models, accuracies = run.members, []
+    for model in models:
+        run.members = [model]
+        accuracies.append(run.evaluate(recordings)["accuracy"])
+    run.members = models
+    return statistics.mean(accuracies)
 
 
 def standard(args) -> dict:
@@ -117,11 +128,13 @@ def speakers(args) -> dict:
                 args.runs / name, seed, args.reuse, test_speakers=speaker, **_overrides(args)
             )
             runs[speaker].append(run)
+            alone = _members_alone(run, run.split(split="test")) if args.ensemble > 1 else None
             rows.append(
                 {
                     "held-out speaker": speaker,
                     "seed": seed,
                     "accuracy": report["accuracy"],
+                    **({"members alone": alone} if alone is not None else {}),
                     "one pass": single["accuracy"],
                     "recordings": report["per_speaker"][speaker]["support"],
                     "minutes": minutes,
@@ -139,6 +152,11 @@ def speakers(args) -> dict:
                 "held-out speaker": "mean",
                 "seed": seed,
                 "accuracy": statistics.mean(r["accuracy"] for r in mine),
+                **(
+                    {"members alone": statistics.mean(r["members alone"] for r in mine)}
+                    if args.ensemble > 1
+                    else {}
+                ),
                 "one pass": statistics.mean(r["one pass"] for r in mine),
                 "recordings": sum(r["recordings"] for r in mine),
                 "minutes": max(r["minutes"] for r in mine),
@@ -224,6 +242,9 @@ def main() -> None:
     parser.add_argument("--speakers", nargs="+", default=list(SPEAKERS), choices=SPEAKERS)
     parser.add_argument("--runs", type=Path, default=Path("runs/benchmarks/speech"))
     parser.add_argument("--vtlp", type=float, help="classifier: --vtlp (default: the recipe's)")
+    parser.add_argument(
+        "--ensemble", type=int, default=1, help="classifier: --ensemble (models per run)"
+    )
     parser.add_argument(
         "--reuse", action="store_true", help="score run folders that finished, not retrain"
     )

@@ -321,10 +321,14 @@ def train_speech_classifier(
 ):
     """Trains a spoken-word classifier into ``out`` (with --ensemble K, K of them); returns
     ``(SpeechRun, Counters, test report)`` (the report is :meth:`SpeechRun.evaluate` on the
-    test split, or None if it is empty; the counters are the first model's)."""
+    test split, or None if it is empty; the counters are the first model's, or those of the
+    model that Ctrl-C interrupted: then the members after it are not trained, and an
+    unfinished ensemble returns ``(None, counters, None)``; --resume finishes it)."""
     start = start_speech_run(RECIPE, out, data, audio, model, train, resume)
     counters, test = _train_one(start, start.train.seed, on_step)
     for member in range(1, start.data.ensemble):
+        if counters.stopped_because == "interrupted":
+            return None, counters, None
         folder = start.folder.path / "members" / str(member)
         # The same split as the first model (split_seed), so that no member trains on
         # the ensemble's test recordings; each member its own weights, order and noise.
@@ -337,7 +341,11 @@ def train_speech_classifier(
             replace(start.train, seed=start.train.seed + member),
             resume and (folder / "state.json").is_file(),
         )
-        _train_one(member_start, start.train.seed, on_step)
+        member_counters, _ = _train_one(member_start, start.train.seed, on_step)
+        if member_counters.stopped_because == "interrupted":
+            counters = member_counters
+    if counters.stopped_because == "interrupted" and start.data.ensemble > 1:
+        return None, counters, None
     run = SpeechRun.load(out, device=start.train.device)
     report = None
     if test:

@@ -257,3 +257,26 @@ def test_the_transcriber_refuses_an_ensemble():
         match=r"^ensemble must be 1 for the transcriber \(it trains one model\); got 2$",
     ):
         TranscribeDataConfig(ensemble=2)
+
+
+def test_ctrl_c_in_an_ensemble_member_stops_and_resume_finishes_it(fsdd_slice, tmp_path):
+    data = SpeechDataConfig(data=str(fsdd_slice), test_indices="0-2", batch_size=16, ensemble=3)
+    model = ClassifierConfig(hidden_size=16, pooling="mean", embedding_dropout=0.0)
+    train = TrainConfig(max_steps=8, eval_every=4, progress=False, precision="fp32")
+    seen = []
+
+    def stop_in_the_second_member(trainer, loss):
+        seen.append(trainer.folder.path.name)
+        if trainer.folder.path.name == "1" and trainer.counters.step == 5:
+            trainer.stop_requested = True
+
+    out = tmp_path / "run"
+    run, counters, report = train_speech_classifier(
+        out, data, None, model, train, on_step=stop_in_the_second_member
+    )
+    assert run is None and report is None and counters.stopped_because == "interrupted"
+    assert counters.step == 5 and not (out / "members" / "2").exists()  # the third never began
+    run, counters, report = train_speech_classifier(out, resume=True)
+    assert len(run.members) == 3 and report["accuracy"] > 0
+    saved = [load_speech_classifier(out / "members" / k).config["train"] for k in ("1", "2")]
+    assert [t["seed"] for t in saved] == [1, 2]

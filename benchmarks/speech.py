@@ -123,7 +123,7 @@ def speakers(args) -> dict:
     rows, ensembles, runs = [], [], {speaker: [] for speaker in args.speakers}
     for seed in args.seeds:  # seeds outside: the first seed's mean over the folds comes first
         for speaker in args.speakers:
-            name = f"speaker-{speaker}" + (f"-{seed}" if len(args.seeds) > 1 else "")
+            name = f"speaker-{speaker}" + (f"-{seed}" if args.seeds != [0] else "")
             run, report, single, minutes = classify(
                 args.runs / name, seed, args.reuse, test_speakers=speaker, **_overrides(args)
             )

@@ -25,7 +25,7 @@ from rnnkit.train import TrainConfig
 
 EXAMPLES = """examples:
   rnnkit train speech --data fsdd/recordings --out runs/fsdd
-  rnnkit train speech --data fsdd/recordings --test-speakers theo --out runs/fsdd-theo
+  rnnkit train speech --data fsdd/recordings --test-speakers theo --ensemble 3 --out runs/fsdd-theo
   rnnkit train speech --data manifest.csv --features log_mel --cell gru --out runs/words
   rnnkit predict runs/fsdd 7_jackson_32.wav my_recording.wav --json
   rnnkit evaluate runs/fsdd --data fsdd/recordings --plot confusion.png

@@ -22,17 +22,10 @@ from rnnkit.data.wav import read_wav
 
 
 def mel_filterbank(
-    sample_rate: int,
-    fft_size: int,
-    mel_bands: int,
-    low: float = 0.0,
-    high: float | None = None,
-    warp: float = 1.0,
+    sample_rate: int, fft_size: int, mel_bands: int, low: float = 0.0, high: float | None = None
 ) -> Tensor:
     """:func:`rnnkit.data.spectra.mel_filterbank` as a tensor ``(mel_bands, fft_size // 2 + 1)``."""
-    return torch.from_numpy(
-        spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high, warp)
-    )
+    return torch.from_numpy(spectra.mel_filterbank(sample_rate, fft_size, mel_bands, low, high))
 
 
 def resample(
@@ -107,13 +100,15 @@ class FeatureExtractor:
             return self.filterbank
         if hundredths not in self._warped:
             config = self.config
-            self._warped[hundredths] = mel_filterbank(
-                config.sample_rate,
-                config.fft_size,
-                config.mel_bands,
-                config.min_frequency,
-                config.max_frequency,
-                hundredths / 100,
+            self._warped[hundredths] = torch.from_numpy(
+                spectra.mel_filterbank(
+                    config.sample_rate,
+                    config.fft_size,
+                    config.mel_bands,
+                    config.min_frequency,
+                    config.max_frequency,
+                    hundredths / 100,
+                )
             )
         return self._warped[hundredths]
 

@@ -111,11 +111,13 @@ def standard(args) -> dict:
 
 
 def _ensemble_accuracy(runs: list, recordings: list) -> float:
-    """Accuracy of the members' mean log-probability (each member scored at its test speeds)."""
-    targets = speech.encode_labels(recordings, runs[0].labels)
-    paths = [r.path for r in recordings]
-    total = sum(run.probabilities(paths).clamp_min(1e-12).log() for run in runs)
-    return float((total.argmax(1) == targets).double().mean())
+    """Accuracy of the runs' models scored together, as ``--ensemble`` scores its members
+    (:meth:`SpeechRun.probabilities` averages the log-probabilities of every model and speed)."""
+    ensemble, members = runs[0], runs[0].members
+    ensemble.members = [model for run in runs for model in run.members]
+    accuracy = ensemble.evaluate(recordings)["accuracy"]
+    ensemble.members = members
+    return accuracy
 
 
 def speakers(args) -> dict:

@@ -174,11 +174,21 @@ def _launch(processes_per_node: int, argv: list[str]) -> int:
     ]
     # Ctrl-C reaches torchrun, which stops its workers (they save); this process waits for it.
     # A handler, not SIG_IGN: an ignored signal would stay ignored in torchrun too.
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
-        return subprocess.call(command)
+        code = subprocess.call(command)
     finally:
         signal.signal(signal.SIGINT, previous)
+    if code != 0 and not interrupted:
+        # torchrun's own report is a long traceback; this is the line that says what to do
+        print(
+            f"rnnkit: error: a training process failed (torchrun exited with {code}; its "
+            "report is above); the run folder keeps its last checkpoint, and the same command "
+            "with --resume continues from it",
+            file=sys.stderr,
+        )
+    return code
 
 
 def run(argv: list[str]) -> int:

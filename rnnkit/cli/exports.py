@@ -44,7 +44,17 @@ def wants(argv: list[str]) -> bool:
         return True
     if not argv or argv[0] not in COMMANDS:
         return False
-    return any(not word.startswith("-") and is_export_folder(word) for word in argv[1:])
+    # The folder is the first positional argument that names a folder (a flag's value may
+    # come before it); the texts after it are inputs, never opened.
+    folder = next((word for word in argv[1:] if not word.startswith("-") and _is_dir(word)), None)
+    return folder is not None and is_export_folder(folder)
+
+
+def _is_dir(word: str) -> bool:
+    try:
+        return Path(word).is_dir()
+    except (OSError, ValueError):  # too long for a path, or a NUL in it: a text, not a folder
+        return False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -107,9 +117,29 @@ def serve(args) -> int:
     models = load_models(args.folders, device=args.device)
     app = create_app(models, limits)
     held = ", ".join(f"{name} ({served.task}, {served.runtime})" for name, served in models.items())
-    print(f"serving {held} on http://{args.host}:{args.port} (page at /, API docs at /docs)")
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Bound here, then handed to uvicorn: with --port 0 the first line names the port the
+    # system chose, so a script (or a test) never races another process for a free port.
+    listening = _bind(args.host, args.port)
+    host, port = listening.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"serving {held} on http://{shown}:{port} (page at /, API docs at /docs)", flush=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    server.run(sockets=[listening])
     return 0
+
+
+def _bind(host: str, port: int):
+    import socket
+
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listening = socket.socket(family, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(2048)
+    except OSError as error:
+        raise RnnkitError(f"--host {host} --port {port}: cannot listen there ({error})") from None
+    return listening
 
 
 def _classify_texts(model, args) -> int:

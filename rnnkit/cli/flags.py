@@ -185,7 +185,12 @@ def add_serve_flags(parser, limits_class) -> None:
         help="address to bind (default 127.0.0.1: this machine only; 0.0.0.0 opens it to the "
         "network)",
     )
-    parser.add_argument("--port", type=number(int, Range(0, 65535)), default=8000)
+    parser.add_argument(
+        "--port",
+        type=number(int, Range(0, 65535)),
+        default=8000,
+        help="port to listen on (0: a free one, printed in the first line)",
+    )
     parser.add_argument("--device", default="auto", help="run folders: cpu, cuda or auto")
     docs = field_docs(limits_class)
     for field in dataclasses.fields(limits_class):

@@ -38,6 +38,13 @@ class PromptCodec:
             return self.tokenizer.ids(prompt)
         return [EOS_ID, *self.tokenizer.ids(prompt)]
 
+    def context_ids(self, text: str) -> list[int]:
+        """The ids of a text whose next tokens are asked for (``predict``): as a prompt, but an
+        empty or blank text is an error, for a word model too (there is nothing to continue)."""
+        if not text.strip():
+            raise DataError(f"the text is empty ({text!r}); give a text to continue")
+        return self.prompt_ids(text)
+
     def unknown(self, prompt: str) -> list[str]:
         """The prompt's characters or words outside the vocabulary."""
         if self.kind == "char":

@@ -143,8 +143,14 @@ class TextEncoder:
         return cls(splitter, vocabulary)
 
     def ids(self, texts) -> list[list[int]]:
-        """Each text's token ids (``[1]``, one ``<unk>``, for a text with no tokens)."""
-        return [self.vocabulary.encode(self.tokenizer.split(t)) or [1] for t in texts]
+        """Each text's token ids (``[1]``, one ``<unk>``, for a text with no tokens). An empty
+        or blank text is an error naming its place: there is nothing to classify."""
+        rows = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise DataError(f"input {index} is empty ({text!r}); give a text to classify")
+            rows.append(self.vocabulary.encode(self.tokenizer.split(text)) or [1])
+        return rows
 
     def encode(self, texts) -> list:
         """Each text's ids as an int64 tensor ``(tokens,)``."""

@@ -32,9 +32,11 @@ def budgeted_training(config, seed: int, eval_every: int) -> TrainConfig:
     return TrainConfig(
         learning_rate=config.rate(),
         time_budget=config.time_budget,
+        max_steps=config.steps,
         seed=seed,
         clip_norm=config.clip_norm,
         device=config.device,
+        precision=config.precision,
         progress=False,
         eval_every=eval_every,
     )

@@ -59,7 +59,8 @@ class CompareConfig:
     steps: int | None = None
     """Training steps per cell and length (adding and copy); default max(1000, 5 x T): the
     plateau before the adding problem's drop lengthens with T (at T = 400, given 2,000 steps,
-    the LSTM left it between steps 400 and 800 in three seeds; given 1,000 it stayed on it)."""
+    the LSTM left it between steps 400 and 800 in three seeds; given 1,000 it stayed on it).
+    lm and music: at most this many steps, within the time budget (default: the budget alone)."""
     batch_size: int = 32
     """Sequences per training step."""
     learning_rate: float | None = None
@@ -78,6 +79,8 @@ class CompareConfig:
     (.mat/.json, required)."""
     device: str = "auto"
     """cpu, cuda, or auto."""
+    precision: str = "auto"
+    """auto (bf16 where the hardware has native bfloat16), fp32 or bf16, as for training."""
 
     BOUNDS = {
         "task": TASKS,
@@ -92,7 +95,7 @@ class CompareConfig:
 
     def __post_init__(self):
         check_fields(self)
-        TrainConfig(device=self.device)
+        TrainConfig(device=self.device, precision=self.precision)
         for name in ("lengths", "seeds"):
             if not self.parsed(name) or min(self.parsed(name)) < (1 if name == "lengths" else 0):
                 raise ConfigError(
@@ -128,6 +131,7 @@ def _train_problem(
         eval_every=max(steps // 10, 1),
         seed=seed,
         device=config.device,
+        precision=config.precision,
         progress=False,
         warmup_steps=min(100, steps // 10),
         weight_decay=0.0,

@@ -20,7 +20,12 @@ DESCRIPTION = "export.json"
 
 
 def is_export_folder(path) -> bool:
-    return (Path(path) / DESCRIPTION).is_file()
+    """True when ``path`` names a folder holding ``export.json``; any other string (a text
+    of 20,000 words, a name with a NUL) is simply not one."""
+    try:
+        return (Path(path) / DESCRIPTION).is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def read_description(folder) -> dict:

@@ -52,6 +52,7 @@ class ExportedLanguageModel(Export):
 
     def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
+        self.codec.context_ids(prompt)  # an empty text is refused as the torch run refuses it
         logits, _ = self.read_prompt(prompt)
         return self.codec.ranked(softmax(logits[0].astype(np.float32)), top_k)
 

@@ -279,7 +279,7 @@ class LanguageModelRun(Run):
 
     def next_tokens(self, prompt: str, top_k: int = 5) -> list[tuple[str, float]]:
         """The ``top_k`` most likely next tokens after ``prompt``, with their probabilities."""
-        ids = self.encode_prompt(prompt).to(self.device)
+        ids = torch.tensor(self.codec.context_ids(prompt), dtype=torch.long, device=self.device)
         with self.inference():
             logits, _ = self.model(ids.unsqueeze(0))
         probabilities = torch.softmax(logits[0, -1].float(), dim=-1)

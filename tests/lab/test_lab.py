@@ -58,9 +58,10 @@ def test_lstm_learns_the_adding_problem_at_a_short_length(tmp_path):
         batch_size=32,
         hidden_size=32,
         learning_rate=1e-2,
+        precision="fp32",  # the same arithmetic on every CPU (auto is bf16 on some)
     )
     rows = compare(config, tmp_path, log=lambda message: None)
-    assert rows[0]["metric"] < 0.05 < rows[0]["baseline"]  # 0.015 measured; the baseline is 0.167
+    assert rows[0]["metric"] < 0.05 < rows[0]["baseline"]  # the baseline is 0.167
     names = {p.name for p in tmp_path.iterdir()}
     assert {
         "compare.md",
@@ -183,14 +184,20 @@ def test_compare_language_models_under_one_time_budget(tmp_path):
         task="lm",
         cells="lstm,mingru",
         hidden_size=32,
-        time_budget=4.0,  # a few dozen steps even on a slow CPU
+        # a step count, not the wall clock, ends each run: the same training on every machine;
+        # the budget is only a backstop (the two runs take about 10 s together)
+        steps=150,
+        time_budget=600.0,
         batch_size=8,
         data=str(text),
+        precision="fp32",
     )
     rows = compare(config, tmp_path / "cmp", log=lambda message: None)
     assert [r["cell"] for r in rows] == ["lstm", "mingru"]
     assert abs(rows[0]["parameters"] - rows[1]["parameters"]) / rows[0]["parameters"] < 0.03
-    assert all(r["metric"] < r["baseline"] + 0.5 and r["solved"] == "-" for r in rows)
+    # 150 steps take both cells below the unigram baseline's loss (3.20): measured 2.95 and
+    # 2.69 in fp32; 40 steps, still warming up, leave them above it (4.04 and 3.85)
+    assert all(r["metric"] < r["baseline"] - 0.1 and r["solved"] == "-" for r in rows), rows
     assert (tmp_path / "cmp" / "compare.png").is_file()
 
 

@@ -54,8 +54,16 @@ def _train(tmp_path, name="run", data=None, model=None, **train_options):
     data = data or ClassifyDataConfig(
         train=str(_write_reviews(tmp_path / "train.tsv", 400, 0)), batch_size=16
     )
+    # fp32 on every CPU: --precision auto trains in bf16 where the CPU has AVX-512 BF16 and in
+    # fp32 elsewhere, and the accuracy floors below must hold on both kinds
     options = dict(
-        max_steps=60, eval_every=20, warmup_steps=5, progress=False, seed=0, learning_rate=1e-2
+        max_steps=60,
+        eval_every=20,
+        warmup_steps=5,
+        progress=False,
+        seed=0,
+        learning_rate=1e-2,
+        precision="fp32",
     )
     options.update(train_options)
     on_step = options.pop("on_step", None)
@@ -69,23 +77,32 @@ def _train(tmp_path, name="run", data=None, model=None, **train_options):
     )
 
 
-def test_learns_saves_loads_and_predicts_identically(tmp_path):
-    run, counters, report = _train(tmp_path)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """The default small training, once for the tests that only read it: ``(folder, run,
+    report)``."""
+    root = tmp_path_factory.mktemp("classify")
+    run, _, report = _train(root)
+    return root / "run", run, report
+
+
+def test_learns_saves_loads_and_predicts_identically(trained, tmp_path):
+    folder, run, report = trained
     assert (
         report["accuracy"] >= 0.95 and sum(c["support"] for c in report["per_class"].values()) == 40
     )
-    assert (tmp_path / "run" / "confusion_dev.png").is_file()
+    assert (folder / "confusion_dev.png").is_file()
     texts = ["a great film", "the plot was dull and flat", "superb"]
     first = run.predict(texts)
     assert [r["label"] for r in first] == ["pos", "neg", "pos"]
-    again = load_classifier(tmp_path / "run").predict(texts)
-    assert again == first  # bit-identical probabilities after a reload
-    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    again = load_classifier(folder).predict(texts)
+    assert again == first  # bit-identical probabilities after a reload (the same code path)
+    config = json.loads((folder / "config.json").read_text())
     assert config["task"] == "classify" and config["data"]["labels"] == ["neg", "pos"]
 
 
-def test_evaluate_reports_metrics_and_rejects_unknown_labels(tmp_path):
-    run, _, _ = _train(tmp_path)
+def test_evaluate_reports_metrics_and_rejects_unknown_labels(trained, tmp_path):
+    _, run, _ = trained
     test_file = _write_reviews(tmp_path / "test.tsv", 100, 5)
     report = run.evaluate(test_file, plot=tmp_path / "cm.png")
     assert report["accuracy"] >= 0.95 and (tmp_path / "cm.png").is_file()
@@ -97,8 +114,8 @@ def test_evaluate_reports_metrics_and_rejects_unknown_labels(tmp_path):
     assert str(error.value).startswith(f"{neutral}: line ")
 
 
-def test_resume_is_bit_identical(tmp_path):
-    _train(tmp_path, "whole")
+def test_resume_is_bit_identical(trained, tmp_path):
+    # the trained fixture is the whole run: the same data, model and steps as "split" below
 
     def interrupt(trainer, loss):
         if trainer.counters.step == 33:  # mid-epoch (23 batches per epoch), between validations
@@ -114,7 +131,7 @@ def test_resume_is_bit_identical(tmp_path):
     )
     assert counters.step == 60
     whole, split = (
-        load_classifier(tmp_path / name).model.state_dict() for name in ("whole", "split")
+        load_classifier(folder).model.state_dict() for folder in (trained[0], tmp_path / "split")
     )
     assert all(torch.equal(whole[k], split[k]) for k in whole)
 

@@ -112,19 +112,18 @@ def test_generation_keeps_the_prime_is_seeded_and_follows_the_model(trained):
     # the model is nearly certain of these arpeggios at temperature 1; hotter, seeds differ
     hotter = [run.generate(20, prime=prime, temperature=3.0, seed=seed) for seed in (4, 5)]
     assert not np.array_equal(hotter[0], hotter[1])
+    # Near-greedy generation follows the model's own conditionals: at temperature 0.01 a key
+    # whose logit is beyond +-0.2 is drawn as its sign but for a chance of e^-20. The one-shot
+    # forward pass over the generated piece gives each key's logit given the keys below it and
+    # the steps before, so a generator that lost its state or its conditioning fails here.
+    cold = run.generate(20, prime=prime, temperature=0.01, seed=3)
     with torch.no_grad():
-        inputs = torch.cat([torch.zeros(1, 88), torch.from_numpy(roll[:-1])])[None]
-        # the MADE output's logits of each key given the keys below it in the sampled step
-        logits, _ = run.model(inputs, targets=torch.from_numpy(roll)[None])
-    sampled = torch.from_numpy(roll[6:])
-    # the generated notes are likely under the one-shot logits: far likelier than chance
-    nll = (
-        torch.nn.functional.binary_cross_entropy_with_logits(
-            logits[0, 6:], sampled, reduction="sum"
-        )
-        / 20
-    )
-    assert nll < 0.3 * 88 * math.log(2)
+        inputs = torch.cat([torch.zeros(1, 88), torch.from_numpy(cold[:-1])])[None]
+        logits, _ = run.model(inputs, targets=torch.from_numpy(cold)[None])
+    logits, sampled = logits[0, 6:], torch.from_numpy(cold[6:]).bool()
+    decided = logits.abs() > 0.2
+    assert decided.float().mean() > 0.9 and sampled.any()
+    assert torch.equal(sampled[decided], (logits > 0)[decided])
 
 
 def test_reload_gives_identical_scores_and_samples(trained):
@@ -184,9 +183,11 @@ def test_compare_music_matches_budgets_and_reports_the_marginal_baseline(trained
         task="music",
         cells="rnn,lstm,gru",
         hidden_size=16,
-        time_budget=2,
+        steps=20,  # a step count ends each run, not the clock: the same on every machine
+        time_budget=600,
         data=str(data),
         device="cpu",
+        precision="fp32",
     )
     rows = compare(config, tmp_path, log=lambda message: None)
     assert [r["cell"] for r in rows] == ["rnn", "lstm", "gru"]

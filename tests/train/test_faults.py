@@ -79,7 +79,12 @@ def kill_once(out: Path, text: Path, rng: random.Random, during_startup: bool = 
     outcome = {"resumed": resume, "run": (out / "config.json").is_file(), "step": _step(out)}
     if outcome["run"]:
         run = load_language_model(out)
-        outcome["generated"] = isinstance(run.generate("T", 8, seed=0)[0], str)
+        text = run.generate("T", 8, seed=0)  # 8 characters of the corpus' alphabet, reproducibly
+        outcome["generated"] = (
+            len(text) == 8
+            and not run.codec.unknown(text)
+            and text == load_language_model(out).generate("T", 8, seed=0)
+        )
     return outcome
 
 

@@ -1,6 +1,7 @@
 """The trainer on a small char LM: exact resume, seeds, NaN guard, limits, bf16."""
 
 import json
+import math
 
 import pytest
 import torch
@@ -108,9 +109,12 @@ def test_limits_epochs_and_early_stopping(tmp_path, small_text):
 
 
 def test_bf16_trains_close_to_fp32(tmp_path, small_text):
-    _, fp32 = _train(tmp_path / "fp32", small_text, max_steps=16, precision="fp32")
-    _, bf16 = _train(tmp_path / "bf16", small_text, max_steps=16, precision="bf16")
-    assert bf16.last_eval["loss"] < 4.0  # it learned: ln(vocab) is about 3.9 at the start
+    options = dict(max_steps=48, eval_every=16, learning_rate=1e-2)
+    _, fp32 = _train(tmp_path / "fp32", small_text, precision="fp32", **options)
+    _, bf16 = _train(tmp_path / "bf16", small_text, precision="bf16", **options)
+    # it learned: an untrained model scores about ln(vocab) = ln(46) = 3.83; measured 3.09 after
+    # these 48 steps in either precision (16 steps left it at 3.75)
+    assert bf16.last_eval["loss"] < math.log(46) - 0.4, bf16.last_eval
     assert abs(bf16.last_eval["loss"] - fp32.last_eval["loss"]) < 0.05
 
 
@@ -118,6 +122,7 @@ def test_a_new_run_in_an_old_folder_starts_clean_metrics(tmp_path, small_text):
     _train(tmp_path / "run", small_text, max_steps=6)
     _train(tmp_path / "run", small_text, max_steps=4)
     assert len(_losses(tmp_path / "run")) == 4
+    pytest.importorskip("tensorboard", reason="the tensorboard extra is not installed")
     events = list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
     assert len(events) == 1
 

@@ -130,15 +130,25 @@ class ForecastFrame:
         history, past = series.targets[-self.lookback :], series.past[-self.lookback :]
         forecast = self.unscale(model(*self.scaled_inputs(history, past, future)))
         table = {} if times is None else {"time": times}
-        for j, name in enumerate(series.target_names):
+        return pd.DataFrame({**table, **self.columns_of(forecast)})
+
+    def columns_of(self, forecast: np.ndarray) -> dict[str, np.ndarray]:
+        """A forecast ``(horizon, targets[, quantiles])`` as columns: one per target (its
+        middle quantile for a quantile model) and one per quantile level (``OT_q0.9``)."""
+        columns = {}
+        for j, name in enumerate(self.target_names):
             if self.levels:
-                table[name] = forecast[:, j, self.middle_level()]
-                table.update(
+                columns[name] = forecast[:, j, self.middle_level()]
+                columns.update(
                     {f"{name}_q{q:g}": forecast[:, j, k] for k, q in enumerate(self.levels)}
                 )
             else:
-                table[name] = forecast[:, j]
-        return pd.DataFrame(table)
+                columns[name] = forecast[:, j]
+        return columns
+
+    def input_columns(self) -> list[str]:
+        """The columns of a history row: the targets, then the past covariates."""
+        return self.target_names + list(self.data["columns"].get("past", []))
 
     def plot(self, path, table: pd.DataFrame, png, title: str) -> None:
         """The last lookback of each target (at most four) and ``table``, the forecast after

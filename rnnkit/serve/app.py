@@ -20,17 +20,18 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rnnkit.errors import RnnkitError
-from rnnkit.serve import schemas
 from rnnkit.serve.batching import Batcher
+from rnnkit.serve.endpoints import Contract, describe_errors, published_schema
 from rnnkit.serve.limits import LimitExceeded, ServeLimits
 from rnnkit.serve.models import (
     Served,
     UploadedFile,
     check_wav_length,
     finite_forecast,
+    forecast_json,
     is_numeric_classifier,
     numeric_inputs,
     predict_inputs,
@@ -52,6 +53,12 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def over_limit(request, error: LimitExceeded):
         return _error(error.status, str(error), error.limit)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request, error: StarletteHTTPException):  # malformed multipart, 404
+        answer = _error(error.status_code, str(error.detail).splitlines()[0])
+        answer.headers.update(error.headers or {})  # a 405 keeps its Allow header
+        return answer
+
     @app.exception_handler(RnnkitError)
     async def bad_input(request, error: RnnkitError):
         return _error(422, str(error))
@@ -62,7 +69,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request, error: RequestValidationError):
-        return _error(422, schemas.describe_errors(error.errors()))
+        return _error(422, describe_errors(error.errors()))
 
     @app.exception_handler(Exception)
     async def internal(request, error: Exception):  # logged here, never sent to the client
@@ -77,6 +84,7 @@ class Server:
         if not models:
             raise RnnkitError("rnnkit serve needs at least one run or export folder")
         self.models, self.limits = models, limits
+        self.contract = Contract(self, limits)
         self.executor = ThreadPoolExecutor(limits.workers, thread_name_prefix="rnnkit-model")
         self.batchers: dict[str, Batcher] = {}
         self.arriving = 0
@@ -127,28 +135,32 @@ class Server:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-async def read_json(request: Request, model_class):
-    """The body parsed and validated, or a 4xx naming what is wrong."""
+async def read_json(request: Request) -> object:
+    """The body parsed as JSON, or a 422 naming what is wrong."""
     body = await request.body()
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RnnkitError(f"the body is not valid JSON ({error})") from None
-    try:
-        return model_class.model_validate(data)
-    except ValidationError as error:
-        raise RnnkitError(schemas.describe_errors(error.errors())) from None
 
 
-async def read_upload(request: Request, limits: ServeLimits) -> tuple[bytes, str, dict]:
-    """``(file bytes, file name, other form fields)`` of a multipart upload (field ``file``)."""
+async def read_upload(request: Request, limits: ServeLimits) -> tuple[bytes, tuple, dict]:
+    """``(file bytes, (file name, media type), other form fields)`` of a multipart upload
+    (field ``file``)."""
     form = await request.form(max_files=1, max_fields=16, max_part_size=limits.max_upload_bytes)
     upload = form.get("file")
     if upload is None or not hasattr(upload, "read"):
         raise RnnkitError("upload the file as the multipart field 'file'")
     data = await upload.read()
-    fields = {key: value for key, value in form.items() if isinstance(value, str)}
-    return data, upload.filename or "upload", fields
+    fields = {key: value for key, value in form.items() if key != "file"}
+    for key, value in fields.items():
+        if not isinstance(value, str):
+            raise RnnkitError(f"{key}: expected a form field, not a file")
+    return data, (upload.filename or "upload", upload.content_type or ""), fields
+
+
+def is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith("multipart/form-data")
 
 
 def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> FastAPI:
@@ -170,6 +182,13 @@ def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> 
     app.add_middleware(BodyLimit, limits=server.limits)
     _add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PAGE), name="static")
+    app.openapi = partial(published_schema, app, server.contract)
+    add_routes(app, server)
+    return app
+
+
+def add_routes(app: FastAPI, server: Server) -> None:
+    """The page, /health, /v1/models and the four model endpoints."""
 
     @app.get("/", include_in_schema=False)
     async def page():
@@ -183,51 +202,52 @@ def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> 
     async def list_models():
         return {"models": [served.describe() for served in server.models.values()]}
 
-    @app.post("/v1/generate", openapi_extra=schemas.json_body(schemas.GenerateRequest))
+    @app.post("/v1/generate")
     async def generate(request: Request):
-        body = await read_json(request, schemas.GenerateRequest)
-        schemas.check_generate(body, server.limits)
-        served = server.choose(body.model, ("lm",), "/v1/generate")
-        served.model.codec.prompt_ids(body.prompt)  # a bad prompt is a 422 before any stream
-        options = (body.prompt, body.length, body.temperature, body.top_k, body.top_p, body.seed)
-        if body.stream:
+        served, body = server.contract.checked("/v1/generate", await read_json(request))
+        prompt = body.get("prompt", "\n")
+        served.model.codec.prompt_ids(prompt)  # a bad prompt is a 422 before any stream
+        options = (
+            prompt,
+            int(body.get("length", 200)),
+            float(body.get("temperature", 1.0)),
+            _whole_or_none(body.get("top_k")),
+            body.get("top_p"),
+            _whole_or_none(body.get("seed")),
+        )
+        if body.get("stream", False):
             events = stream_generation(served.model, options, server.executor)
             return StreamingResponse(events, media_type="text/event-stream")
         text = await server.call(served.model.generate, *options)
         return {"model": served.name, "text": text}
 
-    @app.post("/v1/predict", openapi_extra=schemas.json_body(schemas.PredictRequest))
+    @app.post("/v1/predict")
     async def predict(request: Request):
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        if is_multipart(request):
             return await _predict_recording(request)
         server.arriving += 1
         try:
-            body = await read_json(request, schemas.PredictRequest)
+            body = await read_json(request)
         finally:
             server.arriving -= 1
-        schemas.check_predict(body, server.limits)
-        served = server.choose(body.model, ("classify", "lm", "speech"), "/v1/predict")
-        if served.task == "speech":
-            raise RnnkitError(f"{served.name} classifies recordings: upload a WAV as 'file'")
+        served, body = server.contract.checked("/v1/predict", body)
+        inputs = body["inputs"]
         if served.task == "lm":
-            texts = schemas.texts_of(body.inputs, server.limits)
-            top_k = body.top_k or 5
-            ranked = await server.call(lambda: [served.model.next_tokens(t, top_k) for t in texts])
+            top_k = _whole_or_none(body.get("top_k")) or 5
+            ranked = await server.call(lambda: [served.model.next_tokens(t, top_k) for t in inputs])
             predictions = [
                 {"input": text, "next": [{"token": t, "probability": p} for t, p in row]}
-                for text, row in zip(texts, ranked)
+                for text, row in zip(inputs, ranked)
             ]
             return {"model": served.name, "predictions": predictions}
         if is_numeric_classifier(served):
-            inputs = numeric_inputs(served, body.inputs)
-        else:
-            inputs = schemas.texts_of(body.inputs, server.limits)
+            inputs = numeric_inputs(served, inputs)
         return {"model": served.name, "predictions": await server.classify(served, inputs)}
 
     async def _predict_recording(request: Request):
-        data, filename, fields = await read_upload(request, server.limits)
-        served = server.choose(fields.get("model"), ("speech",), "a WAV upload to /v1/predict")
-        with UploadedFile(data, filename, (".wav", ".wave")) as upload:
+        data, (filename, media), fields = await read_upload(request, server.limits)
+        served = server.contract.checked_upload("/v1/predict", fields)
+        with UploadedFile(data, filename, (".wav", ".wave"), media) as upload:
             try:
                 check_wav_length(upload.path, filename, server.limits)
                 (result,) = await server.call(served.model.predict, [upload.path])
@@ -237,10 +257,10 @@ def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> 
 
     @app.post("/v1/transcribe")
     async def transcribe(request: Request):
-        data, filename, fields = await read_upload(request, server.limits)
-        served = server.choose(fields.get("model"), ("transcribe",), "/v1/transcribe")
-        width = schemas.beam_width(fields.get("beam_width", "8"))
-        with UploadedFile(data, filename, (".wav", ".wave")) as upload:
+        data, (filename, media), fields = await read_upload(request, server.limits)
+        served = server.contract.checked_upload("/v1/transcribe", fields)
+        width = beam_width(fields.get("beam_width", "8"))
+        with UploadedFile(data, filename, (".wav", ".wave"), media) as upload:
             try:
                 check_wav_length(upload.path, filename, server.limits)
                 (result,) = await server.call(served.model.transcribe, [upload.path], width)
@@ -248,26 +268,30 @@ def create_app(models: dict[str, Served], limits: ServeLimits | None = None) -> 
                 raise upload.rename_in(error) from None
         return {"model": served.name, **result, "file": filename}
 
-    @app.post("/v1/forecast", openapi_extra=schemas.json_body(schemas.ForecastRequest))
+    @app.post("/v1/forecast")
     async def forecast(request: Request):
-        if request.headers.get("content-type", "").startswith("multipart/form-data"):
-            data, filename, fields = await read_upload(request, server.limits)
-            name = fields.get("model")
-        else:
-            body = await read_json(request, schemas.ForecastRequest)
-            name = body.model
-        served = server.choose(name, ("forecast",), "/v1/forecast")
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            data = schemas.series_csv(body, served.model.config["data"], server.limits)
-            filename = "series.csv"
-        with UploadedFile(data, filename, (".csv", ".tsv", ".txt")) as upload:
+        if not is_multipart(request):
+            served, body = server.contract.checked("/v1/forecast", await read_json(request))
+            answer = await server.call(forecast_json, served, body["history"])
+            return {"model": served.name, **answer}
+        data, (filename, media), fields = await read_upload(request, server.limits)
+        served = server.contract.checked_upload("/v1/forecast", fields)
+        with UploadedFile(data, filename, (".csv", ".tsv", ".txt"), media) as upload:
             try:
                 table, history = await server.call(_forecast_with_history, served, upload.path)
             except RnnkitError as error:
                 raise upload.rename_in(error) from None
         return {"model": served.name, "forecast": finite_forecast(table), "history": history}
 
-    return app
+
+def _whole_or_none(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def beam_width(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1024:
+        raise RnnkitError(f"beam_width must be a whole number from 1 to 1024; got {text!r}")
+    return int(text)
 
 
 def _forecast_with_history(served: Served, path: Path):

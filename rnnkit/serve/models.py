@@ -55,13 +55,26 @@ def load_models(folders, device: str = "auto") -> dict[str, Served]:
     return models
 
 
+MEDIA_SUFFIXES = {
+    "audio/wav": ".wav",
+    "audio/x-wav": ".wav",
+    "audio/wave": ".wav",
+    "audio/vnd.wave": ".wav",
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
+}
+"""The suffix an upload named without one is read by, from the media type of its part."""
+
+
 class UploadedFile:
     """Uploaded bytes in a temporary file with the upload's suffix (the readers take paths);
     errors name the upload, not the temporary path."""
 
-    def __init__(self, data: bytes, filename: str, suffixes: tuple[str, ...]):
+    def __init__(self, data: bytes, filename: str, suffixes: tuple[str, ...], media: str = ""):
         suffix = Path(filename or "").suffix.lower()
         self.filename = filename or "upload"
+        if suffix not in suffixes:  # a name without the suffix: the part's media type says
+            suffix = MEDIA_SUFFIXES.get(media.split(";")[0].strip().lower(), suffix)
         if suffix not in suffixes:
             found = suffix or "no suffix"
             raise RnnkitError(
@@ -92,6 +105,40 @@ def check_wav_length(path: Path, filename: str, limits: ServeLimits) -> None:
             "(--max-wav-seconds)",
             413,
         )
+
+
+def alphabet(served: Served) -> list[str] | None:
+    """The characters a character LM reads (id 0, the unknown character, is none of them);
+    None for word and subword models, which read any text."""
+    codec = served.model.codec
+    return codec.tokenizer.characters[1:] if codec.kind == "char" else None
+
+
+def takes_json_history(served: Served) -> bool:
+    """A forecaster whose history alone is its input (no known-future covariates, which come
+    with times or their own file): it takes a JSON body; the others take a CSV upload."""
+    return served.model.frame.future == 0
+
+
+def forecast_json(served: Served, rows: list) -> dict:
+    """The forecast after ``rows`` (the history, oldest first, as the schema checked it)."""
+    frame = served.model.frame
+    history = np.asarray(rows, dtype=np.float32)[-frame.lookback :]
+    targets = len(frame.target_names)
+    past = history[:, targets:] if frame.past else None
+    forecast = served.model.predict(history[:, :targets], past)
+    columns = frame.columns_of(forecast)
+    return {
+        "forecast": {name: [_finite(v) for v in values] for name, values in columns.items()},
+        "history": {
+            name: history[:, j].astype(float).tolist()
+            for j, name in enumerate(frame.target_names)
+        },
+    }
+
+
+def _finite(value) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def numeric_inputs(served: Served, inputs: list) -> list[np.ndarray]:

@@ -107,17 +107,19 @@ def test_forecast_from_an_upload_and_from_json(client, models):
         data={"model": "forecast"},
     ).json()
     assert len(answer["forecast"]["OT"]) == 12 and len(answer["history"]["OT"]) == 48
+    # As JSON: the history's rows, each the model's columns (here OT alone), oldest first.
     header, rows = lines[0].split(","), [line.split(",") for line in lines[1:]]
-    series = {name: [float(r[i]) for r in rows] for i, name in enumerate(header) if name != "date"}
-    as_json = client.post(
-        "/v1/forecast",
-        json={"model": "forecast", "series": series, "timestamps": [r[0] for r in rows]},
-    )
+    history = [[float(row[header.index("OT")])] for row in rows]
+    as_json = client.post("/v1/forecast", json={"model": "forecast", "history": history})
     assert as_json.status_code == 200, as_json.text
+    assert as_json.json()["history"]["OT"] == pytest.approx(answer["history"]["OT"], rel=1e-6)
     assert all(
         math.isclose(a, b, rel_tol=1e-6)
         for a, b in zip(as_json.json()["forecast"]["OT"], answer["forecast"]["OT"])
     )
+    short = client.post("/v1/forecast", json={"model": "forecast", "history": history[:47]})
+    assert short.status_code == 422
+    assert short.json() == {"error": "history: has 47 items; expected at least 48"}
 
 
 def test_recordings_are_classified_and_transcribed(client, models):
@@ -142,7 +144,7 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "/v1/generate",
             {"json": {"model": "lm", "length": "many"}},
             422,
-            "length: Input should be a valid integer",
+            "length: 'many' is not of type 'integer'",
         ),
         (
             "/v1/generate",
@@ -154,13 +156,13 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "/v1/generate",
             {"json": {"model": "lm", "prompt": "\u2603"}},
             422,
-            "the prompt has characters the model never saw",
+            "prompt: has characters the model never saw in training: '\u2603'",
         ),
         (
             "/v1/generate",
             {"json": {"model": "lm", "temperature": -1}},
             422,
-            "temperature: Input should be greater than or equal to 0",
+            "temperature: -1 is less than the minimum of 0",
         ),
         ("/v1/generate", {"json": {"model": "nope"}}, 422, "no model 'nope'"),
         (
@@ -173,9 +175,9 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "/v1/generate",
             {"json": {"model": "lm", "extra": 1}},
             422,
-            "extra: Extra inputs are not permitted",
+            "body: Additional properties are not allowed ('extra' was unexpected)",
         ),
-        ("/v1/generate", {"json": ["a list"]}, 422, "body: Input should be a valid dictionary"),
+        ("/v1/generate", {"json": ["a list"]}, 422, "body: expected a JSON object; got list"),
         (
             "/v1/generate",
             {"json": {"model": "lm", "prompt": "x" * 70_000}},
@@ -185,13 +187,13 @@ def test_recordings_are_classified_and_transcribed(client, models):
         (
             "/v1/generate",
             {"json": {"model": "lm", "prompt": "x" * 4001}},
-            413,
+            422,
             "prompt has 4001 characters; the limit is 4000 (--max-prompt-chars)",
         ),
         (
             "/v1/predict",
             {"json": {"model": "classify", "inputs": ["word " * 2001]}},
-            413,
+            422,
             "inputs[0] has 10005 characters; the limit is 10000 (--max-input-chars)",
         ),
         (
@@ -210,19 +212,19 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "/v1/predict",
             {"json": {"model": "classify", "inputs": []}},
             422,
-            "inputs: List should have at least 1 item",
+            "inputs: has 0 items; expected at least 1",
         ),
         (
             "/v1/predict",
             {"json": {"model": "classify", "inputs": [[[1.0]]]}},
             422,
-            "inputs[0]: expected a text",
+            "inputs[0]: [[1.0]] is not of type 'string'",
         ),
         (
             "/v1/predict",
             {"json": {"model": "speech", "inputs": ["x"]}},
             422,
-            "speech classifies recordings",
+            "speech takes an upload as 'file' at /v1/predict",
         ),
         (
             "/v1/predict",
@@ -259,9 +261,9 @@ def test_recordings_are_classified_and_transcribed(client, models):
         ),
         (
             "/v1/forecast",
-            {"json": {"model": "forecast", "series": {"OT": [1, 2], "HUFL": [1]}}},
+            {"json": {"model": "forecast", "history": [[1.0, 2.0]] * 48}},
             422,
-            "series: the columns differ in length",
+            "history[0]: has 2 items; expected at most 1",
         ),
     ],
 )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import re
 from dataclasses import dataclass
 
 import torch
 
-from rnnkit.errors import ConfigError
+from rnnkit.errors import ConfigError, RnnkitError
 from rnnkit.fields import AT_LEAST_ONE, FRACTION, NON_NEGATIVE, POSITIVE, Range, check_fields
 
 
@@ -134,7 +135,18 @@ def autocast(precision: str, device):
     return contextlib.nullcontext()
 
 
+PRECISION_VARIABLE = "RNNKIT_PRECISION"
+"""Set to fp32 or bf16, it decides what ``--precision auto`` means on this machine (to run
+the fp32 arithmetic of an AVX2-only CPU on one with AVX-512 BF16, say); a precision given
+explicitly still wins."""
+
+
 def resolve_precision(precision: str, device) -> str:
-    if precision == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    return precision
+    if precision != "auto":
+        return precision
+    chosen = os.environ.get(PRECISION_VARIABLE, "").strip().lower()
+    if chosen in ("fp32", "bf16"):
+        return chosen
+    if chosen:
+        raise RnnkitError(f"{PRECISION_VARIABLE} must be fp32 or bf16 when set; got {chosen!r}")
+    return "bf16" if native_bf16(device) else "fp32"

@@ -168,62 +168,110 @@ def test_help_has_examples(capsys):
     )
 
 
-def test_ctrl_c_saves_and_resume_continues(tmp_path):
-    out = tmp_path / "run"
-    command = [
+def _losses_by_step(folder) -> dict[int, float]:
+    """step -> training loss; a step logged twice (run again after a kill) keeps the later."""
+    records = map(json.loads, (folder / "metrics.jsonl").read_text().splitlines())
+    return {r["step"]: r["train_loss"] for r in records if "train_loss" in r}
+
+
+def _train_command(out, text, *flags) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "rnnkit.cli",
         "train",
         "lm",
+        "--data",
+        str(text),
         "--out",
         str(out),
-        "--time-budget",
-        "120",
-        "--batch-size",
-        "8",
-        "--seq-len",
-        "32",
-        "--hidden-size",
-        "32",
-        "--no-progress",
+        *TINY[:-3],  # the sizes, with validation every 10 steps
         "--eval-every",
-        "100000",
+        "10",
+        "--precision",
+        "fp32",
+        "--sample-length",
+        "0",
+        # a constant rate after warm-up: the schedule must not depend on --max-steps, which
+        # differs between the unbroken run and the one that is stopped
+        "--decay",
+        "none",
+        *flags,
     ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (out / "metrics.jsonl").exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
+
+
+def _interrupt(out, text, sig, after_step: int) -> subprocess.CompletedProcess:
+    """Starts a long training, sends ``sig`` once ``after_step`` steps are logged."""
+    process = subprocess.Popen(
+        _train_command(out, text, "--max-steps", "100000", "--no-progress"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        logged = (out / "metrics.jsonl").exists() and _losses_by_step(out)
+        if logged and max(logged) >= after_step:
+            break
+        time.sleep(0.05)
+    process.send_signal(sig)
     stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "interrupted at step" in stderr and "--resume" in stderr
-    state = json.loads((out / "state.json").read_text())
-    assert state["counters"]["stopped_because"] == "interrupted" and state["counters"]["step"] >= 1
-    assert (out / "model.safetensors").exists()
-    resumed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "rnnkit.cli",
-            "train",
-            "lm",
-            "--out",
-            str(out),
-            "--resume",
-            "--max-steps",
-            str(state["counters"]["step"] + 3),
-            "--sample-length",
-            "5",
-            "--no-progress",
-        ],
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_resume_after_a_real_signal_gives_the_losses_of_an_unbroken_run(tmp_path, sig):
+    """Every step's loss after ``--resume`` equals the unbroken run's: Ctrl-C saves where it
+    stops; a kill loses the steps after the last checkpoint, and the resumed run does them
+    again. Same machine, same threads and fp32 on both sides, so the same arithmetic; the
+    tolerance only spares the comparison a JSON round trip of the floats."""
+    text = tmp_path / "text.txt"
+    text.write_text(BUNDLED_CORPUS.read_text()[:5000])
+    whole = subprocess.run(
+        _train_command(tmp_path / "whole", text, "--max-steps", "40", "--no-progress"),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
+    )
+    assert whole.returncode == 0, whole.stderr
+    expected = _losses_by_step(tmp_path / "whole")
+    assert sorted(expected) == list(range(1, 41))
+    out = tmp_path / "broken"
+    stopped = _interrupt(out, text, sig, after_step=14)
+    if sig == signal.SIGINT:
+        assert stopped.returncode == 130, stopped.stderr
+        assert "interrupted at step" in stopped.stderr and "--resume" in stopped.stderr
+        state = json.loads((out / "state.json").read_text())
+        assert state["counters"]["stopped_because"] == "interrupted"
+    else:
+        assert stopped.returncode == -signal.SIGKILL
+    resumed = subprocess.run(
+        _train_command(out, text, "--resume", "--max-steps", "40", "--no-progress"),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr
-    assert (
-        json.loads((out / "state.json").read_text())["counters"]["step"]
-        == state["counters"]["step"] + 3
+    assert json.loads((out / "state.json").read_text())["counters"]["step"] == 40
+    losses = _losses_by_step(out)
+    assert sorted(losses) == sorted(expected)
+    assert [losses[step] for step in sorted(losses)] == pytest.approx(
+        [expected[step] for step in sorted(expected)], rel=1e-6
+    )
+
+
+def test_resume_refuses_a_data_file_whose_content_changed(trained, tmp_path, capsys):
+    import shutil
+
+    run, text = trained
+    copy, data = tmp_path / "run", tmp_path / "text.txt"
+    shutil.copytree(run, copy)
+    shutil.copy(text, data)
+    config = json.loads((copy / "config.json").read_text())
+    config["data"]["data"] = str(data)
+    (copy / "config.json").write_text(json.dumps(config))
+    data.write_text(text.read_text().replace("e", "E", 1))  # one character changed
+    assert main(["train", "lm", "--out", str(copy), "--resume", "--max-steps", "12"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"rnnkit: error: {data}: changed since {copy} was trained; resuming needs the same data"
     )

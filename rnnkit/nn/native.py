@@ -29,9 +29,14 @@ from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
-FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC", "-shared")
-"""-ffast-math lets gcc call glibc's vectorised expf (libmvec); -march=native is safe because
-the cache key includes the CPU's flags."""
+FLAGS = ("-O3", "-march=native", "-ffast-math", "-fopenmp", "-fPIC")
+"""Compile flags. -ffast-math lets gcc call glibc's vectorised expf (libmvec); -march=native
+is safe because the cache key includes the CPU's flags."""
+LINK_FLAGS = ("-shared", "-fopenmp")
+"""Link flags, without -ffast-math: linked with it, gcc (before 13) adds crtfastmath.o, whose
+constructor sets flush-to-zero and denormals-are-zero for the whole process when the library
+loads: every float in the user's program, numpy's and Python's too, would then lose its
+subnormals (tests/nn/test_minscan.py checks that they survive)."""
 
 SOURCES = Path(__file__).resolve().parent / "kernels"
 
@@ -63,16 +68,21 @@ def _build(source: Path, compiler: str, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, staged = tempfile.mkstemp(dir=target.parent, suffix=".so.tmp")
     os.close(handle)
+    objects = staged + ".o"
     try:
-        command = [compiler, *FLAGS, str(source), "-o", staged, "-lm"]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            last = (result.stderr.strip().splitlines() or ["no message"])[-1]
-            raise RuntimeError(f"{Path(compiler).name} failed on {source.name}: {last}")
+        for command in (
+            [compiler, *FLAGS, "-c", str(source), "-o", objects],
+            [compiler, *LINK_FLAGS, objects, "-o", staged, "-lm"],
+        ):
+            result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+            if result.returncode != 0:
+                last = (result.stderr.strip().splitlines() or ["no message"])[-1]
+                raise RuntimeError(f"{Path(compiler).name} failed on {source.name}: {last}")
         os.replace(staged, target)  # whole or not at all: a parallel process may load it
     finally:
-        if os.path.exists(staged):
-            os.unlink(staged)
+        for leftover in (staged, objects):
+            if os.path.exists(leftover):
+                os.unlink(leftover)
 
 
 @functools.lru_cache(maxsize=None)
@@ -90,7 +100,7 @@ def load(name: str) -> tuple[ctypes.CDLL | None, str]:
         return None, why
     source = SOURCES / f"{name}.c"
     key = hashlib.sha256()
-    for part in (source.read_bytes(), " ".join(FLAGS).encode(), compiler.encode()):
+    for part in (source.read_bytes(), " ".join(FLAGS + LINK_FLAGS).encode(), compiler.encode()):
         key.update(part)
     key.update(_cpu_flags().encode())
     target = cache_folder() / "kernels" / f"{name}-{key.hexdigest()[:16]}.so"

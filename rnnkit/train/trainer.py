@@ -256,6 +256,10 @@ class Trainer:
         gathered = self.processes.gather(([p.cpu() for p in parts], torch.get_rng_state()))
         if not self.processes.is_main:
             return
+        # The records up to this step are on disk before the checkpoint that names the step:
+        # a kill right after it (torchrun ends a slow worker) must not lose them.
+        if self.metrics is not None:
+            self.metrics.flush()
         dim = getattr(self.task, "carry_batch_dim", 0)
         extra = {
             f"carry.{i}": torch.cat([carries[i] for carries, _ in gathered], dim)

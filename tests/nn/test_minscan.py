@@ -157,3 +157,28 @@ def test_bfloat16_storage_computes_in_float32(name):
     # the saved states are stored in bfloat16 too, so the summed bias gradient carries their
     # rounding (as the eager bfloat16 path does)
     assert (got_bias.double() - want_bias).abs().max() <= 2**-8 * want_bias.abs().max()
+
+
+@compiled
+def test_loading_the_kernel_keeps_subnormal_numbers(monkeypatch, tmp_path):
+    """Linked with -ffast-math, the library would set flush-to-zero for the whole process as
+    it loads (gcc's crtfastmath.o), and 5e-324 * 1.0 would become 0 in the user's program.
+    Checked in a fresh process, where nothing else has touched the floating-point state."""
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path))
+    native.load.cache_clear()
+    try:
+        library, _ = native.load("minscan")
+    finally:
+        native.load.cache_clear()
+    (built,) = (tmp_path / "kernels").iterdir()
+    probe = (
+        "import ctypes, sys; tiny = float(sys.argv[2]); before = tiny * 1.0; "
+        "ctypes.CDLL(sys.argv[1]); print(before > 0, tiny * 1.0 > 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(built), "5e-324"], capture_output=True, text=True
+    )
+    assert library is not None and done.stdout.split() == ["True", "True"], done.stderr

@@ -123,16 +123,24 @@ def _lm(out, corpus, steps=20):
     ]
 
 
-def test_two_processes_follow_one_process_on_the_lm(tmp_path, corpus):
-    _run(ALONE + _lm(tmp_path / "one", corpus))
-    _run(TORCHRUN + _lm(tmp_path / "two", corpus))
-    one, two = _losses(tmp_path / "one"), _losses(tmp_path / "two")
+@pytest.fixture(scope="module")
+def two_process_lm(tmp_path_factory, corpus):
+    """The LM trained 20 steps by two processes (no decay, so that the schedule does not depend
+    on the limit): one launch that two tests read."""
+    out = tmp_path_factory.mktemp("two") / "run"
+    _run(TORCHRUN + _lm(out, corpus) + ["--decay", "none"])
+    return out
+
+
+def test_two_processes_follow_one_process_on_the_lm(tmp_path, corpus, two_process_lm):
+    _run(ALONE + _lm(tmp_path / "one", corpus) + ["--decay", "none"])
+    one, two = _losses(tmp_path / "one"), _losses(two_process_lm)
     assert len(one) == len(two) == 20
     assert np.abs(np.array(one) - np.array(two)).max() < 1e-5
     # Validation is sharded over the ranks (streams) and summed: the same numbers.
-    one, two = (_validation(tmp_path / name, "val_loss") for name in ("one", "two"))
+    one, two = (_validation(folder, "val_loss") for folder in (tmp_path / "one", two_process_lm))
     assert len(one) == len(two) == 2 and np.abs(np.array(one) - np.array(two)).max() < 1e-5
-    config = json.loads((tmp_path / "two" / "config.json").read_text())
+    config = json.loads((two_process_lm / "config.json").read_text())
     assert config["data"]["batch_size"] == 8  # the global batch
 
 
@@ -198,13 +206,13 @@ def _resume(out, steps):
     ]
 
 
-def test_two_processes_resume_exactly_and_one_process_goes_on(tmp_path, corpus):
-    """Stopped by --max-steps 10 and resumed to 20; no decay, so that the schedule does not
-    depend on the limit."""
-    _run(TORCHRUN + _lm(tmp_path / "whole", corpus) + ["--decay", "none"])
+def test_two_processes_resume_exactly_and_one_process_goes_on(
+    tmp_path, corpus, two_process_lm
+):
+    """Stopped by --max-steps 10 and resumed to 20, against the unbroken run."""
     _run(TORCHRUN + _lm(tmp_path / "split", corpus, steps=10) + ["--decay", "none"])
     _run(TORCHRUN + _resume(tmp_path / "split", 20))
-    whole, split = _losses(tmp_path / "whole"), _losses(tmp_path / "split")
+    whole, split = _losses(two_process_lm), _losses(tmp_path / "split")
     assert np.abs(np.array(whole) - np.array(split)).max() < 1e-6
     # Checkpointed by two processes, resumed by one: the global batch is the same.
     _run(ALONE + _resume(tmp_path / "split", 25))

@@ -9,6 +9,8 @@ import importlib
 
 HOMES = {
     "RnnkitError": "rnnkit.errors",
+    "from_keras": "rnnkit.tasks.keras_import",
+    "KerasModel": "rnnkit.models.keras_layers",
     "ConfigError": "rnnkit.errors",
     "DataError": "rnnkit.errors",
     "MissingExtra": "rnnkit.errors",

@@ -81,6 +81,7 @@ EXTRAS = {
     "onnxruntime": ("onnx", "export folders"),
     "fastapi": ("serve", "rnnkit serve"),
     "uvicorn": ("serve", "rnnkit serve"),
+    "h5py": ("keras", "Keras model files"),
 }
 """module -> (the pip extra that installs it, the feature that needs it)."""
 

@@ -7,6 +7,7 @@ from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn
 from rnnkit.nn.minimal import MinGRU, MinLSTM
 from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, locked_dropout
 from rnnkit.nn.registry import CELLS, make_recurrent
+from rnnkit.nn.reset_before import GRUResetBefore
 from rnnkit.nn.scan import linear_scan
 from rnnkit.nn.stepping import detach_state
 
@@ -21,6 +22,7 @@ __all__ = [
     "RNN",
     "LSTM",
     "GRU",
+    "GRUResetBefore",
     "MinGRU",
     "MinLSTM",
     "detach_state",

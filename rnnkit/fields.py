@@ -94,6 +94,11 @@ def _check_kind(name: str, value, kind: type) -> None:
         raise ConfigError(name, f"must be text; got {value!r}")
 
 
+PATH_FIELDS = {"data", "train", "dev", "valid", "test", "embeddings", "encoder", "static"}
+"""Fields that name a file or folder, where an empty string is a mistake (an empty shell
+variable, say) rather than a choice."""
+
+
 def check_fields(config) -> None:
     """Checks each field of ``config`` against its annotation and the class's ``BOUNDS``."""
     cls = type(config)
@@ -107,6 +112,8 @@ def check_fields(config) -> None:
                 continue
             raise ConfigError(name, f"must be given; got {value!r}")
         _check_kind(name, value, kind)
+        if name in PATH_FIELDS and value == "":  # Path("") is the current folder: never meant
+            raise ConfigError(name, "is an empty file name; give a file, or leave it out")
         spec = bounds.get(name)
         if isinstance(spec, Range) and not spec.contains(value):
             raise ConfigError(name, f"must be {spec.describe()}; got {value!r}")

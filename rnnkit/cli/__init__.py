@@ -43,6 +43,15 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except OSError as error:
+        if error.filename is None:
+            raise  # not about a path the user gave: a real fault, with its traceback
+        # A path the readers do not check themselves (a run folder, --out): too long for the
+        # file system, not allowed, on a full disk. One line that names it.
+        name = str(error.filename)
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        print(f"rnnkit: error: {shown}: {error.strerror or error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -79,8 +79,11 @@ def _saved(namespace: argparse.Namespace, role: str) -> dict | None:
     if not (role and getattr(namespace, "resume", False)):
         return None
     folder = RunFolder(namespace.out)
-    if not folder.file("config.json").is_file():
-        return None  # resuming then says why it cannot
+    try:
+        if not folder.file("config.json").is_file():
+            return None  # resuming then says why it cannot
+    except (OSError, ValueError):  # not a usable folder name: resuming says so
+        return None
     saved = folder.read_config().get(role)
     return saved if isinstance(saved, dict) else None
 

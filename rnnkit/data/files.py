@@ -16,11 +16,20 @@ UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def check_file(path, expected: str = "a UTF-8 text file (or .gz)") -> Path:
-    """``path`` as a Path, or a one-line error: no such file, or a folder where a file goes."""
+    """``path`` as a Path, or a one-line error: an empty name, a name no file system takes
+    (too long, a NUL), no such file, or a folder where a file goes."""
+    if str(path) == "":
+        raise DataError(f"an empty file name; expected {expected}")
     path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory; expected {expected}")
-    if not path.is_file():
+    try:
+        if path.is_dir():
+            raise DataError(f"{path}: is a directory; expected {expected}")
+        found = path.is_file()
+    except (OSError, ValueError) as error:  # ENAMETOOLONG, or an embedded NUL
+        shown = str(path) if len(str(path)) <= 60 else str(path)[:57] + "..."
+        why = getattr(error, "strerror", None) or str(error)
+        raise DataError(f"{shown}: not a usable file name ({why}); expected {expected}") from None
+    if not found:
         raise DataError(f"{path}: no such file")
     return path
 

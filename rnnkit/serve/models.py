@@ -42,6 +42,8 @@ class Served:
 def load_models(folders, device: str = "auto") -> dict[str, Served]:
     """name -> :class:`Served` for each run or export folder; names must differ."""
     models = {}
+    if any(str(folder) == "" for folder in folders):
+        raise RnnkitError("an empty folder name; give run or export folders")
     for folder in map(Path, folders):
         name = folder.resolve().name
         if name in models:

@@ -48,6 +48,9 @@ def read_json(path: Path):
         raise RunFolderError(
             f"{path}: no such file; is {Path(path).parent} a rnnkit run folder?"
         ) from None
+    except OSError as error:  # a name too long for the file system, a folder, no permission
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+        raise RunFolderError(f"{shown}: cannot be read ({error.strerror})") from None
     except json.JSONDecodeError as error:
         raise RunFolderError(
             f"{path}: line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})"
@@ -186,6 +189,8 @@ class RunFolder:
     """Reads and writes one run folder (see the module docstring for its files)."""
 
     def __init__(self, path):
+        if str(path) == "":
+            raise RunFolderError("an empty folder name; give a run folder")
         self.path = Path(path)
 
     def file(self, name: str) -> Path:

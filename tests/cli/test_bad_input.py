@@ -211,3 +211,62 @@ def test_a_config_that_no_longer_fits_the_weights(run, capsys, tmp_path):
         f"rnnkit: error: {broken / 'model.safetensors'}: the weights do not "
         "fit the model config.json describes: "
     )
+
+
+LONG_NAME = "x" * 5000
+"""Longer than any file system's name limit (255 bytes a part, 4096 a path)."""
+LONG_TEXT = " ".join(["good"] * 20000)
+
+
+def test_empty_and_overlong_paths_get_one_line_on_every_command(runs, tmp_path, capsys):
+    cases = [
+        (["predict", "", "hello"], "rnnkit: error: an empty folder name; give a run folder"),
+        (["serve", ""], "rnnkit: error: an empty folder name; give run or export folders"),
+        (
+            ["train", "lm", "--data", "", "--out", str(tmp_path / "r")],
+            "rnnkit: error: --data is an empty file name; give a file, or leave it out",
+        ),
+        (
+            ["predict", str(runs["speech"]), ""],
+            "rnnkit: error: an empty file name; expected a WAV file",
+        ),
+        (
+            ["transcribe", str(runs["transcribe"]), LONG_NAME],
+            f"rnnkit: error: {LONG_NAME[:57]}...: not a usable file name (File name too long); "
+            "expected a WAV file",
+        ),
+        (
+            ["evaluate", str(runs["lm"]), "--data", LONG_NAME],
+            f"rnnkit: error: {LONG_NAME[:57]}...: not a usable file name (File name too long); "
+            "expected a UTF-8 text file (or .gz)",
+        ),
+        (
+            ["predict", LONG_NAME, "hello"],
+            f"rnnkit: error: {LONG_NAME[:77]}...: File name too long",
+        ),
+        (
+            ["export", str(runs["lm"]), "--out", LONG_NAME],
+            f"rnnkit: error: {LONG_NAME[:77]}...: File name too long",
+        ),
+    ]
+    for argv, expected in cases:
+        assert error_of(capsys, argv) == expected, argv
+
+
+def test_texts_are_inputs_never_file_names(runs, capsys):
+    """An empty text is refused in one line; a text of 20,000 words is answered (it is never
+    looked up as a path: 'File name too long' was the old answer)."""
+    for name in ("classify", "word_lm", "lm"):
+        assert error_of(capsys, ["predict", str(runs[name]), "a fine film", ""]).startswith(
+            "rnnkit: error: "
+        )
+    assert error_of(capsys, ["predict", str(runs["classify"]), "ok", " "]) == (
+        "rnnkit: error: input 1 is empty (' '); give a text to classify"
+    )
+    assert error_of(capsys, ["predict", str(runs["word_lm"]), ""]) == (
+        "rnnkit: error: the text is empty (''); give a text to continue"
+    )
+    for name in ("classify", "word_lm"):
+        assert main(["predict", str(runs[name]), LONG_TEXT, "--json"]) == 0
+        (line,) = capsys.readouterr().out.splitlines()
+        assert json.loads(line)["input"] == LONG_TEXT

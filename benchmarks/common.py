@@ -28,12 +28,42 @@ def machine() -> dict:
         pass
     return {
         "cpu": cpu,
+        "cpu_flags": cpu_kind(),
+        "limited_to": limited_isa(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+
+
+def cpu_kind() -> str:
+    """The machine named by the CPU flags that decide our numbers: AMX, AVX-512 BF16 (native
+    bfloat16), AVX-512 without BF16, or AVX2 only (bf16 emulated and slow, no oneDNN bf16
+    LSTM)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    flags = set(next((line for line in text.splitlines() if line.startswith("flags")), "").split())
+    for flag, kind in (
+        ("amx_tile", "AMX"),
+        ("avx512_bf16", "AVX-512 BF16"),
+        ("avx512f", "AVX-512 (no BF16)"),
+        ("avx2", "AVX2 only"),
+    ):
+        if flag in flags:
+            return kind
+    return "no AVX2"
+
+
+def limited_isa() -> str | None:
+    """The instruction sets a run was held to, when it emulated a smaller CPU: ATen's
+    ATEN_CPU_CAPABILITY, oneDNN's ONEDNN_MAX_CPU_ISA and RNNKIT_PRECISION."""
+    names = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "RNNKIT_PRECISION", "CC")
+    held = [f"{name}={os.environ[name]}" for name in names if os.environ.get(name)]
+    return " ".join(held) or None
 
 
 def time_interleaved(contenders: dict, repeats: int, warmup: int = 2, sync=None) -> dict:

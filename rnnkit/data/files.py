@@ -22,13 +22,13 @@ def check_file(path, expected: str = "a UTF-8 text file (or .gz)") -> Path:
         raise DataError(f"an empty file name; expected {expected}")
     path = Path(path)
     try:
-        if path.is_dir():
-            raise DataError(f"{path}: is a directory; expected {expected}")
-        found = path.is_file()
+        folder, found = path.is_dir(), path.is_file()
     except (OSError, ValueError) as error:  # ENAMETOOLONG, or an embedded NUL
         shown = str(path) if len(str(path)) <= 60 else str(path)[:57] + "..."
         why = getattr(error, "strerror", None) or str(error)
         raise DataError(f"{shown}: not a usable file name ({why}); expected {expected}") from None
+    if folder:
+        raise DataError(f"{path}: is a directory; expected {expected}")
     if not found:
         raise DataError(f"{path}: no such file")
     return path

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from functools import partial
 
-from rnnkit.cli import classify, forecast, lab, lm, music, speech
+from rnnkit.cli import classify, forecast, keras, lab, lm, music, speech
 from rnnkit.cli.flags import FORMATTER, add_generate_flags, add_predict_inputs
 from rnnkit.errors import RnnkitError
 from rnnkit.train import RunFolder
@@ -149,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     forecast.add_forecast_parser(commands)
     lab.add_parsers(commands)
+    keras.add_parser(commands)
     return parser
 
 

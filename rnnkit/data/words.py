@@ -24,15 +24,22 @@ class WordTokenizer:
     ``split("Don't stop!") -> ["don't", "stop", "!"]`` with ``lowercase=True``.
     """
 
-    def __init__(self, lowercase: bool = True, pattern: str = WORD_PATTERN):
-        self.lowercase, self.pattern = lowercase, pattern
+    def __init__(self, lowercase: bool = True, pattern: str = WORD_PATTERN, strip: str = ""):
+        """``strip``: a regular expression of what is deleted before splitting (Keras'
+        TextVectorization deletes punctuation, then splits at white space)."""
+        self.lowercase, self.pattern, self.strip = lowercase, pattern, strip
         self._regex = re.compile(pattern)
+        self._strip = re.compile(strip) if strip else None
 
     def split(self, text: str) -> list[str]:
-        return self._regex.findall(text.lower() if self.lowercase else text)
+        text = text.lower() if self.lowercase else text
+        if self._strip is not None:
+            text = self._strip.sub("", text)
+        return self._regex.findall(text)
 
     def to_dict(self) -> dict:
-        return {"type": "word", "lowercase": self.lowercase, "pattern": self.pattern}
+        saved = {"type": "word", "lowercase": self.lowercase, "pattern": self.pattern}
+        return {**saved, "strip": self.strip} if self.strip else saved  # old runs: no key
 
 
 class SubwordTokenizer:
@@ -73,7 +80,7 @@ class SubwordTokenizer:
 def tokenizer_from_dict(data: dict):
     if data["type"] == "bpe":
         return SubwordTokenizer.from_dict(data)
-    return WordTokenizer(data["lowercase"], data["pattern"])
+    return WordTokenizer(data["lowercase"], data["pattern"], data.get("strip", ""))
 
 
 class Vocabulary:

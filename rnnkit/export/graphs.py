@@ -56,7 +56,24 @@ class PackedLayer(nn.Module):
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         output, final = self.layer(packed, state)
         output, _ = pad_packed_sequence(output, batch_first=True, total_length=x.shape[1])
-        return output, final
+        return output, self._final_from_output(output, final, lengths)
+
+    def _final_from_output(self, output: Tensor, final, lengths: Tensor):
+        """The top layer's final ``h`` read from ``output`` (forward: each row's last step;
+        backward: step 0), the same numbers as the RNN op's own. torch.onnx's peephole pass
+        fails on a one-layer packed RNN whose returned state is used (``vector::
+        _M_range_check``), so a one-layer graph never uses it for ``h``."""
+        hidden = self.layer.hidden_size
+        rows = torch.arange(output.shape[0], device=output.device)
+        top = [output[rows, lengths.to(rows.device) - 1, :hidden]]
+        if self.layer.bidirectional:
+            top.append(output[:, 0, hidden:])
+        h = final[0] if self.paired else final
+        if self.layer.num_layers == 1:
+            h = torch.stack(top)
+        else:
+            h = torch.cat([h[: -len(top)], torch.stack(top)])
+        return (h, final[1]) if self.paired else h
 
     def step(self, x: Tensor, state=None):
         """One time step, ``(batch, input_size) -> (batch, hidden_size)``, as

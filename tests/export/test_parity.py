@@ -107,15 +107,18 @@ def test_conditional_music_step_graph_scores_each_key_given_the_keys_below(outpu
 
 
 @pytest.mark.parametrize(
-    "cell,bidirectional,pooling",
-    list(
-        itertools.product(
-            ["lstm", "gru", "rnn"], [True, False], ["max", "mean", "last", "attention"]
-        )
-    ),
+    "cell,bidirectional,pooling,num_layers",
+    [
+        *itertools.product(
+            ["lstm", "gru", "rnn"], [True, False], ["max", "mean", "last", "attention"], [2]
+        ),
+        # one layer and its final state: torch.onnx failed on these (the packed RNN op's own
+        # state output), so the graph reads the state from the output
+        *itertools.product(["lstm", "gru", "rnn"], [True, False], ["last"], [1]),
+    ],
 )
 def test_classifier_graph_matches_across_batches_lengths_and_padding(
-    cell, bidirectional, pooling, tmp_path
+    cell, bidirectional, pooling, num_layers, tmp_path
 ):
     torch.manual_seed(2)
     generator = torch.Generator().manual_seed(3)
@@ -125,7 +128,7 @@ def test_classifier_graph_matches_across_batches_lengths_and_padding(
         cell=cell,
         hidden_size=16,
         embedding_size=8,
-        num_layers=2,
+        num_layers=num_layers,
         bidirectional=bidirectional,
         pooling=pooling,
     )

@@ -196,3 +196,94 @@ def test_a_mask_with_holes_is_refused_at_the_call(tmp_path):
     holes[1, 2] = 0  # padding in the middle of row 1
     with pytest.raises(DataError, match=r"row 1's mask has a masked step before an unmasked"):
         ours(holes)
+
+
+def _vocabulary_file(folder, size: int):
+    """TextVectorization's vocabulary: id 0 padding (""), id 1 [UNK], then words."""
+    words = [f"w{i}" for i in range(size - 2)]
+    path = folder / "vocab.txt"
+    path.write_text("\n".join(["", "[UNK]", *words]) + "\n", encoding="utf-8")
+    return path, words
+
+
+@pytest.mark.parametrize("stack", ["bilstm_last_sigmoid", "gru_mean_softmax", "rnn_max_softmax"])
+def test_import_keras_writes_a_classifier_run_that_answers_as_keras(stack, tmp_path):
+    from rnnkit.cli import main
+    from rnnkit.tasks.loading import load_run
+
+    recurrent = {
+        "bilstm_last_sigmoid": [
+            layers.Bidirectional(layers.LSTM(6, return_sequences=True)),
+            layers.Bidirectional(layers.LSTM(6)),  # one width: rnnkit stacks equal layers
+            layers.Dropout(0.5),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        "gru_mean_softmax": [
+            layers.GRU(6, return_sequences=True),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(3, activation="softmax"),
+        ],
+        "rnn_max_softmax": [
+            layers.SimpleRNN(6, activation="relu", return_sequences=True),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(3, activation="softmax"),
+        ],
+    }[stack]
+    model = _ids_model(layers.Embedding(VOCAB, 8, mask_zero=True), *recurrent)
+    _randomise(model, 11)
+    model.save(tmp_path / "model.keras")
+    vocabulary, words = _vocabulary_file(tmp_path, VOCAB)
+    classes = 2 if stack == "bilstm_last_sigmoid" else 3
+    labels = ",".join(f"class{i}" for i in range(classes))
+    argv = ["import-keras", str(tmp_path / "model.keras"), "--out", str(tmp_path / "run")]
+    assert main([*argv, "--vocabulary", str(vocabulary), "--labels", labels]) == 0
+    run = load_run(tmp_path / "run", device="cpu")
+    # Keras' standardisation: lower case, punctuation deleted, split at white space
+    texts = ["w3 w7 w1 w20", "W5, w9!", "w12 unknownword w4 w4 w4 w2"]
+    cleaned = [t.lower().replace(",", "").replace("!", "").split() for t in texts]
+    ids = [[words.index(w) + 2 if w in words else 1 for w in row] for row in cleaned]
+    answers = run.predict(texts)
+    for row, answer in zip(ids, answers):
+        expected = keras.ops.convert_to_numpy(model(np.array([row]), training=False))[0]
+        if classes == 2:
+            expected = np.array([1 - expected[0], expected[0]])
+        got = np.array([answer["probabilities"][f"class{i}"] for i in range(classes)])
+        assert np.abs(got - expected).max() <= 1e-5
+        assert answer["label"] == f"class{int(np.argmax(expected))}"
+    # an ordinary run: it exports, and the export answers as the run (onnxruntime, no torch)
+    pytest.importorskip("onnxruntime", reason="the onnx extra")
+    from rnnkit.runtime import open_export
+    from tests.conftest import assert_same_labels
+
+    assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "export")]) == 0
+    assert_same_labels(open_export(tmp_path / "export").predict(texts), answers, 1e-5)
+
+
+def test_import_keras_refuses_what_it_cannot_write_in_one_line(tmp_path, capsys):
+    from rnnkit.cli import main
+
+    vocabulary, _ = _vocabulary_file(tmp_path, VOCAB)
+    per_step = _ids_model(layers.Embedding(VOCAB, 4), layers.LSTM(3, return_sequences=True))
+    per_step.save(tmp_path / "steps.keras")
+    argv = ["import-keras", str(tmp_path / "steps.keras"), "--out", str(tmp_path / "run")]
+    assert main([*argv, "--vocabulary", str(vocabulary)]) == 2
+    assert capsys.readouterr().err == (
+        f"rnnkit: error: {tmp_path / 'steps.keras'}: not a text classifier of the shape "
+        "import-keras writes as a run (Embedding, one cell kind stacked, final state or global "
+        "pooling, Dense); rnnkit.from_keras(path) gives it as a torch module with the same "
+        "outputs\n"
+    )
+    assert not (tmp_path / "run").exists()
+    classifier = _ids_model(layers.Embedding(VOCAB, 4), layers.GRU(3), layers.Dense(2, "softmax"))
+    classifier.save(tmp_path / "cls.keras")
+    argv = ["import-keras", str(tmp_path / "cls.keras"), "--out", str(tmp_path / "run")]
+    assert main([*argv, "--vocabulary", str(vocabulary), "--labels", "a,b,c"]) == 2
+    assert capsys.readouterr().err.startswith(
+        "rnnkit: error: --labels: the model of "
+    )
+    short = tmp_path / "short.txt"
+    short.write_text("\n[UNK]\nw0\n")
+    assert main([*argv, "--vocabulary", str(short)]) == 2
+    assert capsys.readouterr().err == (
+        f"rnnkit: error: {short}: 3 tokens; the model's Embedding takes {VOCAB} ids\n"
+    )

@@ -1,4 +1,5 @@
-"""``rnnkit import-keras MODEL.keras --out RUN``: a Keras text classifier as a run folder."""
+"""``rnnkit import-keras MODEL.keras --out RUN``: a Keras text classifier or next-character model
+as a run folder."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ EXAMPLES = """examples:
       --out runs/from-keras
   rnnkit predict runs/from-keras "a gorgeous, witty film"
   rnnkit export runs/from-keras --out exports/from-keras
+  rnnkit import-keras chars.keras --vocabulary chars.json --out runs/chars   # next-character
+  rnnkit generate runs/chars --prompt "h" --length 100
 """
 
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
         "import-keras",
-        help="turn a Keras text classifier (.keras or .h5) into a run folder",
+        help="turn a Keras text classifier or next-character model (.keras, .h5) into a run",
         epilog=EXAMPLES,
         formatter_class=FORMATTER,
     )
@@ -24,8 +27,9 @@ def add_parser(commands) -> None:
     parser.add_argument(
         "--vocabulary",
         required=True,
-        help="the tokens in id order, one per line, as TextVectorization.get_vocabulary() "
-        "returns them (id 0 padding, id 1 [UNK])",
+        help="classifiers: the tokens in id order, one per line, as TextVectorization."
+        "get_vocabulary() returns them (id 0 padding, id 1 [UNK]); next-character models: the "
+        "characters in id order, a JSON list (or one per line)",
     )
     parser.add_argument(
         "--labels", help="the class names in output order, comma-separated (default 0,1,...)"
@@ -36,7 +40,12 @@ def add_parser(commands) -> None:
 def run(args) -> int:
     from rnnkit.tasks.keras_runs import import_keras
 
+    from rnnkit.train import RunFolder
+
     out = import_keras(args.model, args.out, args.vocabulary, args.labels)
-    print(f"wrote the classifier run folder {out} from {args.model}")
-    print(f'try it: rnnkit predict {out} "a text to classify"')
+    task = RunFolder(out).read_config()["task"]
+    kind = "classifier" if task == "classify" else "language-model"
+    print(f"wrote the {kind} run folder {out} from {args.model}")
+    example = f'predict {out} "a text to classify"' if task == "classify" else f"generate {out}"
+    print(f"try it: rnnkit {example}")
     return 0

@@ -27,6 +27,7 @@ from rnnkit.errors import DataError
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.classifier import ClassifyDataConfig
 from rnnkit.tasks.keras_import import convert
+from rnnkit.tasks.keras_lm import import_language_model, language_model_shape
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.version import __version__
 
@@ -46,10 +47,14 @@ def import_keras(path, out, vocabulary=None, labels: str | None = None) -> Path:
     keras_model = convert(model_file)  # every layer converts, or one line names the first
     shape = classifier_shape(model_file.layers)
     if shape is None:
+        lm = language_model_shape(model_file.layers)
+        if lm is not None:
+            return import_language_model(path, out, keras_model, lm, vocabulary)
         raise DataError(
-            f"{path}: not a text classifier of the shape import-keras writes as a run "
-            "(Embedding, one cell kind stacked, final state or global pooling, Dense); "
-            "rnnkit.from_keras(path) gives it as a torch module with the same outputs"
+            f"{path}: not a text classifier or next-character model of the shapes "
+            "import-keras writes as a run (Embedding, one cell kind stacked, then final state "
+            "or global pooling and Dense, or Dense at every step); rnnkit.from_keras(path) "
+            "gives it as a torch module with the same outputs"
         )
     config, head = shape
     names = _labels(labels, config.num_classes, path)

@@ -268,10 +268,10 @@ def test_import_keras_refuses_what_it_cannot_write_in_one_line(tmp_path, capsys)
     argv = ["import-keras", str(tmp_path / "steps.keras"), "--out", str(tmp_path / "run")]
     assert main([*argv, "--vocabulary", str(vocabulary)]) == 2
     assert capsys.readouterr().err == (
-        f"rnnkit: error: {tmp_path / 'steps.keras'}: not a text classifier of the shape "
-        "import-keras writes as a run (Embedding, one cell kind stacked, final state or global "
-        "pooling, Dense); rnnkit.from_keras(path) gives it as a torch module with the same "
-        "outputs\n"
+        f"rnnkit: error: {tmp_path / 'steps.keras'}: not a text classifier or next-character "
+        "model of the shapes import-keras writes as a run (Embedding, one cell kind stacked, "
+        "then final state or global pooling and Dense, or Dense at every step); "
+        "rnnkit.from_keras(path) gives it as a torch module with the same outputs\n"
     )
     assert not (tmp_path / "run").exists()
     classifier = _ids_model(layers.Embedding(VOCAB, 4), layers.GRU(3), layers.Dense(2, "softmax"))
@@ -287,3 +287,57 @@ def test_import_keras_refuses_what_it_cannot_write_in_one_line(tmp_path, capsys)
     assert capsys.readouterr().err == (
         f"rnnkit: error: {short}: 3 tokens; the model's Embedding takes {VOCAB} ids\n"
     )
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_import_keras_writes_a_language_model_run_that_answers_as_keras(cell, tmp_path):
+    """A next-character model: the run's next-character probabilities are Keras' softmax, it
+    generates, and its export answers the same."""
+    from rnnkit.cli import main
+    from rnnkit.tasks.loading import load_run
+
+    characters = list("ab c\nde")  # the line end too: the vocabulary is a JSON list
+    size = len(characters)
+    layer = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}[cell]
+    model = _ids_model(
+        layers.Embedding(size, 6),
+        layer(8, return_sequences=True),
+        layers.Dropout(0.1),
+        layer(8, return_sequences=True),
+        layers.TimeDistributed(layers.Dense(size, activation="softmax")),
+    )
+    _randomise(model, 13)
+    model.save(tmp_path / "chars.keras")
+    (tmp_path / "chars.json").write_text(__import__("json").dumps(characters))
+    argv = ["import-keras", str(tmp_path / "chars.keras"), "--out", str(tmp_path / "run")]
+    assert main([*argv, "--vocabulary", str(tmp_path / "chars.json")]) == 0
+    run = load_run(tmp_path / "run", device="cpu")
+    for prompt in ("ab", "c\nd", "eeee a"):
+        ids = np.array([[characters.index(c) for c in prompt]])
+        expected = keras.ops.convert_to_numpy(model(ids, training=False))[0, -1]
+        ranked = dict(run.next_tokens(prompt, size))
+        assert max(abs(ranked[c] - expected[i]) for i, c in enumerate(characters)) <= 1e-5
+    text = run.generate("a", 20, seed=1)
+    assert len(text) == 20 and set(text) <= set(characters)
+    pytest.importorskip("onnxruntime", reason="the onnx extra")
+    from rnnkit.runtime import open_export
+
+    assert main(["export", str(tmp_path / "run"), "--out", str(tmp_path / "export")]) == 0
+    exported = dict(open_export(tmp_path / "export").next_tokens("ab", size))
+    assert max(abs(exported[c] - p) for c, p in run.next_tokens("ab", size)) <= 1e-5
+
+
+def test_the_seed_tutorial_runs_end_to_end(tmp_path, capsys):
+    """examples/seed_tutorial.py: trains the seed's model in Keras, imports it, predicts the
+    same next character, generates "hello world" and exports it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "seed_tutorial.py"
+    spec = importlib.util.spec_from_file_location("seed_tutorial", path)
+    tutorial = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tutorial)
+    assert tutorial.main(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "Keras:  after 'hell' comes 'o'" in out and "rnnkit: after 'hell' comes 'o'" in out
+    assert "rnnkit generates from 'h': 'hello world'" in out

@@ -139,16 +139,16 @@ class ClassifierGraph(nn.Module):
 class TranscriberGraph(nn.Module):
     """``(stacked (batch, steps, frame_stacking * features), lengths (batch,)) -> log_probs
     (batch, steps, tokens + 1)``: the frames are stacked by the caller (see
-    :func:`rnnkit.runtime.features.stack_frames`), so that the graph's time axis stays
-    dynamic."""
+    :func:`rnnkit.runtime.transcribe.stack_frames`), so that the graph's time axis stays
+    dynamic; the rest is the model's own :meth:`~rnnkit.models.ctc.CTCRecognizer.
+    stacked_log_probs`."""
 
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = exportable(model)
 
     def forward(self, stacked: Tensor, lengths: Tensor) -> Tensor:
-        output, _ = self.model.recurrent(stacked, lengths=lengths)
-        return torch.log_softmax(self.model.head(output).float(), dim=-1)
+        return self.model.stacked_log_probs(stacked, lengths)
 
 
 class ForecasterGraph(nn.Module):

@@ -103,8 +103,15 @@ class CTCRecognizer(nn.Module):
 
     def forward(self, features: Tensor, lengths: Tensor | None = None) -> tuple[Tensor, Tensor]:
         x, lengths = self.stack(self.input_dropout(features), lengths)
-        output, _ = self.recurrent(x, lengths=lengths)
-        return torch.log_softmax(self.head(self.dropout(output)).float(), dim=-1), lengths
+        return self.stacked_log_probs(x, lengths), lengths
+
+    def stacked_log_probs(self, stacked: Tensor, lengths: Tensor | None = None) -> Tensor:
+        """``log_probs (batch, steps, classes)`` of frames already stacked ``(batch, steps,
+        frame_stacking * features)``: the part of :meth:`forward` after the stacking, which
+        the export's graph runs (its caller stacks the frames, so the time axis stays
+        dynamic)."""
+        output, _ = self.recurrent(stacked, lengths=lengths)
+        return torch.log_softmax(self.head(self.dropout(output)).float(), dim=-1)
 
 
 def greedy_decode(log_probs: Tensor, lengths: Tensor | None = None) -> list[list[int]]:

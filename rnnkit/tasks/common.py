@@ -223,10 +223,14 @@ def _check_unchanged(start: RunStart, files: dict, fingerprint: dict) -> None:
                 f"{path}: changed since {start.folder.path} was trained; "
                 "resuming needs the same data"
             )
+    # What the data is called: a task's data config names it ``data`` (speech, music) or
+    # ``train`` (the classifier); else the first file checked above.
+    where = getattr(start.data, "data", None) or getattr(start.data, "train", None)
+    where = where or next(iter(files.values()), "the data")
     for name, value in fingerprint.items():
         if saved.get(name) != value:
             raise RunFolderError(
-                f"{start.data.data}: the data changed since {start.folder.path} was trained "
+                f"{where}: the data changed since {start.folder.path} was trained "
                 f"({name} {value}, was {saved.get(name)}); resuming needs the same data"
             )
 

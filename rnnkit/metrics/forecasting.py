@@ -90,3 +90,9 @@ def plot_error_by_horizon(
     axis.set_title(title)
     axis.legend()
     save_figure(figure, path)
+
+
+def owa(smape_value: float, mase_value: float, naive2_smape: float, naive2_mase: float) -> float:
+    """M4's overall weighted average: the mean of sMAPE and MASE, each relative to Naive2's,
+    from the averages over the series (not per series)."""
+    return 0.5 * (smape_value / naive2_smape + mase_value / naive2_mase)

@@ -118,3 +118,50 @@ class LinearBaseline:
 
     def __call__(self, history: Tensor) -> Tensor:
         return self._apply(self.weight, history)
+
+
+def seasonality_test(values: np.ndarray, season: int) -> bool:
+    """M4's test (``SeasonalityTest`` in the organisers' R code): seasonal when the
+    autocorrelation at lag ``season`` passes the 90% limit 1.645 / sqrt(n) * sqrt(1 + 2 *
+    sum of the squared autocorrelations below that lag). Never with fewer than three seasons."""
+    n = len(values)
+    if season < 2 or n < 3 * season:
+        return False
+    centred = values - values.mean()
+    denominator = np.dot(centred, centred)
+    if denominator == 0:
+        return False
+    acf = np.array([np.dot(centred[k:], centred[:-k]) for k in range(1, season + 1)]) / denominator
+    limit = 1.645 / np.sqrt(n) * np.sqrt(1 + 2 * np.sum(acf[: season - 1] ** 2))
+    return bool(abs(acf[season - 1]) > limit)
+
+
+def multiplicative_indices(values: np.ndarray, season: int) -> np.ndarray:
+    """The seasonal index of each position in the cycle, ``(season,)``, position 0 being the
+    series' first value: R's ``decompose(type = "multiplicative")``. A centred moving average
+    (a 2 x season one for an even season) is the trend; each position's index is the mean of
+    value / trend over the cycles where the trend exists, then the indices are scaled to mean 1."""
+    n = len(values)
+    if season % 2 == 0:
+        weights = np.r_[0.5, np.ones(season - 1), 0.5] / season
+    else:
+        weights = np.ones(season) / season
+    half = len(weights) // 2
+    trend = np.full(n, np.nan)
+    trend[half : n - half] = np.convolve(values, weights, mode="valid")
+    ratio = values / trend
+    padded = np.r_[ratio, np.full(-n % season, np.nan)].reshape(-1, season)
+    figure = np.nanmean(padded, axis=0)
+    return figure / figure.mean()
+
+
+def naive2(values: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """M4's Naive2 benchmark for one series: the last value carried forward on seasonally
+    adjusted data (classical multiplicative decomposition, when :func:`seasonality_test`
+    says the series is seasonal), then seasonalised again. ``values (n,)`` -> ``(horizon,)``."""
+    values = np.asarray(values, dtype=np.float64)
+    if not seasonality_test(values, season):
+        return np.full(horizon, values[-1])
+    indices = multiplicative_indices(values, season)
+    last = values[-1] / indices[(len(values) - 1) % season]
+    return last * indices[(len(values) + np.arange(horizon)) % season]

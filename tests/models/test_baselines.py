@@ -58,3 +58,48 @@ def test_linear_baseline_extrapolates_lines_and_sines_exactly():
     baseline = LinearBaseline().fit(pairs, [(windows[200:, :20], windows[200:, 20:])])
     assert baseline.weight.shape == (21, 10)
     torch.testing.assert_close(baseline(windows[200:, :20]), windows[200:, 20:], atol=1e-3, rtol=0)
+
+
+def _m4(shared_data, frequency: str):
+    """M4's wide files: one row per series, its id then its values, right-padded."""
+    import pandas as pd
+
+    folder = shared_data / "m4"
+    train, test = (
+        pd.read_csv(folder / f"{frequency}-{part}.csv", index_col=0) for part in ("train", "test")
+    )
+    return [row.dropna().to_numpy() for _, row in train.iterrows()], test.to_numpy()
+
+
+@pytest.mark.parametrize(
+    "frequency,season,horizon,published",
+    # the organisers' scores (M4-methods' Evaluation and Ranks.xlsx): sMAPE, MASE of Naive2
+    # and of sNaive, rounded to 3 decimals
+    [
+        ("Hourly", 24, 48, ((18.383, 2.395), (13.912, 1.193))),
+        ("Weekly", 1, 13, ((9.161, 2.777),) * 2),  # m = 1: Naive2 is Naive is sNaive
+    ],
+)
+def test_naive2_and_seasonal_naive_give_m4s_published_scores(
+    shared_data, frequency, season, horizon, published
+):
+    from rnnkit.metrics.forecasting import mase_scale, owa, smape
+    from rnnkit.models.baselines import naive2
+
+    trains, tests = _m4(shared_data, frequency)
+    assert len(trains) == {"Hourly": 414, "Weekly": 359}[frequency]
+    scores = {"naive2": [], "snaive": []}
+    for train, actual in zip(trains, tests):
+        scale = mase_scale(train[:, None], season)[0]
+        history = torch.tensor(train)[None, :, None]
+        forecasts = {
+            "naive2": naive2(train, horizon, season),
+            "snaive": seasonal_naive(history, horizon, season)[0, :, 0].numpy(),
+        }
+        for name, forecast in forecasts.items():
+            scores[name].append((smape(forecast, actual), np.abs(forecast - actual).mean() / scale))
+    for name, expected in zip(("naive2", "snaive"), published):
+        mean_smape, mean_mase = np.mean(scores[name], axis=0)
+        assert (round(mean_smape, 3), round(mean_mase, 3)) == expected, name
+    naive2_scores = np.mean(scores["naive2"], axis=0)
+    assert owa(*naive2_scores, *naive2_scores) == 1.0

@@ -165,3 +165,57 @@ def naive2(values: np.ndarray, horizon: int, season: int) -> np.ndarray:
     indices = multiplicative_indices(values, season)
     last = values[-1] / indices[(len(values) - 1) % season]
     return last * indices[(len(values) + np.arange(horizon)) % season]
+
+
+def _adjusted(values: np.ndarray, horizon: int, season: int):
+    """M4's seasonal adjustment: ``(adjusted values, the indices of the next horizon steps)``."""
+    if not seasonality_test(values, season):
+        return values, np.ones(horizon)
+    indices = multiplicative_indices(values, season)
+    n = len(values)
+    return values / indices[np.arange(n) % season], indices[(n + np.arange(horizon)) % season]
+
+
+def ses_fit(values: np.ndarray, rounds: int = 4) -> tuple[float, float]:
+    """Simple exponential smoothing's ``(alpha, final level)`` at the least in-sample MSE of the
+    one-step forecasts (R's ``ses``: ETS(A,N,N) with ``opt.crit = "mse"``, alpha in [1e-4,
+    0.9999], the initial level optimised too). For each alpha the best initial level has a
+    closed form (the fitted values are linear in it); alpha is searched on a grid refined
+    ``rounds`` times, the levels of every candidate computed in one linear scan."""
+    from rnnkit.nn.scan import linear_scan
+
+    y = torch.as_tensor(values, dtype=torch.float64)
+    low, high = 1e-4, 0.9999
+    best = (np.inf, low, 0.0)
+    for _ in range(rounds):
+        alphas = torch.linspace(low, high, 64, dtype=torch.float64)
+        keep = (1 - alphas)[None, None, :].expand(1, len(y), -1).contiguous()
+        levels = linear_scan(keep, alphas[None, None, :] * y[None, :, None], y.new_zeros(1, 64))[0]
+        fitted = torch.cat([torch.zeros(1, 64, dtype=torch.float64), levels[:-1]])  # l0 = 0
+        weight = (1 - alphas)[None, :] ** torch.arange(len(y), dtype=torch.float64)[:, None]
+        residual = y[:, None] - fitted
+        start = (weight * residual).sum(0) / (weight * weight).sum(0)  # the best l0 per alpha
+        mse = ((residual - weight * start) ** 2).mean(0)
+        index = int(torch.argmin(mse))
+        if float(mse[index]) < best[0]:
+            final = levels[-1, index] + (1 - alphas[index]) ** len(y) * start[index]
+            best = (float(mse[index]), float(alphas[index]), float(final))
+        step = (high - low) / 63
+        low, high = max(1e-4, best[1] - step), min(0.9999, best[1] + step)
+    return best[1], best[2]
+
+
+def theta(values: np.ndarray, horizon: int, season: int) -> np.ndarray:
+    """M4's Theta benchmark for one series (``Theta.classic`` in the organisers' R code;
+    Assimakopoulos & Nikolopoulos 2000): on the seasonally adjusted series, the mean of the
+    linear trend's extrapolation (theta line 0) and simple exponential smoothing of the
+    theta line 2 (twice the series less the trend), then seasonalised again."""
+    values = np.asarray(values, dtype=np.float64)
+    adjusted, ahead = _adjusted(values, horizon, season)
+    n = len(adjusted)
+    t = np.arange(1, n + 1, dtype=np.float64)
+    slope, intercept = np.polyfit(t, adjusted, 1)
+    line_in = intercept + slope * t
+    line_out = intercept + slope * np.arange(n + 1, n + horizon + 1)
+    _, level = ses_fit(2 * adjusted - line_in)
+    return (0.5 * level + 0.5 * line_out) * ahead

@@ -73,33 +73,37 @@ def _m4(shared_data, frequency: str):
 
 @pytest.mark.parametrize(
     "frequency,season,horizon,published",
-    # the organisers' scores (M4-methods' Evaluation and Ranks.xlsx): sMAPE, MASE of Naive2
-    # and of sNaive, rounded to 3 decimals
+    # the organisers' scores (M4-methods' Evaluation and Ranks.xlsx): sMAPE, MASE of Naive2,
+    # sNaive and Theta, rounded to 3 decimals
     [
-        ("Hourly", 24, 48, ((18.383, 2.395), (13.912, 1.193))),
-        ("Weekly", 1, 13, ((9.161, 2.777),) * 2),  # m = 1: Naive2 is Naive is sNaive
+        ("Hourly", 24, 48, ((18.383, 2.395), (13.912, 1.193), (18.138, 2.455))),
+        # m = 1: Naive2 is Naive is sNaive
+        ("Weekly", 1, 13, ((9.161, 2.777), (9.161, 2.777), (9.093, 2.637))),
     ],
 )
-def test_naive2_and_seasonal_naive_give_m4s_published_scores(
+def test_naive2_seasonal_naive_and_theta_give_m4s_published_scores(
     shared_data, frequency, season, horizon, published
 ):
     from rnnkit.metrics.forecasting import mase_scale, owa, smape
-    from rnnkit.models.baselines import naive2
+    from rnnkit.models.baselines import naive2, theta
 
     trains, tests = _m4(shared_data, frequency)
     assert len(trains) == {"Hourly": 414, "Weekly": 359}[frequency]
-    scores = {"naive2": [], "snaive": []}
+    scores = {"naive2": [], "snaive": [], "theta": []}
     for train, actual in zip(trains, tests):
         scale = mase_scale(train[:, None], season)[0]
         history = torch.tensor(train)[None, :, None]
         forecasts = {
             "naive2": naive2(train, horizon, season),
             "snaive": seasonal_naive(history, horizon, season)[0, :, 0].numpy(),
+            "theta": theta(train, horizon, season),
         }
         for name, forecast in forecasts.items():
             scores[name].append((smape(forecast, actual), np.abs(forecast - actual).mean() / scale))
-    for name, expected in zip(("naive2", "snaive"), published):
+    for name, expected in zip(("naive2", "snaive", "theta"), published):
         mean_smape, mean_mase = np.mean(scores[name], axis=0)
         assert (round(mean_smape, 3), round(mean_mase, 3)) == expected, name
     naive2_scores = np.mean(scores["naive2"], axis=0)
     assert owa(*naive2_scores, *naive2_scores) == 1.0
+    published_owa = {"Hourly": 1.006, "Weekly": 0.971}[frequency]  # Theta's
+    assert round(owa(*np.mean(scores["theta"], axis=0), *naive2_scores), 3) == published_owa

@@ -74,7 +74,7 @@ def print_report(report: dict, title: str) -> None:
     total = sum(c["support"] for c in report["per_class"].values())
     print(
         f"{title}: accuracy {report['accuracy']:.4f} | macro-F1 {report['macro_f1']:.4f} | "
-        f"{total} examples"
+        f"macro recall {report['macro_recall']:.4f} | {total} examples"
     )
     table = pd.DataFrame(report["per_class"]).T
     table["support"] = table["support"].astype(int)

@@ -102,7 +102,7 @@ class ClassifierTask:
     ``workers`` DataLoader processes when that is more than 0."""
 
     unit = "examples"
-    higher_is_better = ("accuracy", "macro_f1")
+    higher_is_better = ("accuracy", "macro_f1", "macro_recall")
 
     def __init__(
         self,
@@ -154,6 +154,7 @@ class ClassifierTask:
             "loss": report["loss"],
             "accuracy": report["accuracy"],
             "macro_f1": report["macro_f1"],
+            "macro_recall": report["macro_recall"],
         }
 
 

@@ -57,7 +57,8 @@ class TrainConfig:
     """Stop after this many validations without improvement; 0 turns it off."""
     select_by: str = "loss"
     """Validation metric that picks the best weights and drives early stopping: loss (lower is
-    better) or one the task reports where higher is better (accuracy, macro_f1)."""
+    better) or one the task reports where higher is better (accuracy, macro_f1,
+    macro_recall)."""
     seed: int = 0
     """Seed for weights, dropout and data order: the same seed gives the same run."""
     precision: str = "auto"

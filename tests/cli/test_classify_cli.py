@@ -95,6 +95,9 @@ def test_evaluate_json_matches_the_report(trained, capsys):
         "loss",
     }
     assert report["labels"] == ["neg", "pos"] and sum(map(sum, report["confusion_matrix"])) == 60
+    # macro recall (TweetEval's score): the mean of the per-class recalls
+    recalls = [report["per_class"][label]["recall"] for label in report["labels"]]
+    assert report["macro_recall"] == pytest.approx(sum(recalls) / 2, abs=1e-12)
 
 
 def test_errors_are_one_line(trained, capsys, tmp_path):

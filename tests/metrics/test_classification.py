@@ -35,5 +35,10 @@ def test_matches_scikit_learn_when_installed():
     targets, predictions = rng.integers(0, 4, 200), rng.integers(0, 4, 200)
     report = classification_report(confusion_matrix(targets, predictions, 4), range(4))
     assert abs(report["macro_f1"] - metrics.f1_score(targets, predictions, average="macro")) < 1e-12
+    # macro recall is scikit-learn's balanced accuracy (and recall_score(average="macro"))
+    balanced = metrics.balanced_accuracy_score(targets, predictions)
+    assert abs(report["macro_recall"] - balanced) < 1e-12
+    macro = metrics.recall_score(targets, predictions, average="macro")
+    assert abs(report["macro_recall"] - macro) < 1e-12
     recalls = metrics.recall_score(targets, predictions, average=None)
     assert np.allclose([report["per_class"][str(i)]["recall"] for i in range(4)], recalls)

@@ -203,5 +203,6 @@ def test_select_by_accuracy_keeps_the_most_accurate_weights(tmp_path):
         _train(tmp_path, "other", select_by="perplexity")
     assert (
         str(error.value)
-        == "select_by must be one of loss, accuracy, macro_f1 for this task; got 'perplexity'"
+        == "select_by must be one of loss, accuracy, macro_f1, macro_recall for this task; "
+        "got 'perplexity'"
     )

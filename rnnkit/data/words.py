@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 from rnnkit.data.text import long_tensor
+from rnnkit.data.social import MARKER_PATTERN, NORMALIZERS, normalize
 from rnnkit.errors import DataError, require
 
 # Words (with inner apostrophes: "don't"), clitics written apart ("'s" in
@@ -24,14 +25,27 @@ class WordTokenizer:
     ``split("Don't stop!") -> ["don't", "stop", "!"]`` with ``lowercase=True``.
     """
 
-    def __init__(self, lowercase: bool = True, pattern: str = WORD_PATTERN, strip: str = ""):
+    def __init__(
+        self,
+        lowercase: bool = True,
+        pattern: str = WORD_PATTERN,
+        strip: str = "",
+        normalizer: str = "none",
+    ):
         """``strip``: a regular expression of what is deleted before splitting (Keras'
-        TextVectorization deletes punctuation, then splits at white space)."""
+        TextVectorization deletes punctuation, then splits at white space); ``normalizer``:
+        ``social`` normalises tweets first (:mod:`rnnkit.data.social`), and its markers stay
+        one token each."""
+        if normalizer not in NORMALIZERS:
+            raise DataError(f"text_normalizer must be one of {', '.join(NORMALIZERS)}")
         self.lowercase, self.pattern, self.strip = lowercase, pattern, strip
-        self._regex = re.compile(pattern)
+        self.normalizer = normalizer
+        marked = MARKER_PATTERN + pattern if normalizer == "social" else pattern
+        self._regex = re.compile(marked)
         self._strip = re.compile(strip) if strip else None
 
     def split(self, text: str) -> list[str]:
+        text = normalize(text, self.normalizer)
         text = text.lower() if self.lowercase else text
         if self._strip is not None:
             text = self._strip.sub("", text)
@@ -39,7 +53,11 @@ class WordTokenizer:
 
     def to_dict(self) -> dict:
         saved = {"type": "word", "lowercase": self.lowercase, "pattern": self.pattern}
-        return {**saved, "strip": self.strip} if self.strip else saved  # old runs: no key
+        if self.strip:  # old runs have neither key
+            saved["strip"] = self.strip
+        if self.normalizer != "none":
+            saved["normalizer"] = self.normalizer
+        return saved
 
 
 class SubwordTokenizer:
@@ -80,7 +98,9 @@ class SubwordTokenizer:
 def tokenizer_from_dict(data: dict):
     if data["type"] == "bpe":
         return SubwordTokenizer.from_dict(data)
-    return WordTokenizer(data["lowercase"], data["pattern"], data.get("strip", ""))
+    return WordTokenizer(
+        data["lowercase"], data["pattern"], data.get("strip", ""), data.get("normalizer", "none")
+    )
 
 
 class Vocabulary:
@@ -139,11 +159,14 @@ class TextEncoder:
         min_freq: int = 1,
         max_size: int | None = None,
         bpe_vocab_size: int = 8000,
+        normalizer: str = "none",
     ) -> "TextEncoder":
         if tokenizer == "bpe":
+            if normalizer != "none":
+                raise DataError("--text-normalizer social works with --tokenizer word")
             splitter = SubwordTokenizer.train(texts, bpe_vocab_size, lowercase)
         elif tokenizer == "word":
-            splitter = WordTokenizer(lowercase)
+            splitter = WordTokenizer(lowercase, normalizer=normalizer)
         else:
             raise DataError(f"tokenizer must be word or bpe; got {tokenizer!r}")
         vocabulary = Vocabulary.build((splitter.split(t) for t in texts), min_freq, max_size)

@@ -58,6 +58,10 @@ class ClassifyDataConfig:
     needs tokenizers)."""
     lowercase: bool = True
     """Lowercase text before tokenizing."""
+    text_normalizer: str = "none"
+    """none, or social: tweets' mentions, URLs, hashtags, emoticons, emoji, elongations and
+    capitals normalised before tokenizing (saved in the run; predict, export and serve apply
+    it too)."""
     min_freq: int = 1
     """Keep words seen at least this often in training; rarer ones become <unk>."""
     max_vocab: int | None = None
@@ -82,6 +86,7 @@ class ClassifyDataConfig:
     BOUNDS = {
         "dev_fraction": Range(0, 1, low_open=True, high_open=True),
         "tokenizer": ("word", "bpe"),
+        "text_normalizer": ("none", "social"),
         "min_freq": AT_LEAST_ONE,
         "max_vocab": Range(3),  # <pad>, <unk> and a word
         "bpe_vocab_size": Range(3),
@@ -328,6 +333,7 @@ def _prepare(data: ClassifyDataConfig, model: ClassifierConfig, seed: int, start
             data.min_freq,
             data.max_vocab,
             data.bpe_vocab_size,
+            data.text_normalizer,
         )
         train.inputs, dev.inputs = encoder.encode(train.inputs), encoder.encode(dev.inputs)
         model.vocab_size, model.input_size = len(encoder.vocabulary), 0

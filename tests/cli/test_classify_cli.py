@@ -129,3 +129,35 @@ def test_help_lists_examples(capsys):
         main(["train", "classify", "--help"])
     text = capsys.readouterr().out
     assert "--pooling" in text and "--embeddings" in text and "rnnkit predict runs/sst2" in text
+
+
+def test_three_class_tweets_with_the_social_normaliser(shared_data, tmp_path, capsys):
+    """TweetEval's three classes: the normaliser is saved in the run, and predict, evaluate
+    (with macro recall) and the export all read tweets through it."""
+    source = shared_data / "tweeteval_sentiment"
+    lines = (source / "valid.tsv").read_text(encoding="utf-8").splitlines()
+    (tmp_path / "train.tsv").write_text("\n".join(lines[:301]) + "\n", encoding="utf-8")
+    (tmp_path / "dev.tsv").write_text("\n".join([lines[0], *lines[301:401]]) + "\n", "utf-8")
+    out = tmp_path / "run"
+    argv = ["train", "classify", "--train", str(tmp_path / "train.tsv"), "--out", str(out)]
+    flags = ["--dev", str(tmp_path / "dev.tsv"), "--text-normalizer", "social", "--max-steps", "4"]
+    small = ["--hidden-size", "8", "--embedding-size", "8", "--no-progress", "--precision", "fp32"]
+    assert main([*argv, *flags, *small, "--select-by", "macro_recall"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["data"]["labels"] == ["negative", "neutral", "positive"]
+    assert config["data"]["text_encoder"]["tokenizer"]["normalizer"] == "social"
+    assert config["train"]["select_by"] == "macro_recall"
+    capsys.readouterr()
+    tweets = ["@user I LOVE this sooo much :) #BestDay", "ugh :( never again http://t.co/x"]
+    assert main(["predict", str(out), *tweets, "--json"]) == 0
+    ours = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [set(row["probabilities"]) for row in ours] == [set(config["data"]["labels"])] * 2
+    assert main(["evaluate", str(out), "--data", str(tmp_path / "dev.tsv"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert 0 <= report["macro_recall"] <= 1 and len(report["per_class"]) == 3
+    pytest.importorskip("onnxruntime", reason="the onnx extra")
+    from rnnkit.runtime import open_export
+    from tests.conftest import assert_same_labels
+
+    assert main(["export", str(out), "--out", str(tmp_path / "export")]) == 0
+    assert_same_labels(open_export(tmp_path / "export").predict(tweets), ours, 1e-5)

@@ -245,7 +245,9 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "/v1/transcribe",
             {"files": {"file": ("big.wav", b"0" * 300_000, "audio/wav")}},
             413,
-            "the request body is over",
+            # an upload's limit (200,000 bytes and room for the multipart framing), not the
+            # JSON body's (65,536): the message and the limit name which
+            "the request body is over 265536 bytes (--max-upload-bytes)",
         ),
         (
             "/v1/transcribe",
@@ -274,6 +276,8 @@ def test_bad_requests_get_a_4xx_json_error_and_the_server_goes_on(
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"].startswith(expected), response.json()
+    if status == 413:  # every size refusal names its limit
+        assert response.json().get("limit", "").startswith("max_"), response.json()
     assert client.get("/health").status_code == 200
 
 

@@ -192,9 +192,9 @@ def _gates(array, units: int, order) -> Tensor:
 GRU_ORDER = (1, 0, 2)  # torch's r, z, n from Keras' z, r, h
 
 
-def _recurrent_layer(layer, config: dict, weights: list) -> nn.Module:
-    """One direction of a Keras SimpleRNN, LSTM or GRU as an rnnkit layer with its weights."""
-    kind = config.get("class_name_", layer.kind)
+def _recurrent_layer(layer, kind: str, config: dict, weights: list) -> nn.Module:
+    """One direction of a Keras SimpleRNN, LSTM or GRU (``kind``, its ``config``) as an rnnkit
+    layer with its weights; ``layer`` is the Keras layer it belongs to, for messages."""
     if config.get("stateful"):
         raise _refuse(layer, "stateful recurrent layers are not supported")
     if config.get("return_state"):
@@ -238,21 +238,23 @@ class RecurrentStep(nn.Module):
         self.merge = None
         if layer.kind == "Bidirectional":
             inner = config["layer"]
-            forward_config = {**inner["config"], "class_name_": inner["class_name"]}
             backward = config.get("backward_layer") or inner
-            backward_config = {**backward["config"], "class_name_": backward["class_name"]}
             self.merge = config.get("merge_mode", "concat")
             if self.merge not in ("concat", "sum", "ave", "mul"):
                 raise _refuse(layer, f"merge_mode {self.merge!r}: concat, sum, ave or mul are")
             half = len(layer.weights) // 2
-            self.forward_layer = _recurrent_layer(layer, forward_config, layer.weights[:half])
-            self.backward_layer = _recurrent_layer(layer, backward_config, layer.weights[half:])
-            self.sequences = bool(forward_config.get("return_sequences", False))
+            self.forward_layer = _recurrent_layer(
+                layer, inner["class_name"], inner["config"], layer.weights[:half]
+            )
+            self.backward_layer = _recurrent_layer(
+                layer, backward["class_name"], backward["config"], layer.weights[half:]
+            )
+            self.sequences = bool(inner["config"].get("return_sequences", False))
             self.zero_masked = True  # Bidirectional zeroes masked steps' outputs
         else:
             if config.get("go_backwards"):
                 raise _refuse(layer, "go_backwards outside Bidirectional is not supported")
-            self.forward_layer = _recurrent_layer(layer, config, layer.weights)
+            self.forward_layer = _recurrent_layer(layer, layer.kind, config, layer.weights)
             self.backward_layer = None
             self.sequences = bool(config.get("return_sequences", False))
             self.zero_masked = bool(config.get("zero_output_for_mask", False))

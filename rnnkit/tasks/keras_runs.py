@@ -78,7 +78,7 @@ def classifier_shape(layers) -> tuple[ClassifierConfig, str] | None:
     cells = {_cell(layer) for layer in recurrent}
     if not recurrent or len(cells) != 1:
         return None
-    cell, units, bidirectional, _ = next(iter(cells))
+    cell, units, bidirectional = next(iter(cells))
     sequences = [_cell_config(layer).get("return_sequences", False) for layer in recurrent]
     if not all(sequences[:-1]):
         return None
@@ -120,8 +120,8 @@ def _cell_config(layer) -> dict:
 
 
 def _cell(layer) -> tuple | None:
-    """``(rnnkit cell, units, bidirectional, bias)`` of a recurrent layer rnnkit's classifier
-    runs, else None."""
+    """``(rnnkit cell, units, bidirectional)`` of a recurrent layer rnnkit's classifier runs
+    (with biases), else None."""
     if layer.kind == "Bidirectional":
         if layer.config.get("merge_mode", "concat") != "concat":
             return None
@@ -139,7 +139,7 @@ def _cell(layer) -> tuple | None:
         return None
     if cell is None or not config.get("use_bias", True):
         return None
-    return cell, int(config["units"]), layer.kind == "Bidirectional", True
+    return cell, int(config["units"]), layer.kind == "Bidirectional"
 
 
 def _copy_weights(model: SequenceClassifier, keras_model, head: str) -> None:

@@ -95,24 +95,6 @@ class Server:
             self.executor, partial(function, *args)
         )
 
-    def choose(self, name: str | None, tasks: tuple[str, ...], endpoint: str) -> Served:
-        if name is None:
-            fitting = [served for served in self.models.values() if served.task in tasks]
-            if len(fitting) == 1:
-                return fitting[0]
-            names = ", ".join(sorted(self.models))
-            raise RnnkitError(f"give \"model\": this server holds {names}")
-        if name not in self.models:
-            raise RnnkitError(
-                f"no model {name!r}; this server holds {', '.join(sorted(self.models))}"
-            )
-        served = self.models[name]
-        if served.task not in tasks:
-            raise RnnkitError(
-                f"{name} is a {served.task} model; {endpoint} takes {', '.join(tasks)}"
-            )
-        return served
-
     def batcher(self, served: Served) -> Batcher:
         if served.name not in self.batchers:
             self.batchers[served.name] = Batcher(

@@ -15,6 +15,7 @@ from rnnkit.data.wav import read_samples
 from rnnkit.data.words import TextEncoder
 from rnnkit.errors import DataError
 from rnnkit.io import parse_list
+from rnnkit.metrics.calibration import with_temperature
 from rnnkit.runtime.session import Export, length_batches, pad_rows
 from rnnkit.sampling import softmax
 
@@ -56,7 +57,8 @@ class ExportedClassifier(Export):
         for batch in length_batches([len(row) for row in rows], self.batch_size):
             padded, lengths = pad_rows([rows[i] for i in batch], dtype)
             result[batch] = self.run({"inputs": padded, "lengths": lengths})["probabilities"]
-        return result
+        temperature = (self.config.get("calibration") or {}).get("temperature", 1.0)
+        return with_temperature(result, temperature)  # as the torch run, after --calibrate
 
     def labelled(self, probabilities: np.ndarray) -> list[dict]:
         return [

@@ -28,6 +28,11 @@ from rnnkit.metrics import (
     confusion_matrix,
     plot_confusion_matrix,
 )
+from rnnkit.metrics.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    with_temperature,
+)
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
 from rnnkit.tasks.common import Recipe, Run, fit, start_run
 from rnnkit.tasks.transfer import read_encoder, start_from
@@ -82,6 +87,9 @@ class ClassifyDataConfig:
 
     class_weights: bool = False
     """Weight the loss by inverse class frequency (for imbalanced data)."""
+    calibrate: bool = False
+    """After training, fit a temperature on the dev set so that the probabilities mean what
+    they say (Guo et al. 2017); saved in the run, used by predict, evaluate, export and serve."""
 
     BOUNDS = {
         "dev_fraction": Range(0, 1, low_open=True, high_open=True),
@@ -170,6 +178,7 @@ def report_of(probabilities, targets, names, plot=None, title: str = "") -> dict
     matrix = confusion_matrix(targets, probabilities.argmax(1), len(names))
     report = classification_report(matrix, names)
     report["loss"] = F.nll_loss(probabilities.clamp_min(1e-12).log(), targets).item()
+    report["ece"] = expected_calibration_error(probabilities.numpy(), targets.numpy())
     if plot is not None:
         plot_confusion_matrix(matrix, names, plot, title)
     return report
@@ -272,9 +281,12 @@ class ClassifierRun(Run):
         )
 
     def probabilities(self, inputs: list) -> torch.Tensor:
-        """Class probabilities ``(n, classes)`` of encoded inputs, in the training precision."""
+        """Class probabilities ``(n, classes)`` of encoded inputs, in the training precision,
+        at the run's fitted temperature (if ``--calibrate`` fitted one)."""
         with self.inference():
-            return predict_probabilities(self.model, inputs, 256, self.device)
+            raw = predict_probabilities(self.model, inputs, 256, self.device)
+        temperature = (self.config.get("calibration") or {}).get("temperature", 1.0)
+        return torch.from_numpy(with_temperature(raw.numpy(), temperature))
 
     def predict(self, inputs) -> list[dict]:
         """``inputs``: texts, or float tensors ``(time, features)`` for numeric models."""
@@ -423,6 +435,8 @@ def train_classifier(
         on_step=on_step,
     )
     run = ClassifierRun.load(out, device=start.train.device)
+    if data.calibrate:
+        calibrate(run, dev_set, log)
     report = report_of(
         run.probabilities(dev_set[0]),
         dev_set[1],
@@ -431,6 +445,27 @@ def train_classifier(
         f"{start.folder.path.name}: dev",
     )
     return run, counters, report
+
+
+def calibrate(run: ClassifierRun, dev_set, log=print) -> dict:
+    """Fits the temperature of ``run`` on the encoded dev set ``(inputs, label ids)`` and saves
+    it in the run's config (with the dev set's calibration error before and after)."""
+    run.config.pop("calibration", None)
+    raw = run.probabilities(dev_set[0]).numpy()
+    targets = dev_set[1].numpy()
+    temperature = fit_temperature(raw, targets)
+    calibration = {
+        "temperature": temperature,
+        "dev_ece_before": expected_calibration_error(raw, targets),
+        "dev_ece_after": expected_calibration_error(with_temperature(raw, temperature), targets),
+    }
+    run.config["calibration"] = calibration
+    run.folder.write_config(run.config)
+    log(
+        f"calibrated on the dev set: temperature {temperature:.3f}; expected calibration error "
+        f"{calibration['dev_ece_before']:.4f} -> {calibration['dev_ece_after']:.4f}"
+    )
+    return calibration
 
 
 def load_classifier(folder, device: str = "auto") -> ClassifierRun:

@@ -142,8 +142,13 @@ def test_three_class_tweets_with_the_social_normaliser(shared_data, tmp_path, ca
     argv = ["train", "classify", "--train", str(tmp_path / "train.tsv"), "--out", str(out)]
     flags = ["--dev", str(tmp_path / "dev.tsv"), "--text-normalizer", "social", "--max-steps", "4"]
     small = ["--hidden-size", "8", "--embedding-size", "8", "--no-progress", "--precision", "fp32"]
-    assert main([*argv, *flags, *small, "--select-by", "macro_recall"]) == 0
+    assert main([*argv, *flags, *small, "--select-by", "macro_recall", "--calibrate"]) == 0
     config = json.loads((out / "config.json").read_text())
+    # --calibrate: a temperature fitted on the dev set, saved, and the dev set's calibration
+    # error no worse after it (it minimises the dev set's NLL, which ECE follows loosely)
+    calibration = config["calibration"]
+    assert 0.05 <= calibration["temperature"] <= 20 and calibration["temperature"] != 1.0
+    assert calibration["dev_ece_after"] <= calibration["dev_ece_before"] + 0.02
     assert config["data"]["labels"] == ["negative", "neutral", "positive"]
     assert config["data"]["text_encoder"]["tokenizer"]["normalizer"] == "social"
     assert config["train"]["select_by"] == "macro_recall"
@@ -155,9 +160,18 @@ def test_three_class_tweets_with_the_social_normaliser(shared_data, tmp_path, ca
     assert main(["evaluate", str(out), "--data", str(tmp_path / "dev.tsv"), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert 0 <= report["macro_recall"] <= 1 and len(report["per_class"]) == 3
+    assert 0 <= report["ece"] <= 1
     pytest.importorskip("onnxruntime", reason="the onnx extra")
     from rnnkit.runtime import open_export
     from tests.conftest import assert_same_labels
 
     assert main(["export", str(out), "--out", str(tmp_path / "export")]) == 0
+    # the export applies the same temperature: the same probabilities
     assert_same_labels(open_export(tmp_path / "export").predict(tweets), ours, 1e-5)
+    from rnnkit.tasks.classifier import load_classifier
+
+    run = load_classifier(out, device="cpu")
+    run.config.pop("calibration")  # uncalibrated, the probabilities differ
+    raw = run.predict(tweets)
+    assert max(abs(a["probabilities"][k] - b["probabilities"][k])
+               for a, b in zip(raw, ours) for k in a["probabilities"]) > 1e-4

@@ -94,18 +94,24 @@ def test_the_kernel_is_off_without_a_compiler_or_when_asked(monkeypatch, tmp_pat
     assert not list(tmp_path.glob("kernels/*"))
 
 
+def _fresh_load(monkeypatch, cache):
+    """``native.load("minscan")`` with the kernel cache in ``cache`` and nothing remembered
+    from earlier loads (before or after)."""
+    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(cache))
+    native.load.cache_clear()
+    try:
+        return native.load("minscan")
+    finally:
+        native.load.cache_clear()
+
+
 def test_a_failed_build_is_one_reason_and_leaves_nothing_behind(monkeypatch, tmp_path):
     compiler = tmp_path / "bin" / "cc"
     compiler.parent.mkdir()
     compiler.write_text("#!/bin/sh\necho 'minscan.c:1: error: something broke' >&2\nexit 1\n")
     compiler.chmod(0o755)
-    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CC", str(compiler))
-    native.load.cache_clear()
-    try:
-        library, why = native.load("minscan")
-    finally:
-        native.load.cache_clear()
+    library, why = _fresh_load(monkeypatch, tmp_path / "cache")
     assert library is None
     assert why == (
         "building the minscan kernel failed: cc failed on minscan.c: "
@@ -167,12 +173,7 @@ def test_loading_the_kernel_keeps_subnormal_numbers(monkeypatch, tmp_path):
     import subprocess
     import sys
 
-    monkeypatch.setenv("RNNKIT_CACHE_DIR", str(tmp_path))
-    native.load.cache_clear()
-    try:
-        library, _ = native.load("minscan")
-    finally:
-        native.load.cache_clear()
+    library, _ = _fresh_load(monkeypatch, tmp_path)
     (built,) = (tmp_path / "kernels").iterdir()
     probe = (
         "import ctypes, sys; tiny = float(sys.argv[2]); before = tiny * 1.0; "

@@ -130,3 +130,15 @@ def test_a_circle_is_found(monkeypatch):
     except AssertionError:
         return
     raise AssertionError("a planted circle went unnoticed")
+
+
+MAX_LINES = 400
+"""DESIGN.md's readable size: a module over this is split along its seams."""
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {
+        str(path.relative_to(PACKAGE.parent)): len(path.read_text(encoding="utf-8").splitlines())
+        for path in PACKAGE.rglob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}

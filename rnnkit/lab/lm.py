@@ -10,11 +10,8 @@ from pathlib import Path
 from rnnkit.data import BUNDLED_CORPUS, read_text, split_text
 from rnnkit.lab.budget import budgeted_row, budgeted_training, matched_width, parameter_count
 from rnnkit.models import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.language_model import (
-    TextDataConfig,
-    parse_split,
-    train_language_model,
-)
+from rnnkit.tasks.language_model import train_language_model
+from rnnkit.tasks.lm_data import TextDataConfig, parse_split
 
 
 def unigram_baseline(text: str, split: str) -> float:

@@ -5,7 +5,8 @@ Imports torch and nothing else of rnnkit.
 
 from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell, gru_step, lstm_step, rnn_step
 from rnnkit.nn.minimal import MinGRU, MinLSTM
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent, locked_dropout
+from rnnkit.nn.layers import GRU, LSTM, RNN
+from rnnkit.nn.recurrent import Recurrent, locked_dropout
 from rnnkit.nn.registry import CELLS, make_recurrent
 from rnnkit.nn.reset_before import GRUResetBefore
 from rnnkit.nn.scan import linear_scan

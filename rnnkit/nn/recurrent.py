@@ -1,4 +1,4 @@
-"""The generic recurrent layer and the RNN, LSTM and GRU built on it.
+"""The generic recurrent layer (the RNN, LSTM and GRU built on it: :mod:`rnnkit.nn.layers`).
 
 One layer class runs any cell over time. It owns the stacking of layers,
 the two directions, variable lengths and the state, and it chooses between
@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn import padding, paths
-from rnnkit.nn.cells import GRU_KIND, LSTM_KIND, NONLINEARITIES, RNN_KINDS, CellKind
+from rnnkit.nn.cells import CellKind
 from rnnkit.nn.checks import check_choice, check_layer_input, check_lengths, check_size, check_state
 from rnnkit.nn.stepping import Stepping
 
@@ -360,63 +360,3 @@ def locked_dropout(x: Tensor, p: float, training: bool = True) -> Tensor:
         return x
     mask = x.new_empty(x.shape[0], 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)
     return x * mask
-
-
-class LSTM(Recurrent):
-    """Multi-layer LSTM; each step is :func:`rnnkit.nn.cells.lstm_step`.
-
-    State is ``(h, c)``, each ``(num_layers*directions, batch, hidden_size)``.
-    See :class:`Recurrent` for the call and the shapes.
-    """
-
-    kind = LSTM_KIND
-
-
-class GRU(Recurrent):
-    """Multi-layer GRU; each step is :func:`rnnkit.nn.cells.gru_step`.
-
-    State is ``h`` of shape ``(num_layers*directions, batch, hidden_size)``.
-    See :class:`Recurrent` for the call and the shapes.
-    """
-
-    kind = GRU_KIND
-
-
-class RNN(Recurrent):
-    """Multi-layer Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)``,
-    with ``act`` = tanh or relu (``nonlinearity``).
-
-    State is ``h`` of shape ``(num_layers*directions, batch, hidden_size)``.
-    See :class:`Recurrent` for the call and the shapes.
-    """
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        nonlinearity: str = "tanh",
-        bias: bool = True,
-        batch_first: bool = True,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        impl: str = "auto",
-        locked_dropout: bool = False,
-    ):
-        check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
-        self.nonlinearity = nonlinearity
-        self.kind = RNN_KINDS[nonlinearity]
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            impl,
-            locked_dropout,
-        )
-
-    def extra_repr(self) -> str:
-        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"

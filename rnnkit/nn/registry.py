@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from rnnkit.nn.checks import check_choice
 from rnnkit.nn.minimal import MinGRU, MinLSTM
-from rnnkit.nn.recurrent import GRU, LSTM, RNN, Recurrent
+from rnnkit.nn.layers import GRU, LSTM, RNN
+from rnnkit.nn.recurrent import Recurrent
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "mingru": MinGRU, "minlstm": MinLSTM}
 CELLS = (*LAYERS, "rnn_relu")

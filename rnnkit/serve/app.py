@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rnnkit.errors import RnnkitError
 from rnnkit.serve.batching import Batcher
-from rnnkit.serve.endpoints import Contract, describe_errors, published_schema
+from rnnkit.serve.endpoints import BEAM_WIDTH, Contract, describe_errors, published_schema
 from rnnkit.serve.limits import LimitExceeded, ServeLimits
 from rnnkit.serve.models import (
     Served,
@@ -228,7 +228,7 @@ def add_routes(app: FastAPI, server: Server) -> None:
 
     async def _predict_recording(request: Request):
         data, (filename, media), fields = await read_upload(request, server.limits)
-        served = server.contract.checked_upload("/v1/predict", fields)
+        served, _ = server.contract.checked_upload("/v1/predict", fields)
         with UploadedFile(data, filename, (".wav", ".wave"), media) as upload:
             try:
                 check_wav_length(upload.path, filename, server.limits)
@@ -240,8 +240,8 @@ def add_routes(app: FastAPI, server: Server) -> None:
     @app.post("/v1/transcribe")
     async def transcribe(request: Request):
         data, (filename, media), fields = await read_upload(request, server.limits)
-        served = server.contract.checked_upload("/v1/transcribe", fields)
-        width = beam_width(fields.get("beam_width", "8"))
+        served, fields = server.contract.checked_upload("/v1/transcribe", fields)
+        width = fields.get("beam_width", BEAM_WIDTH["default"])
         with UploadedFile(data, filename, (".wav", ".wave"), media) as upload:
             try:
                 check_wav_length(upload.path, filename, server.limits)
@@ -257,7 +257,7 @@ def add_routes(app: FastAPI, server: Server) -> None:
             answer = await server.call(forecast_json, served, body["history"])
             return {"model": served.name, **answer}
         data, (filename, media), fields = await read_upload(request, server.limits)
-        served = server.contract.checked_upload("/v1/forecast", fields)
+        served, _ = server.contract.checked_upload("/v1/forecast", fields)
         with UploadedFile(data, filename, (".csv", ".tsv", ".txt"), media) as upload:
             try:
                 table, history = await server.call(_forecast_with_history, served, upload.path)
@@ -268,12 +268,6 @@ def add_routes(app: FastAPI, server: Server) -> None:
 
 def _whole_or_none(value) -> int | None:
     return None if value is None else int(value)
-
-
-def beam_width(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 1024:
-        raise RnnkitError(f"beam_width must be a whole number from 1 to 1024; got {text!r}")
-    return int(text)
 
 
 def _forecast_with_history(served: Served, path: Path):

@@ -57,8 +57,9 @@ class Contract:
         contract.check_body(body, variants[served.name])
         return served, body
 
-    def checked_upload(self, path: str, fields: dict) -> Served:
-        """The model a multipart upload names (or the one that fits), its fields checked."""
+    def checked_upload(self, path: str, fields: dict) -> tuple[Served, dict]:
+        """The model a multipart upload names (or the one that fits) and its form fields,
+        checked and typed as the schema says (``beam_width`` a whole number)."""
         if path not in self.uploads:
             raise RnnkitError(f"{path} takes no upload on this server; send JSON")
         schema, _, names = self.uploads[path]
@@ -66,7 +67,7 @@ class Contract:
         typed = {key: _form_value(value, properties.get(key)) for key, value in fields.items()}
         served = self._pick(path, typed.get("model"), "model" in typed, names)
         contract.check_body({**typed, "file": ""}, schema)
-        return served
+        return served, typed
 
     def _pick(self, path: str, name, given: bool, names: list[str]) -> Served:
         held = ", ".join(sorted(self.server.models))

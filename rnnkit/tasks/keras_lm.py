@@ -21,7 +21,7 @@ from rnnkit.data.files import check_file
 from rnnkit.data.text import CharTokenizer
 from rnnkit.errors import DataError
 from rnnkit.models.language_model import LanguageModel, LanguageModelConfig
-from rnnkit.tasks.language_model import TextDataConfig
+from rnnkit.tasks.lm_data import TextDataConfig
 from rnnkit.train import RunFolder, TrainConfig
 from rnnkit.version import __version__
 

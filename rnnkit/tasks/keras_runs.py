@@ -25,7 +25,7 @@ from rnnkit.data.keras_files import read_keras_model
 from rnnkit.data.words import TextEncoder, Vocabulary, WordTokenizer
 from rnnkit.errors import DataError
 from rnnkit.models.classifier import ClassifierConfig, SequenceClassifier
-from rnnkit.tasks.classifier import ClassifyDataConfig
+from rnnkit.tasks.classify_data import ClassifyDataConfig
 from rnnkit.tasks.keras_import import convert
 from rnnkit.tasks.keras_lm import import_language_model, language_model_shape
 from rnnkit.train import RunFolder, TrainConfig

@@ -2,13 +2,8 @@
 
 from rnnkit.train.checkpoint import RunFolder
 from rnnkit.train.config import TrainConfig
-from rnnkit.train.trainer import (
-    Counters,
-    Trainer,
-    TrainingTask,
-    best_metric,
-    resolve_device,
-)
+from rnnkit.train.protocol import Counters, TrainingTask, best_metric, resolve_device
+from rnnkit.train.trainer import Trainer
 
 __all__ = [
     "RunFolder",

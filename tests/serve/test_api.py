@@ -256,6 +256,15 @@ def test_recordings_are_classified_and_transcribed(client, models):
             "upload the file as the multipart field 'file'",
         ),
         (
+            "/v1/transcribe",
+            {
+                "files": {"file": ("a.wav", b"RIFF", "audio/wav")},
+                "data": {"model": "transcribe", "beam_width": "0"},
+            },
+            422,
+            "beam_width: 0 is less than the minimum of 1",
+        ),
+        (
             "/v1/forecast",
             {"files": {"file": ("s.csv", b"date,OT\n2020-01-01,1\n", "text/csv")}},
             422,

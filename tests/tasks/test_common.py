@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rnnkit.errors import RunFolderError
-from rnnkit.tasks.classifier import ClassifyDataConfig
+from rnnkit.tasks.classify_data import ClassifyDataConfig
 from rnnkit.tasks.common import RunStart, _check_unchanged
 from rnnkit.train import RunFolder, TrainConfig
 

@@ -349,7 +349,7 @@ def test_a_nan_on_any_rank_makes_every_rank_stop():
     NaN on every rank, and each raises TrainingDiverged at the same step."""
     import math
 
-    from rnnkit.train.trainer import Counters, Trainer
+    from rnnkit.train import Counters, Trainer
 
     class TwoRanks(Processes):
         def reduce(self, values, device, op=None):
